@@ -1,0 +1,1 @@
+"""JetStream to Kafka mirror."""

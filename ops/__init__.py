@@ -1,0 +1,1 @@
+"""Settings, overlays, bootstrap, health and the command line (the composition root)."""

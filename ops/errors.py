@@ -1,0 +1,13 @@
+"""Errors of configuration and operations; each message says what to do."""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "CompatibilityError"]
+
+
+class ConfigError(ValueError):
+    """A setting is missing, malformed or unsafe; the message names the variable and the fix."""
+
+
+class CompatibilityError(RuntimeError):
+    """The installed Python or libraries cannot run this version of alpha-panda."""

@@ -1,0 +1,122 @@
+"""Start-up checks that fail fast with a message naming the fix.
+
+- the running Python against the installed nats-py and aiokafka (the combinations that are
+  known to break: asyncio changes in 3.12 and 3.13);
+- in `production`, secrets that are empty or still at a well-known default.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import metadata
+from urllib.parse import urlsplit
+
+from ops.errors import CompatibilityError, ConfigError
+from ops.settings import Settings
+
+__all__ = ["check_compatibility", "check_secrets", "DEFAULT_SECRETS", "parse_version"]
+
+# (python >=, package, minimum version): older releases break on that Python.
+_REQUIREMENTS: tuple[tuple[tuple[int, int], str, tuple[int, ...]], ...] = (
+    ((3, 11), "nats-py", (2, 9)),
+    ((3, 11), "aiokafka", (0, 11)),
+    ((3, 12), "aiokafka", (0, 11)),
+    ((3, 13), "nats-py", (2, 9)),
+    ((3, 13), "aiokafka", (0, 12)),
+)
+_MAXIMUM: dict[str, tuple[int, ...]] = {"nats-py": (3,)}
+
+DEFAULT_SECRETS = frozenset(
+    {"", "changeme", "change-me", "secret", "password", "postgres", "admin", "token", "test",
+     "dev", "default", "alpha-panda", "xxx", "your_api_key", "your_api_secret"}
+)  # fmt: skip
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    parts: list[int] = []
+    for piece in text.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+        if not piece.isdigit():
+            break
+    return tuple(parts)
+
+
+def check_compatibility(
+    python: tuple[int, int] | None = None, versions: dict[str, str] | None = None
+) -> None:
+    """Raise CompatibilityError naming the upgrade when Python and libraries do not fit."""
+    py = python or (sys.version_info.major, sys.version_info.minor)
+    if py < (3, 11):
+        raise CompatibilityError(
+            f"alpha-panda needs Python 3.11 or newer, this is {py[0]}.{py[1]}; "
+            "create the virtualenv with python3.11+"
+        )
+    needed: dict[str, tuple[int, ...]] = {}
+    for min_py, package, minimum in _REQUIREMENTS:
+        if py >= min_py:
+            needed[package] = max(minimum, needed.get(package, ()))
+    problems = []
+    for package, minimum in needed.items():
+        installed = _installed(package, versions)
+        if installed is None:
+            problems.append(f"{package} is not installed: pip install -e '.[dev]'")
+            continue
+        have = parse_version(installed)
+        if have < minimum:
+            want = ".".join(map(str, minimum))
+            problems.append(
+                f"{package} {installed} does not work on Python {py[0]}.{py[1]}: "
+                f"pip install '{package}>={want}'"
+            )
+        ceiling = _MAXIMUM.get(package)
+        if ceiling and have >= ceiling:
+            problems.append(
+                f"{package} {installed} is a major version alpha-panda was not built for: "
+                f"pip install '{package}<{'.'.join(map(str, ceiling))}'"
+            )
+    if problems:
+        raise CompatibilityError("; ".join(problems))
+
+
+def _installed(package: str, versions: dict[str, str] | None) -> str | None:
+    if versions is not None:
+        return versions.get(package)
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _weak(value: str | None) -> bool:
+    return value is None or value.strip().lower() in DEFAULT_SECRETS
+
+
+def check_secrets(settings: Settings) -> None:
+    """In production, refuse empty or default secrets; elsewhere accept anything."""
+    if settings.env != "production":
+        return
+    problems = []
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    if _weak(token) or len(token or "") < 16:
+        problems.append(
+            "ALPHA_PANDA_API_TOKEN must be set to a random value of 16+ characters "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+    if "zerodha" in settings.brokers:
+        for name, secret in (
+            ("KITE_API_KEY", settings.kite_api_key),
+            ("KITE_API_SECRET", settings.kite_api_secret),
+        ):
+            if _weak(secret.get_secret_value() if secret else None):
+                problems.append(f"{name} must be set to your Kite Connect app's value")
+    for name, url in (("DATABASE_URL", settings.database_url), ("REDIS_URL", settings.redis_url)):
+        if url is None:
+            continue
+        parts = urlsplit(url.get_secret_value())
+        if parts.password is None or _weak(parts.password):
+            problems.append(f"{name} must carry a non-default password")
+    if problems:
+        raise ConfigError("refusing to start in production: " + "; ".join(problems))

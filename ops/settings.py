@@ -1,0 +1,85 @@
+"""One settings object, read once at start from the environment and `.env` (STYLE 10)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ops.errors import ConfigError
+from schemas.names import BROKERS, Broker, parse_broker
+
+__all__ = ["Settings", "Env", "load_settings"]
+
+Env = Literal["dev", "test", "production"]
+
+
+class Settings(BaseSettings):
+    """Environment variables of DESIGN.md; secrets are `SecretStr`, masked in every repr."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    nats_url: str | None = Field(default=None, alias="NATS_URL")
+    redis_url: SecretStr | None = Field(default=None, alias="REDIS_URL")
+    database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
+    kafka_bootstrap_servers: str | None = Field(default=None, alias="KAFKA_BOOTSTRAP_SERVERS")
+    schema_registry_url: str | None = Field(default=None, alias="SCHEMA_REGISTRY_URL")
+    env: Env = Field(default="dev", alias="ALPHA_PANDA_ENV")
+    brokers_csv: str = Field(default="paper", alias="ALPHA_PANDA_BROKERS")
+    web_addr: str = Field(default="127.0.0.1:8000", alias="ALPHA_PANDA_WEB_ADDR")
+    api_token: SecretStr | None = Field(default=None, alias="ALPHA_PANDA_API_TOKEN")
+    data_dir: Path = Field(default=Path("var"), alias="ALPHA_PANDA_DATA_DIR")
+    embedded_nats_port: int = Field(default=4222, alias="ALPHA_PANDA_NATS_PORT")
+    strategies_file: Path = Field(default=Path("strategies.yaml"), alias="ALPHA_PANDA_STRATEGIES")
+    seed: int = Field(default=42, alias="ALPHA_PANDA_SEED")
+    log_level: str = Field(default="INFO", alias="ALPHA_PANDA_LOG_LEVEL")
+    kite_api_key: SecretStr | None = Field(default=None, alias="KITE_API_KEY")
+    kite_api_secret: SecretStr | None = Field(default=None, alias="KITE_API_SECRET")
+    kite_access_token: SecretStr | None = Field(default=None, alias="KITE_ACCESS_TOKEN")
+    kite_root: str = Field(default="https://api.kite.trade", alias="KITE_ROOT")
+    kite_ws_root: str = Field(default="wss://ws.kite.trade", alias="KITE_WS_ROOT")
+
+    @field_validator("brokers_csv")
+    @classmethod
+    def _brokers_known(cls, value: str) -> str:
+        names = [b.strip() for b in value.split(",") if b.strip()]
+        if not names:
+            raise ValueError(f"name at least one broker ({', '.join(BROKERS)})")
+        for name in names:
+            parse_broker(name)
+        return ",".join(dict.fromkeys(names))
+
+    @field_validator("web_addr")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"expected HOST:PORT such as 127.0.0.1:8000, got {value!r}")
+        return value
+
+    @property
+    def brokers(self) -> tuple[Broker, ...]:
+        return tuple(parse_broker(b) for b in self.brokers_csv.split(","))
+
+    @property
+    def web_host_port(self) -> tuple[str, int]:
+        host, _, port = self.web_addr.rpartition(":")
+        return host, int(port)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's report into one ConfigError naming each variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"])
+            problems.append(f"{name}: {err['msg']}")
+        raise ConfigError(
+            "invalid settings: " + "; ".join(problems) + " (fix the environment or .env)"
+        ) from None

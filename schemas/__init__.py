@@ -1,0 +1,1 @@
+"""Event structs, the envelope, subject/stream/topic names and ID generation."""

@@ -1,0 +1,55 @@
+"""Small closed vocabularies shared by events, actors and read models."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["Side", "OrderType", "OrderStatus", "RejectReason", "TradingState"]
+
+
+class Side(StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+
+class OrderType(StrEnum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+
+
+class OrderStatus(StrEnum):
+    SUBMITTED = "SUBMITTED"
+    ACCEPTED = "ACCEPTED"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+
+
+class RejectReason(StrEnum):
+    """Why the risk manager refused a signal; one code per pre-trade check."""
+
+    MAX_ORDER_NOTIONAL = "MAX_ORDER_NOTIONAL"
+    MAX_POSITION = "MAX_POSITION"
+    MAX_GROSS_EXPOSURE = "MAX_GROSS_EXPOSURE"
+    MAX_OPEN_ORDERS = "MAX_OPEN_ORDERS"
+    RATE_LIMIT = "RATE_LIMIT"
+    PRICE_COLLAR = "PRICE_COLLAR"
+    DAILY_LOSS_LIMIT = "DAILY_LOSS_LIMIT"
+    TRADING_HALTED = "TRADING_HALTED"
+    REDUCE_ONLY = "REDUCE_ONLY"
+    UNKNOWN_INSTRUMENT = "UNKNOWN_INSTRUMENT"
+    INVALID_SIGNAL = "INVALID_SIGNAL"
+    NO_MARKET_PRICE = "NO_MARKET_PRICE"
+
+
+class TradingState(StrEnum):
+    """Per-broker trading state driven by `control.*`."""
+
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"

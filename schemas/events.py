@@ -1,0 +1,302 @@
+"""The typed payloads of the pipeline.
+
+Rules (STYLE 8): frozen, kw_only Structs; a new field gets a default; a field's type never
+changes; unknown fields are ignored when decoding so old readers accept new writers.
+Money and prices are `Decimal` (encoded as JSON strings, so no binary float ever
+touches them); quantities are integers.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+import msgspec
+
+from schemas.enums import OrderType, RejectReason, Side, TradingState
+
+__all__ = [
+    "Event",
+    "DepthLevel",
+    "Depth",
+    "Ohlc",
+    "MarketTick",
+    "TradingSignal",
+    "ValidatedSignal",
+    "RejectedSignal",
+    "OrderSubmitted",
+    "OrderAccepted",
+    "Charges",
+    "OrderFilled",
+    "OrderFailed",
+    "OrderCancelled",
+    "PositionView",
+    "PnlSnapshot",
+    "ControlCommand",
+    "DeadLetter",
+    "Alert",
+    "AuditEvent",
+    "Heartbeat",
+    "EVENT_TYPES",
+    "event_class",
+]
+
+ZERO = Decimal(0)
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of every payload; `TYPE` is the envelope's `type`, `VERSION` its schema_version."""
+
+    TYPE: ClassVar[str] = "event"
+    VERSION: ClassVar[int] = 1
+
+
+class DepthLevel(msgspec.Struct, frozen=True, kw_only=True):
+    price: Decimal
+    quantity: int
+    orders: int = 0
+
+
+class Depth(msgspec.Struct, frozen=True, kw_only=True):
+    """Five levels a side, best first, as Kite's full-mode ticks carry them."""
+
+    buy: list[DepthLevel] = msgspec.field(default_factory=list)
+    sell: list[DepthLevel] = msgspec.field(default_factory=list)
+
+
+class Ohlc(msgspec.Struct, frozen=True, kw_only=True):
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+
+
+class MarketTick(Event, frozen=True, kw_only=True):
+    """One quote/trade update for an instrument, shaped after Kite's full-mode tick."""
+
+    TYPE: ClassVar[str] = "market.tick"
+    instrument_token: int
+    last_price: Decimal
+    symbol: str | None = None
+    tradable: bool = True
+    mode: str = "full"
+    last_traded_quantity: int = 0
+    average_traded_price: Decimal | None = None
+    volume_traded: int = 0
+    total_buy_quantity: int = 0
+    total_sell_quantity: int = 0
+    ohlc: Ohlc | None = None
+    change: Decimal | None = None
+    last_trade_time_ns: int | None = None
+    exchange_timestamp_ns: int | None = None
+    oi: int = 0
+    depth: Depth | None = None
+
+
+class TradingSignal(Event, frozen=True, kw_only=True):
+    """A strategy's intent to trade; becomes an order only after the risk manager agrees."""
+
+    TYPE: ClassVar[str] = "signal.trading"
+    strategy_id: str
+    instrument_token: int
+    side: Side
+    quantity: int
+    reference_price: Decimal
+    symbol: str | None = None
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None
+    reason: str = ""
+    tick_ts: int = 0
+
+
+class ValidatedSignal(Event, frozen=True, kw_only=True):
+    TYPE: ClassVar[str] = "signal.validated"
+    signal_id: str
+    client_order_id: str
+    signal: TradingSignal
+    trading_state: TradingState = TradingState.ACTIVE
+
+
+class RejectedSignal(Event, frozen=True, kw_only=True):
+    TYPE: ClassVar[str] = "signal.rejected"
+    signal_id: str
+    signal: TradingSignal
+    reason: RejectReason
+    detail: str = ""
+
+
+class OrderSubmitted(Event, frozen=True, kw_only=True):
+    TYPE: ClassVar[str] = "order.submitted"
+    client_order_id: str
+    signal_id: str
+    strategy_id: str
+    instrument_token: int
+    side: Side
+    quantity: int
+    symbol: str | None = None
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None
+    tick_ts: int = 0
+
+
+class OrderAccepted(Event, frozen=True, kw_only=True):
+    TYPE: ClassVar[str] = "order.accepted"
+    client_order_id: str
+    broker_order_id: str
+    instrument_token: int = 0
+
+
+class Charges(msgspec.Struct, frozen=True, kw_only=True):
+    """Contract-note charges of one fill, in rupees (Decimal, rounded to paise)."""
+
+    brokerage: Decimal = ZERO
+    stt: Decimal = ZERO
+    exchange_txn: Decimal = ZERO
+    sebi: Decimal = ZERO
+    stamp_duty: Decimal = ZERO
+    gst: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.brokerage + self.stt + self.exchange_txn + self.sebi + self.stamp_duty + self.gst
+
+
+class OrderFilled(Event, frozen=True, kw_only=True):
+    """One execution: partial (`final` False) or the last fill of an order."""
+
+    TYPE: ClassVar[str] = "order.filled"
+    client_order_id: str
+    broker_order_id: str
+    fill_id: str
+    strategy_id: str
+    instrument_token: int
+    side: Side
+    quantity: int
+    price: Decimal
+    cumulative_quantity: int
+    order_quantity: int
+    average_price: Decimal
+    final: bool
+    charges: Charges = msgspec.field(default_factory=Charges)
+    symbol: str | None = None
+    tick_ts: int = 0
+
+
+class OrderFailed(Event, frozen=True, kw_only=True):
+    TYPE: ClassVar[str] = "order.failed"
+    client_order_id: str
+    reason: str
+    detail: str = ""
+    signal_id: str = ""
+    instrument_token: int = 0
+
+
+class OrderCancelled(Event, frozen=True, kw_only=True):
+    TYPE: ClassVar[str] = "order.cancelled"
+    client_order_id: str
+    broker_order_id: str = ""
+    filled_quantity: int = 0
+    reason: str = ""
+    instrument_token: int = 0
+
+
+class PositionView(msgspec.Struct, frozen=True, kw_only=True):
+    instrument_token: int
+    quantity: int
+    average_price: Decimal
+    last_price: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    symbol: str | None = None
+
+
+class PnlSnapshot(Event, frozen=True, kw_only=True):
+    """A portfolio's state at `as_of_ns`; `last_seq` is the stream sequence it includes."""
+
+    TYPE: ClassVar[str] = "pnl.snapshot"
+    positions: list[PositionView]
+    cash: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    charges: Decimal
+    equity: Decimal
+    as_of_ns: int
+    last_seq: int = 0
+    fills: int = 0
+
+
+class ControlCommand(Event, frozen=True, kw_only=True):
+    """halt / resume / reduce for one broker or (broker None) for all."""
+
+    TYPE: ClassVar[str] = "control.command"
+    verb: str
+    broker: str | None = None
+    reason: str = ""
+    requested_by: str = ""
+
+
+class DeadLetter(Event, frozen=True, kw_only=True):
+    """An input an actor could not process, with everything needed to re-drive it."""
+
+    TYPE: ClassVar[str] = "dead.letter"
+    original_subject: str
+    error: str
+    error_type: str
+    actor: str
+    attempts: int
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+    payload: str = ""
+    payload_encoding: str = "utf-8"
+    stream_seq: int = 0
+
+
+class Alert(Event, frozen=True, kw_only=True):
+    TYPE: ClassVar[str] = "alert"
+    name: str
+    severity: str
+    state: str
+    message: str
+    broker: str | None = None
+
+
+class AuditEvent(Event, frozen=True, kw_only=True):
+    TYPE: ClassVar[str] = "audit"
+    kind: str
+    actor: str
+    detail: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class Heartbeat(Event, frozen=True, kw_only=True):
+    TYPE: ClassVar[str] = "heartbeat"
+    seq: int
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.TYPE: cls
+    for cls in (
+        MarketTick,
+        TradingSignal,
+        ValidatedSignal,
+        RejectedSignal,
+        OrderSubmitted,
+        OrderAccepted,
+        OrderFilled,
+        OrderFailed,
+        OrderCancelled,
+        PnlSnapshot,
+        ControlCommand,
+        DeadLetter,
+        Alert,
+        AuditEvent,
+        Heartbeat,
+    )
+}
+
+
+def event_class(type_name: str) -> type[Event]:
+    try:
+        return EVENT_TYPES[type_name]
+    except KeyError:
+        raise ValueError(
+            f"unknown event type {type_name!r}; known: {', '.join(sorted(EVENT_TYPES))}"
+        ) from None

@@ -1,0 +1,145 @@
+"""The `Actor` base: a small class whose handlers are plain async methods.
+
+An actor declares its inputs (durable JetStream consumers, core subscriptions, timers);
+the runtime (`supervisors.runner.ActorProcess`) owns every task, feeds one bounded mailbox,
+calls one handler at a time, publishes what the handler emitted, and acks the input only
+after every output is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from schemas.envelope import Envelope, new_envelope
+from schemas.events import Event
+
+if TYPE_CHECKING:
+    from supervisors.bus import Bus
+
+__all__ = [
+    "Actor",
+    "Context",
+    "Durable",
+    "CoreSub",
+    "Timer",
+    "Input",
+    "Output",
+    "Handler",
+]
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Envelope[E], "Context"], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    subject: str
+    envelope: Envelope[Any]
+    msg_id: str
+
+
+class Context:
+    """What a handler may do: read its input's delivery facts and emit outputs.
+
+    Outputs are buffered and published by the runtime after the handler returns, with
+    `Nats-Msg-Id = <input id>:<actor>:<n>`, so a redelivered input whose handler emits the
+    same outputs produces no duplicate downstream.
+    """
+
+    __slots__ = ("actor", "attempt", "broker", "input", "outputs", "seq", "subject")
+
+    def __init__(
+        self,
+        actor: str,
+        broker: str | None,
+        input: Envelope[Any] | None = None,
+        *,
+        subject: str = "",
+        seq: int = 0,
+        attempt: int = 1,
+    ) -> None:
+        self.actor = actor
+        self.broker = broker
+        self.input = input
+        self.subject = subject
+        self.seq = seq
+        self.attempt = attempt
+        self.outputs: list[Output] = []
+
+    def emit(
+        self, subject: str, data: Event, *, key: str = "", broker: str | None = None, ts: int | None = None
+    ) -> Envelope[Any]:
+        env = new_envelope(
+            data, source=self.actor, broker=broker or self.broker, key=key, cause=self.input, ts=ts
+        )
+        if self.input is not None:
+            msg_id = f"{self.input.id}:{self.actor}:{len(self.outputs)}"
+        else:
+            msg_id = env.id
+        self.outputs.append(Output(subject, env, msg_id))
+        return env
+
+
+@dataclass(frozen=True, slots=True)
+class Durable(Generic[E]):
+    """A durable JetStream pull consumer with explicit ack.
+
+    `event` is the payload type to decode (None: any registered type, chosen by the
+    message's type). After `max_deliver` failed attempts the input goes to `dlq.<subject>`.
+    """
+
+    stream: str
+    subjects: tuple[str, ...]
+    durable: str
+    handler: Handler[E]
+    event: type[E] | None = None
+    max_deliver: int = 5
+    ack_wait_s: float = 30.0
+    max_ack_pending: int = 1024
+    batch: int = 128
+    deliver_new: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CoreSub(Generic[E]):
+    """A plain NATS subscription (the tick path): no ack, gaps are counted, never stall."""
+
+    subject: str
+    handler: Handler[E]
+    event: type[E] | None = None
+    queue: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A periodic call of `handler(ctx)` inside the actor's mailbox (no concurrent handlers)."""
+
+    interval_s: float
+    handler: Callable[[Context], Awaitable[None]]
+    name: str = "timer"
+
+
+Input = Durable[Any] | CoreSub[Any] | Timer
+
+
+class Actor:
+    """Base of every actor. Subclasses set `name`, declare `inputs()` and write handlers."""
+
+    name: str = "actor"
+    broker: str | None = None
+    mailbox_size: int = 1024
+
+    def inputs(self) -> Sequence[Input]:
+        return ()
+
+    async def on_start(self, bus: Bus) -> None:
+        """Before any input is bound: rebuild state (snapshot + replay), open connections."""
+
+    async def on_stop(self) -> None:
+        """After the last handler returned; time-limited by the child's shutdown timeout."""
+
+    def stats(self) -> dict[str, Any]:
+        """Extra figures for the status tree (per-actor counters, positions, ...)."""
+        return {}

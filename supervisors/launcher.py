@@ -1,0 +1,120 @@
+"""The launcher process: NATS (embedded or given), the root supervisor, signals, status.
+
+It is generic: the tree comes in as a factory of `SupervisorSpec` (the composition root in
+`ops` decides which actors run), so the runtime never imports the domain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nats.aio.msg import Msg
+
+from schemas.names import STATUS_SUBJECT
+from supervisors.bus import Bus
+from supervisors.embedded_nats import EmbeddedNats
+from supervisors.errors import RuntimeFault
+from supervisors.supervisor import Supervisor, SupervisorSpec
+
+__all__ = ["LaunchConfig", "launch", "EXIT_OK", "EXIT_GAVE_UP"]
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_GAVE_UP = 1
+
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    nats_url: str | None
+    store_dir: Path
+    roles: tuple[str, ...]
+    duration_s: float | None = None
+    embedded_port: int = 4222
+    prepare: Callable[[Bus], Awaitable[None]] | None = None
+    process_info: dict[str, Any] = field(default_factory=dict)
+
+
+async def launch(config: LaunchConfig, tree: Callable[[Bus], SupervisorSpec]) -> int:
+    """Run the tree until a signal, `duration_s`, or the root giving up; return the exit code."""
+    embedded: EmbeddedNats | None = None
+    bus: Bus | None = None
+    url = config.nats_url
+    try:
+        if not url:
+            embedded = EmbeddedNats(config.store_dir / "nats", port=config.embedded_port)
+            url = await embedded.start()
+            log.info("embedded nats-server on %s (store %s)", url, embedded.store_dir)
+        bus = await Bus.connect(url, name=f"alpha-panda:{','.join(config.roles)}")
+        if config.prepare is not None:
+            await config.prepare(bus)
+        return await _run_root(config, bus, tree(bus), url)
+    finally:
+        if bus is not None:
+            await bus.close()
+        if embedded is not None:
+            await embedded.stop()
+
+
+async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: str) -> int:
+    root = Supervisor(spec)
+    started = time.time()
+    info = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "roles": list(config.roles),
+        "nats_url": url,
+        "started_at": started,
+        **config.process_info,
+    }
+
+    async def on_status(msg: Msg) -> None:
+        if not msg.reply:
+            return
+        body = {"process": {**info, "uptime_s": round(time.time() - started, 1)}}
+        body["tree"] = root.status()
+        await msg.respond(json.dumps(body, default=str).encode())
+
+    status_sub = await bus.subscribe(STATUS_SUBJECT, on_status)
+    loop = asyncio.get_running_loop()
+    stop_reason: list[str] = []
+
+    def stop(reason: str) -> None:
+        if not stop_reason:
+            stop_reason.append(reason)
+            log.info("stopping: %s", reason)
+        root.request_stop()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop, signal.Signals(sig).name)
+    timer = (
+        loop.call_later(config.duration_s, stop, f"--duration {config.duration_s:g}s elapsed")
+        if config.duration_s
+        else None
+    )
+    ready = asyncio.Event()
+    try:
+        await root.run(ready.set)
+    except RuntimeFault as exc:
+        log.error("root supervisor gave up: %s", exc)
+        return EXIT_GAVE_UP
+    finally:
+        if timer is not None:
+            timer.cancel()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        try:
+            await status_sub.unsubscribe()
+        except Exception:  # connection already gone
+            pass
+    return EXIT_OK

@@ -1,0 +1,406 @@
+"""`ActorProcess`: runs one `Actor` as a supervised child.
+
+One mailbox, one processing loop: handlers never run concurrently, so actor state needs
+no locks. Feeders (pull consumers, core subscriptions, timers) block on the bounded mailbox.
+The loop takes up to `flush_batch` items, runs their handlers, publishes all outputs
+pipelined, waits for every acknowledgement, and only then acks the inputs (DESIGN:
+ack-after-store, batched). Any failure to store crashes the actor: unacked inputs are
+redelivered to its successor and outputs already stored are dropped as duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from nats.aio.msg import Msg
+
+from schemas.envelope import (
+    HDR_TYPE,
+    DecodeError,
+    Envelope,
+    decode,
+    decode_as,
+    encode,
+    headers_for,
+    new_envelope,
+)
+from schemas.events import DeadLetter
+from schemas.names import dlq_subject
+from supervisors.actor import Actor, Context, CoreSub, Durable, Input, Output, Timer
+from supervisors.bus import Bus, ConsumerSettings, Subscription
+from supervisors.child import Ready
+from supervisors.consumer import PullFeeder
+from supervisors.errors import Crash
+from supervisors.metrics import ActorMetrics
+
+__all__ = ["ActorProcess"]
+
+log = logging.getLogger(__name__)
+
+_SENTINEL: Any = object()
+
+
+class _Stats:
+    __slots__ = (
+        "consumer_pending",
+        "dead_lettered",
+        "failed",
+        "invalid",
+        "last_error",
+        "last_seq",
+        "outputs",
+        "processed",
+    )
+
+    def __init__(self) -> None:
+        self.processed = 0
+        self.failed = 0
+        self.dead_lettered = 0
+        self.invalid = 0
+        self.outputs = 0
+        self.consumer_pending = 0
+        self.last_seq = 0
+        self.last_error: str | None = None
+
+
+class ActorProcess:
+    """The supervised process of one actor instance (implements `Child`)."""
+
+    def __init__(self, actor: Actor, bus: Bus, *, flush_batch: int = 256) -> None:
+        self.actor = actor
+        self.name = actor.name
+        self.bus = bus
+        self.state = "idle"
+        self.stats = _Stats()
+        self.metrics = ActorMetrics(actor.name, actor.broker)
+        self._flush_batch = flush_batch
+        self._mailbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=actor.mailbox_size)
+        self._stop = asyncio.Event()
+        self._stopping = False
+        self._feeders: list[PullFeeder] = []
+        self._subs: list[Subscription] = []
+
+    # --- Child protocol ----------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def status(self) -> dict[str, Any]:
+        s = self.stats
+        return {
+            "kind": "actor",
+            "broker": self.actor.broker,
+            "mailbox_depth": self._mailbox.qsize(),
+            "mailbox_size": self._mailbox.maxsize,
+            "consumer_pending": s.consumer_pending,
+            "processed": s.processed,
+            "failed": s.failed,
+            "dead_lettered": s.dead_lettered,
+            "invalid": s.invalid,
+            "outputs": s.outputs,
+            "gaps": self.bus.slow_consumer_drops if self._subs else 0,
+            "last_handler_error": s.last_error,
+            **self.actor.stats(),
+        }
+
+    async def run(self, ready: Ready) -> None:
+        self.state = "starting"
+        try:
+            await self.actor.on_start(self.bus)
+            async with asyncio.TaskGroup() as tg:
+                background = await self._bind_inputs(tg)
+                processor = tg.create_task(self._process_loop(), name=f"{self.name}:mailbox")
+                self.state = "running"
+                ready()
+                stop = tg.create_task(self._stop.wait(), name=f"{self.name}:stop")
+                await asyncio.wait({stop, processor}, return_when=asyncio.FIRST_COMPLETED)
+                self.state = "stopping"
+                await self._unbind_inputs()
+                for task in background:
+                    task.cancel()
+                self._stopping = True
+                if not processor.done():
+                    try:
+                        self._mailbox.put_nowait(_SENTINEL)
+                    except asyncio.QueueFull:
+                        pass  # the loop sees `_stopping` at its next batch
+                stop.cancel()
+        except BaseExceptionGroup as group:
+            self.state = "crashed"
+            first = group.exceptions[0]
+            while isinstance(first, BaseExceptionGroup):
+                first = first.exceptions[0]
+            raise first from None
+        finally:
+            if self.state != "crashed":
+                self.state = "stopping"
+            await self._unbind_inputs()
+            try:
+                async with asyncio.timeout(5):
+                    await self.actor.on_stop()
+            except Exception:
+                log.exception("%s: on_stop failed", self.name)
+            if self.state != "crashed":
+                self.state = "stopped"
+
+    # --- inputs ------------------------------------------------------------------------------
+
+    async def _bind_inputs(self, tg: asyncio.TaskGroup) -> list[asyncio.Task[None]]:
+        background: list[asyncio.Task[None]] = []
+        for inp in self.actor.inputs():
+            if isinstance(inp, Durable):
+                await self.bus.pull_consumer(
+                    inp.stream,
+                    inp.durable,
+                    inp.subjects,
+                    ConsumerSettings(
+                        ack_wait_s=inp.ack_wait_s,
+                        max_ack_pending=inp.max_ack_pending,
+                        deliver_new=inp.deliver_new,
+                    ),
+                )
+                feeder = PullFeeder(
+                    self.bus, inp.stream, inp.durable, self._enqueue_for(inp), batch=inp.batch
+                )
+                await feeder.start()
+                self._feeders.append(feeder)
+                background.append(
+                    tg.create_task(feeder.watchdog(), name=f"{self.name}:{inp.durable}:watchdog")
+                )
+            elif isinstance(inp, CoreSub):
+                sub = await self.bus.subscribe(inp.subject, self._enqueue_for(inp), queue=inp.queue)
+                self._subs.append(sub)
+            else:
+                background.append(
+                    tg.create_task(self._timer_loop(inp), name=f"{self.name}:{inp.name}")
+                )
+        return background
+
+    async def _unbind_inputs(self) -> None:
+        feeders, self._feeders = self._feeders, []
+        subs, self._subs = self._subs, []
+        for feeder in feeders:
+            await feeder.stop()
+        for sub in subs:
+            try:
+                await sub.unsubscribe()
+            except Exception:  # connection already closed
+                pass
+
+    def _enqueue_for(self, inp: Input) -> Callable[[Msg], Any]:
+        mailbox = self._mailbox
+
+        async def enqueue(msg: Msg) -> None:
+            await mailbox.put((inp, msg))
+
+        return enqueue
+
+    async def _timer_loop(self, timer: Timer) -> None:
+        while True:
+            await asyncio.sleep(timer.interval_s)
+            await self._mailbox.put((timer, None))
+
+    # --- the mailbox loop --------------------------------------------------------------------
+
+    async def _process_loop(self) -> None:
+        mailbox = self._mailbox
+        while True:
+            item = await mailbox.get()
+            if item is _SENTINEL or self._stopping:
+                await self._release(item)
+                return
+            batch = [item]
+            while len(batch) < self._flush_batch and not mailbox.empty():
+                nxt = mailbox.get_nowait()
+                if nxt is _SENTINEL:
+                    self._stopping = True
+                    break
+                batch.append(nxt)
+            outputs: list[Output] = []
+            to_ack: list[Msg] = []
+            try:
+                for inp, msg in batch:
+                    if isinstance(inp, Durable):
+                        await self._handle_durable(inp, msg, outputs, to_ack)
+                    elif isinstance(inp, CoreSub):
+                        await self._handle_core(inp, msg, outputs)
+                    else:
+                        await self._handle_timer(inp, outputs)
+                await self._store(outputs)
+            except BaseException:
+                # Crash: hand the whole batch back for redelivery to our successor now
+                # rather than after ack_wait; outputs already stored dedup on their ids.
+                await self._nak_quietly([m for i, m in batch if isinstance(i, Durable)])
+                await self._release(None)
+                raise
+            for msg in to_ack:
+                await msg.ack()
+            self.stats.processed += len(batch)
+            self.metrics.processed.inc(len(batch))
+            self.metrics.mailbox_depth.set(mailbox.qsize())
+            if self._stopping:
+                await self._release(None)
+                return
+
+    async def _release(self, first: Any) -> None:
+        """On stop: hand queued durable inputs back to the server for immediate redelivery."""
+        items = [first] if first is not None and first is not _SENTINEL else []
+        while not self._mailbox.empty():
+            items.append(self._mailbox.get_nowait())
+        await self._nak_quietly(
+            [m for i, m in (x for x in items if x is not _SENTINEL) if isinstance(i, Durable)]
+        )
+
+    @staticmethod
+    async def _nak_quietly(msgs: list[Msg]) -> None:
+        for msg in msgs:
+            if msg._ackd:
+                continue
+            try:
+                await msg.nak()
+            except Exception:  # connection gone: ack_wait redelivers it
+                pass
+
+    async def _store(self, outputs: list[Output]) -> None:
+        if not outputs:
+            return
+        pending = []
+        for out in outputs:
+            fut = await self.bus.publish_pipelined(
+                out.subject, encode(out.envelope), headers_for(out.envelope, out.msg_id)
+            )
+            pending.append((out.subject, fut))
+        await self.bus.wait_acks(pending)
+        self.stats.outputs += len(outputs)
+        self.metrics.outputs.inc(len(outputs))
+
+    async def _handle_durable(
+        self, inp: Durable[Any], msg: Msg, outputs: list[Output], to_ack: list[Msg]
+    ) -> None:
+        meta = msg.metadata
+        attempt = int(meta.num_delivered)
+        seq = int(meta.sequence.stream)
+        self.stats.consumer_pending = int(meta.num_pending)
+        self.stats.last_seq = seq
+        if attempt > inp.max_deliver:
+            self._dead_letter(
+                msg,
+                outputs,
+                attempt,
+                "DeliveryLimit",
+                f"delivered {attempt} times (max_deliver {inp.max_deliver}) without being "
+                f"handled; last error: {self.stats.last_error or 'the actor crashed'}",
+                seq,
+            )
+            to_ack.append(msg)
+            return
+        try:
+            env = self._decode(msg, inp.event)
+        except DecodeError as exc:
+            self.stats.invalid += 1
+            self._dead_letter(msg, outputs, attempt, "DecodeError", str(exc), seq)
+            to_ack.append(msg)
+            return
+        ctx = Context(
+            self.name, self.actor.broker, env, subject=msg.subject, seq=seq, attempt=attempt
+        )
+        try:
+            await inp.handler(env, ctx)
+        except Crash:
+            raise
+        except Exception as exc:
+            self._failed(exc)
+            if attempt >= inp.max_deliver:
+                self._dead_letter(msg, outputs, attempt, type(exc).__name__, str(exc), seq)
+                to_ack.append(msg)
+            else:
+                await msg.nak(delay=min(0.05 * 2**attempt, 5.0))
+            return
+        outputs.extend(ctx.outputs)
+        to_ack.append(msg)
+
+    async def _handle_core(self, inp: CoreSub[Any], msg: Msg, outputs: list[Output]) -> None:
+        try:
+            env = self._decode(msg, inp.event)
+        except DecodeError as exc:
+            self.stats.invalid += 1
+            self._dead_letter(msg, outputs, 1, "DecodeError", str(exc), 0)
+            return
+        ctx = Context(self.name, self.actor.broker, env, subject=msg.subject)
+        try:
+            await inp.handler(env, ctx)
+        except Crash:
+            raise
+        except Exception as exc:
+            self._failed(exc)
+            self._dead_letter(msg, outputs, 1, type(exc).__name__, str(exc), 0)
+            return
+        outputs.extend(ctx.outputs)
+
+    async def _handle_timer(self, timer: Timer, outputs: list[Output]) -> None:
+        ctx = Context(self.name, self.actor.broker)
+        try:
+            await timer.handler(ctx)
+        except Crash:
+            raise
+        except Exception as exc:
+            self._failed(exc)
+            log.exception("%s: timer %s failed", self.name, timer.name)
+            return
+        outputs.extend(ctx.outputs)
+
+    @staticmethod
+    def _decode(msg: Msg, event: Any) -> Envelope[Any]:
+        if event is not None:
+            return decode_as(msg.data, event)
+        type_name = msg.headers.get(HDR_TYPE) if msg.headers else None
+        return decode(msg.data, type_name)
+
+    def _failed(self, exc: Exception) -> None:
+        self.stats.failed += 1
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"
+        self.metrics.failed.inc()
+
+    def _dead_letter(
+        self,
+        msg: Msg,
+        outputs: list[Output],
+        attempts: int,
+        error_type: str,
+        error: str,
+        seq: int,
+    ) -> None:
+        try:
+            payload, encoding = msg.data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            payload, encoding = base64.b64encode(msg.data).decode(), "base64"
+        letter = DeadLetter(
+            original_subject=msg.subject,
+            error=error,
+            error_type=error_type,
+            actor=self.name,
+            attempts=attempts,
+            headers={str(k): str(v) for k, v in (msg.headers or {}).items()},
+            payload=payload,
+            payload_encoding=encoding,
+            stream_seq=seq,
+        )
+        env = new_envelope(letter, source=self.name, broker=self.actor.broker, key=msg.subject)
+        # Dedup key: the same input dead-lettered twice (crash before its ack) is stored once.
+        msg_id = f"dlq:{msg.subject}:{seq}" if seq else f"dlq:{env.id}"
+        outputs.append(Output(dlq_subject(msg.subject), env, msg_id))
+        self.stats.dead_lettered += 1
+        self.metrics.dead_lettered.inc()
+        log.warning(
+            "%s: dead-lettered %s (seq %s) after %d attempt(s): %s: %s",
+            self.name,
+            msg.subject,
+            seq,
+            attempts,
+            error_type,
+            error,
+        )

@@ -1,0 +1,361 @@
+"""OTP-style supervisors: one_for_one, one_for_all, rest_for_one.
+
+Semantics (docs/architecture.md states them for users):
+- children start in list order, each only after the previous reported ready; stop in reverse;
+- a child's exit is restarted per its type (permanent / transient / temporary) and the
+  supervisor's strategy, after a jittered exponential backoff;
+- more than `max_restarts` restarts within `period_s` seconds and the supervisor gives up:
+  it runs its `on_give_up` hook (a broker subtree publishes `control.halt.<broker>`), stops
+  its children and raises `SupervisorGaveUp` to its parent;
+- a child that fails during the supervisor's own start fails that start (OTP), so the
+  parent's policy decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from supervisors.backoff import Backoff
+from supervisors.child import Child, ChildSpec, Ready, Restart
+from supervisors.errors import StartFailed, SupervisorGaveUp
+
+__all__ = ["Strategy", "SupervisorSpec", "Supervisor"]
+
+log = logging.getLogger(__name__)
+
+
+class Strategy(StrEnum):
+    ONE_FOR_ONE = "one_for_one"
+    ONE_FOR_ALL = "one_for_all"
+    REST_FOR_ONE = "rest_for_one"
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorSpec:
+    name: str
+    children: Sequence[ChildSpec]
+    strategy: Strategy = Strategy.ONE_FOR_ONE
+    max_restarts: int = 5
+    period_s: float = 30.0
+    backoff: Backoff = field(default_factory=Backoff)
+    broker: str | None = None
+    on_give_up: Callable[[str], Awaitable[None]] | None = None
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.children]
+        if len(set(names)) != len(names):
+            raise ValueError(f"supervisor {self.name!r}: child names must be unique, got {names}")
+        if self.max_restarts < 0 or self.period_s <= 0:
+            raise ValueError(
+                f"supervisor {self.name!r}: need max_restarts >= 0 and period_s > 0 "
+                f"(got {self.max_restarts}, {self.period_s})"
+            )
+
+    def as_child(
+        self, *, restart: Restart = Restart.PERMANENT, shutdown_s: float = 30.0
+    ) -> ChildSpec:
+        """This supervisor as a child of another (nested trees)."""
+        return ChildSpec(
+            name=self.name,
+            start=lambda: Supervisor(self),
+            restart=restart,
+            shutdown_s=shutdown_s,
+            start_timeout_s=max(30.0, sum(c.start_timeout_s for c in self.children)),
+            is_supervisor=True,
+        )
+
+
+_STOP = object()
+
+
+@dataclass(eq=False)
+class _Slot:
+    spec: ChildSpec
+    child: Child | None = None
+    task: asyncio.Task[None] | None = None
+    generation: int = 0
+    state: str = "idle"
+    restarts: int = 0
+    recent: deque[float] = field(default_factory=deque)
+    last_error: str | None = None
+    last_error_at: float | None = None
+    kill_error: BaseException | None = None
+    killing: bool = False
+
+
+class Supervisor:
+    """Runs a list of child specs under a restart strategy. Implements `Child` itself."""
+
+    def __init__(
+        self,
+        spec: SupervisorSpec,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.state = "idle"
+        self.restarts_total = 0
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._slots = [_Slot(c) for c in spec.children]
+        self._restart_times: deque[float] = deque()
+        self._events: asyncio.Queue[Any] = asyncio.Queue()
+        self._stop = asyncio.Event()
+        self.gave_up: SupervisorGaveUp | None = None
+
+    # --- Child protocol ----------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        if not self._stop.is_set():
+            self._stop.set()
+            self._events.put_nowait(_STOP)
+
+    async def run(self, ready: Ready) -> None:
+        self.state = "starting"
+        try:
+            for slot in self._slots:
+                if self._stop.is_set():
+                    break
+                if not await self._start_slot(slot):
+                    if self._stop.is_set():
+                        break
+                    err = slot.last_error or "exited before it was ready"
+                    raise StartFailed(
+                        f"supervisor {self.name!r}: child {slot.spec.name!r} failed to start: {err}"
+                    )
+            if not self._stop.is_set():
+                self.state = "running"
+                ready()
+            while True:
+                event = await self._events.get()
+                if event is _STOP:
+                    break
+                slot, generation, exc = event
+                if generation != slot.generation:
+                    continue  # exit of an instance we stopped on purpose
+                await self._on_child_exit(slot, exc)
+        except asyncio.CancelledError:
+            self.state = "stopping"
+            await self._kill_all()
+            self.state = "stopped"
+            raise
+        except BaseException:
+            self.state = "stopping"
+            await self._stop_all()
+            self.state = "gave_up" if self.gave_up else "failed"
+            raise
+        self.state = "stopping"
+        await self._stop_all()
+        self.state = "stopped"
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": "supervisor",
+            "strategy": str(self.spec.strategy),
+            "state": self.state,
+            "broker": self.spec.broker,
+            "restarts": self.restarts_total,
+            "max_restarts": self.spec.max_restarts,
+            "period_s": self.spec.period_s,
+            "children": [self._slot_status(s) for s in self._slots],
+        }
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _slot_status(self, slot: _Slot) -> dict[str, Any]:
+        base: dict[str, Any] = {"name": slot.spec.name, "kind": "actor"}
+        if slot.child is not None:
+            base.update(slot.child.status())
+        base.update(
+            state=slot.state,
+            restart=str(slot.spec.restart),
+            restarts=slot.restarts,
+            last_error=slot.last_error,
+            last_error_at=(
+                datetime.fromtimestamp(slot.last_error_at, UTC).isoformat()
+                if slot.last_error_at
+                else None
+            ),
+        )
+        return base
+
+    async def _run_child(self, slot: _Slot, generation: int, child: Child, ready: Ready) -> None:
+        exc: BaseException | None = None
+        try:
+            await child.run(ready)
+        except asyncio.CancelledError:
+            if not slot.killing:
+                raise
+            exc = slot.kill_error
+        except Exception as e:
+            exc = e
+        self._events.put_nowait((slot, generation, exc))
+
+    async def _start_slot(self, slot: _Slot) -> bool:
+        """Start one child and wait until it is ready; False if it exited or timed out first."""
+        slot.generation += 1
+        generation = slot.generation
+        slot.killing, slot.kill_error = False, None
+        slot.state = "starting"
+        try:
+            child = slot.spec.start()
+        except Exception as exc:
+            self._record_error(slot, exc)
+            slot.state = "failed"
+            self._events.put_nowait((slot, generation, exc))
+            return False
+        slot.child = child
+        is_ready = asyncio.Event()
+        slot.task = asyncio.create_task(
+            self._run_child(slot, generation, child, is_ready.set),
+            name=f"{self.name}/{slot.spec.name}",
+        )
+        waiters = {
+            asyncio.create_task(is_ready.wait()),
+            asyncio.create_task(self._stop.wait()),
+        }
+        try:
+            await asyncio.wait(
+                {slot.task, *waiters},
+                timeout=slot.spec.start_timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for w in waiters:
+                w.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+        if is_ready.is_set():
+            slot.state = "running"
+            return True
+        if slot.task.done():
+            slot.state = "failed"
+            return False
+        if self._stop.is_set():
+            return False
+        err = StartFailed(
+            f"child {slot.spec.name!r} was not ready within {slot.spec.start_timeout_s:g}s"
+        )
+        self._record_error(slot, err)
+        await self._kill(slot, err)
+        slot.state = "failed"
+        return False
+
+    def _record_error(self, slot: _Slot, exc: BaseException) -> None:
+        slot.last_error = f"{type(exc).__name__}: {exc}"
+        slot.last_error_at = time.time()
+
+    async def _on_child_exit(self, slot: _Slot, exc: BaseException | None) -> None:
+        slot.task = None
+        if exc is not None:
+            self._record_error(slot, exc)
+            log.warning("%s/%s exited: %s", self.name, slot.spec.name, slot.last_error)
+        restart = slot.spec.restart is Restart.PERMANENT or (
+            slot.spec.restart is Restart.TRANSIENT and exc is not None
+        )
+        if not restart:
+            slot.state = "stopped" if exc is None else "failed"
+            return
+        now = self._clock()
+        self._restart_times.append(now)
+        while self._restart_times and self._restart_times[0] <= now - self.spec.period_s:
+            self._restart_times.popleft()
+        if len(self._restart_times) > self.spec.max_restarts:
+            await self._give_up(slot)
+        while slot.recent and slot.recent[0] <= now - self.spec.period_s:
+            slot.recent.popleft()
+        delay = self.spec.backoff.delay(len(slot.recent), self._rng)
+        slot.recent.append(now)
+
+        index = self._slots.index(slot)
+        if self.spec.strategy is Strategy.ONE_FOR_ONE:
+            affected = [slot]
+        elif self.spec.strategy is Strategy.ONE_FOR_ALL:
+            affected = list(self._slots)
+        else:
+            affected = self._slots[index:]
+        affected = [s for s in affected if s is slot or s.state != "stopped" or s.task is not None]
+        for other in reversed(affected):
+            if other is not slot:
+                await self._stop_slot(other)
+        for s in affected:
+            s.state = "restarting"
+        try:
+            async with asyncio.timeout(delay):
+                await self._stop.wait()
+            return  # asked to stop while backing off
+        except TimeoutError:
+            pass
+        for s in affected:
+            if self._stop.is_set():
+                return
+            s.restarts += 1
+            self.restarts_total += 1
+            await self._start_slot(s)
+
+    async def _give_up(self, slot: _Slot) -> None:
+        error = slot.last_error or "normal exit of a permanent child"
+        self.gave_up = SupervisorGaveUp(
+            self.name, len(self._restart_times), self.spec.period_s, error
+        )
+        log.error("%s", self.gave_up)
+        if self.spec.on_give_up is not None:
+            try:
+                async with asyncio.timeout(5):
+                    await self.spec.on_give_up(str(self.gave_up))
+            except Exception:
+                log.exception("%s: on_give_up hook failed", self.name)
+        raise self.gave_up
+
+    async def _stop_slot(self, slot: _Slot) -> None:
+        task = slot.task
+        slot.generation += 1  # its exit is now expected, not a failure
+        if task is None or task.done():
+            slot.task = None
+            if slot.state not in ("failed",):
+                slot.state = "stopped"
+            return
+        slot.state = "stopping"
+        if slot.child is not None:
+            slot.child.request_stop()
+        done, _ = await asyncio.wait({task}, timeout=slot.spec.shutdown_s)
+        if not done:
+            log.warning(
+                "%s/%s did not stop within %.1fs; cancelling",
+                self.name,
+                slot.spec.name,
+                slot.spec.shutdown_s,
+            )
+            await self._kill(slot, None)
+        slot.task = None
+        slot.state = "stopped"
+
+    async def _kill(self, slot: _Slot, error: BaseException | None) -> None:
+        task = slot.task
+        if task is None or task.done():
+            return
+        slot.killing, slot.kill_error = True, error
+        task.cancel()
+        await asyncio.wait({task}, timeout=5)
+
+    async def _stop_all(self) -> None:
+        for slot in reversed(self._slots):
+            await self._stop_slot(slot)
+
+    async def _kill_all(self) -> None:
+        for slot in reversed(self._slots):
+            slot.generation += 1
+            await self._kill(slot, None)
+            slot.task = None
+            slot.state = "stopped"
