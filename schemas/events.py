@@ -107,6 +107,8 @@ class TradingSignal(Event, frozen=True, kw_only=True):
     limit_price: Decimal | None = None
     reason: str = ""
     tick_ts: int = 0
+    bid: Decimal | None = None
+    ask: Decimal | None = None
 
 
 class ValidatedSignal(Event, frozen=True, kw_only=True):
@@ -158,7 +160,9 @@ class Charges(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def total(self) -> Decimal:
-        return self.brokerage + self.stt + self.exchange_txn + self.sebi + self.stamp_duty + self.gst
+        return (
+            self.brokerage + self.stt + self.exchange_txn + self.sebi + self.stamp_duty + self.gst
+        )
 
 
 class OrderFilled(Event, frozen=True, kw_only=True):

@@ -130,7 +130,9 @@ _PREFIX_STREAM: Final[dict[str, str]] = {
 
 def _check_token(token: str, what: str) -> str:
     if not token or any(c in token for c in " .*>\t\r\n"):
-        raise ValueError(f"invalid {what} {token!r}: must be non-empty, without spaces, '.', '*' or '>'")
+        raise ValueError(
+            f"invalid {what} {token!r}: must be non-empty, without spaces, '.', '*' or '>'"
+        )
     return token
 
 
@@ -138,7 +140,7 @@ def parse_broker(value: str) -> Broker:
     """Validate a broker name, naming the accepted ones on error."""
     if value not in BROKERS:
         raise ValueError(f"unknown broker {value!r}; expected one of {', '.join(BROKERS)}")
-    return value  # type: ignore[return-value]
+    return value  # type: ignore[return-value,unused-ignore]
 
 
 def tick_subject(instrument_token: int) -> str:

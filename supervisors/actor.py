@@ -24,6 +24,7 @@ __all__ = [
     "Durable",
     "CoreSub",
     "Timer",
+    "Request",
     "Input",
     "Output",
     "Handler",
@@ -48,7 +49,18 @@ class Context:
     same outputs produces no duplicate downstream.
     """
 
-    __slots__ = ("actor", "attempt", "broker", "input", "outputs", "seq", "subject")
+    __slots__ = (
+        "actor",
+        "attempt",
+        "broker",
+        "headers",
+        "input",
+        "outputs",
+        "replies",
+        "reply_to",
+        "seq",
+        "subject",
+    )
 
     def __init__(
         self,
@@ -59,6 +71,8 @@ class Context:
         subject: str = "",
         seq: int = 0,
         attempt: int = 1,
+        reply_to: str = "",
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.actor = actor
         self.broker = broker
@@ -66,10 +80,24 @@ class Context:
         self.subject = subject
         self.seq = seq
         self.attempt = attempt
+        self.reply_to = reply_to
+        self.headers = headers or {}
         self.outputs: list[Output] = []
+        self.replies: list[tuple[str, bytes]] = []
+
+    def respond(self, payload: bytes) -> None:
+        """Answer a request; sent only after every output of this handler is stored."""
+        if self.reply_to:
+            self.replies.append((self.reply_to, payload))
 
     def emit(
-        self, subject: str, data: Event, *, key: str = "", broker: str | None = None, ts: int | None = None
+        self,
+        subject: str,
+        data: Event,
+        *,
+        key: str = "",
+        broker: str | None = None,
+        ts: int | None = None,
     ) -> Envelope[Any]:
         env = new_envelope(
             data, source=self.actor, broker=broker or self.broker, key=key, cause=self.input, ts=ts
@@ -104,11 +132,22 @@ class Durable(Generic[E]):
 
 @dataclass(frozen=True, slots=True)
 class CoreSub(Generic[E]):
-    """A plain NATS subscription (the tick path): no ack, gaps are counted, never stall."""
+    """A plain NATS subscription: no ack, no redelivery; an undecodable envelope or a
+    failing handler dead-letters the message."""
 
     subject: str
     handler: Handler[E]
     event: type[E] | None = None
+    queue: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """Request/reply on a core subject: the handler gets the body bytes and answers with
+    `ctx.respond(...)`, which is sent after the handler's outputs are stored."""
+
+    subject: str
+    handler: Callable[[bytes, Context], Awaitable[None]]
     queue: str = ""
 
 
@@ -121,7 +160,7 @@ class Timer:
     name: str = "timer"
 
 
-Input = Durable[Any] | CoreSub[Any] | Timer
+Input = Durable[Any] | CoreSub[Any] | Request | Timer
 
 
 class Actor:
@@ -136,6 +175,9 @@ class Actor:
 
     async def on_start(self, bus: Bus) -> None:
         """Before any input is bound: rebuild state (snapshot + replay), open connections."""
+
+    async def on_stored(self, outputs: int) -> None:
+        """After a batch's outputs are stored and before its inputs are acked."""
 
     async def on_stop(self) -> None:
         """After the last handler returned; time-limited by the child's shutdown timeout."""

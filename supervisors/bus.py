@@ -116,7 +116,9 @@ class Bus:
 
     # --- JetStream publishing -------------------------------------------------------------
 
-    async def publish(self, subject: str, envelope: Envelope[Any], msg_id: str | None = None) -> int:
+    async def publish(
+        self, subject: str, envelope: Envelope[Any], msg_id: str | None = None
+    ) -> int:
         """Publish and wait for the stream's acknowledgement; returns the stream sequence."""
         return await self.publish_raw(subject, encode(envelope), headers_for(envelope, msg_id))
 
@@ -211,14 +213,14 @@ class Bus:
 
     # --- consumers and streams -------------------------------------------------------------
 
-    async def pull_consumer(
+    async def ensure_consumer(
         self,
         stream: str,
         durable: str,
         subjects: Sequence[str],
         settings: ConsumerSettings,
-    ) -> JetStreamContext.PullSubscription:
-        """Bind a durable pull consumer, creating it or updating its settings."""
+    ) -> None:
+        """Create a durable pull consumer, or update its settings (its position is kept)."""
         config = js_api.ConsumerConfig(
             durable_name=durable,
             name=durable,
@@ -248,12 +250,25 @@ class Bus:
             ):
                 config.deliver_policy = current.deliver_policy
                 await self.js.add_consumer(stream, config=config)  # create-or-update
+
+    async def pull_consumer(
+        self,
+        stream: str,
+        durable: str,
+        subjects: Sequence[str],
+        settings: ConsumerSettings,
+    ) -> JetStreamContext.PullSubscription:
+        """Ensure the durable consumer and bind a nats-py pull subscription to it.
+
+        The caller owns the subscription and must `unsubscribe()` it.
+        """
+        await self.ensure_consumer(stream, durable, subjects, settings)
         return await self.js.pull_subscribe_bind(
             durable=durable, stream=stream, pending_msgs_limit=settings.max_ack_pending * 2
         )
 
     async def ensure_stream(self, spec: StreamSettings) -> str:
-        """Create or update a stream to match `spec`; returns 'created', 'updated' or 'unchanged'."""
+        """Create or update a stream to match `spec`: "created", "updated" or "unchanged"."""
         config = js_api.StreamConfig(
             name=spec.name,
             subjects=spec.subjects,

@@ -10,6 +10,7 @@ import socket
 import sys
 import sysconfig
 from pathlib import Path
+from typing import BinaryIO
 
 from supervisors.errors import EmbeddedNatsError
 
@@ -58,7 +59,7 @@ class EmbeddedNats:
         self.preferred_port = port
         self.port = 0
         self._proc: asyncio.subprocess.Process | None = None
-        self._log = None
+        self._log: BinaryIO | None = None
 
     @property
     def url(self) -> str:
@@ -73,7 +74,7 @@ class EmbeddedNats:
             else free_port(self.host)
         )
         log_path = self.store_dir / "nats-server.log"
-        self._log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the server
+        self._log = log_path.open("ab")
         self._proc = await asyncio.create_subprocess_exec(
             binary,
             "-a", self.host,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,7 @@ from schemas.envelope import (
 )
 from schemas.events import DeadLetter
 from schemas.names import dlq_subject
-from supervisors.actor import Actor, Context, CoreSub, Durable, Input, Output, Timer
+from supervisors.actor import Actor, Context, CoreSub, Durable, Input, Output, Request, Timer
 from supervisors.bus import Bus, ConsumerSettings, Subscription
 from supervisors.child import Ready
 from supervisors.consumer import PullFeeder
@@ -153,7 +154,7 @@ class ActorProcess:
         background: list[asyncio.Task[None]] = []
         for inp in self.actor.inputs():
             if isinstance(inp, Durable):
-                await self.bus.pull_consumer(
+                await self.bus.ensure_consumer(
                     inp.stream,
                     inp.durable,
                     inp.subjects,
@@ -171,7 +172,7 @@ class ActorProcess:
                 background.append(
                     tg.create_task(feeder.watchdog(), name=f"{self.name}:{inp.durable}:watchdog")
                 )
-            elif isinstance(inp, CoreSub):
+            elif isinstance(inp, CoreSub | Request):
                 sub = await self.bus.subscribe(inp.subject, self._enqueue_for(inp), queue=inp.queue)
                 self._subs.append(sub)
             else:
@@ -222,15 +223,19 @@ class ActorProcess:
                 batch.append(nxt)
             outputs: list[Output] = []
             to_ack: list[Msg] = []
+            replies: list[tuple[str, bytes]] = []
             try:
                 for inp, msg in batch:
                     if isinstance(inp, Durable):
                         await self._handle_durable(inp, msg, outputs, to_ack)
                     elif isinstance(inp, CoreSub):
                         await self._handle_core(inp, msg, outputs)
+                    elif isinstance(inp, Request):
+                        await self._handle_request(inp, msg, outputs, replies)
                     else:
                         await self._handle_timer(inp, outputs)
                 await self._store(outputs)
+                await self.actor.on_stored(len(outputs))
             except BaseException:
                 # Crash: hand the whole batch back for redelivery to our successor now
                 # rather than after ack_wait; outputs already stored dedup on their ids.
@@ -239,6 +244,8 @@ class ActorProcess:
                 raise
             for msg in to_ack:
                 await msg.ack()
+            for subject, payload in replies:
+                await self.bus.core_publish(subject, payload)
             self.stats.processed += len(batch)
             self.metrics.processed.inc(len(batch))
             self.metrics.mailbox_depth.set(mailbox.qsize())
@@ -340,6 +347,27 @@ class ActorProcess:
             self._dead_letter(msg, outputs, 1, type(exc).__name__, str(exc), 0)
             return
         outputs.extend(ctx.outputs)
+
+    async def _handle_request(
+        self, inp: Request, msg: Msg, outputs: list[Output], replies: list[tuple[str, bytes]]
+    ) -> None:
+        headers = {str(k): str(v) for k, v in (msg.headers or {}).items()}
+        ctx = Context(
+            self.name, self.actor.broker, subject=msg.subject, reply_to=msg.reply or "",
+            headers=headers,
+        )  # fmt: skip
+        try:
+            await inp.handler(msg.data, ctx)
+        except Crash:
+            raise
+        except Exception as exc:
+            self._failed(exc)
+            if msg.reply:
+                body = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+                replies.append((msg.reply, json.dumps(body).encode()))
+            return
+        outputs.extend(ctx.outputs)
+        replies.extend(ctx.replies)
 
     async def _handle_timer(self, timer: Timer, outputs: list[Output]) -> None:
         ctx = Context(self.name, self.actor.broker)

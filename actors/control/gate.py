@@ -1,0 +1,95 @@
+"""The control gate: the one way a person changes trading state.
+
+`alpha-panda halt|resume|reduce` sends a request to `alpha.control` with
+`Authorization: Bearer <token>`. The gate compares the token in constant time with the
+running system's ALPHA_PANDA_API_TOKEN, refuses everything when none is configured, and
+on success stores a ControlCommand on `control.<verb>[.<broker>]` plus an AuditEvent on
+`audit.control` (who and when) before it answers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Sequence
+
+import msgspec
+
+from schemas.events import AuditEvent, ControlCommand
+from schemas.names import BROKERS, ControlVerb, audit_subject, control_subject
+from supervisors.actor import Actor, Context, Input, Request
+
+__all__ = ["ControlGate", "ControlRequest", "CONTROL_REQUEST_SUBJECT", "AUTH_HEADER"]
+
+CONTROL_REQUEST_SUBJECT = "alpha.control"
+AUTH_HEADER = "Authorization"
+
+
+class ControlRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    verb: str
+    broker: str | None = None
+    reason: str = ""
+    requested_by: str = ""
+
+
+_decoder = msgspec.json.Decoder(ControlRequest)
+
+
+class ControlGate(Actor):
+    name = "control-gate"
+    mailbox_size = 64
+
+    def __init__(self, api_token: str | None) -> None:
+        self._token = api_token.encode() if api_token else None
+        self.accepted = 0
+        self.refused = 0
+
+    def inputs(self) -> Sequence[Input]:
+        return (Request(CONTROL_REQUEST_SUBJECT, self.on_request),)
+
+    async def on_request(self, body: bytes, ctx: Context) -> None:
+        error = self._authorize(ctx.headers.get(AUTH_HEADER, ""))
+        if error is None:
+            try:
+                req = _decoder.decode(body)
+                verb = ControlVerb(req.verb)
+                if req.broker is not None and req.broker not in BROKERS:
+                    raise ValueError(
+                        f"unknown broker {req.broker!r}; expected one of {', '.join(BROKERS)}"
+                    )
+            except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+                error = f"bad control request: {exc}"
+        if error is not None:
+            self.refused += 1
+            ctx.respond(json.dumps({"ok": False, "error": error}).encode())
+            return
+        command = ControlCommand(
+            verb=verb, broker=req.broker, reason=req.reason, requested_by=req.requested_by
+        )
+        subject = control_subject(verb, req.broker)  # type: ignore[arg-type]
+        env = ctx.emit(subject, command, key=req.broker or "all")
+        ctx.emit(
+            audit_subject("control"),
+            AuditEvent(
+                kind="control",
+                actor=req.requested_by or "unknown",
+                detail={"verb": str(verb), "broker": req.broker or "all", "reason": req.reason,
+                        "command_id": env.id},
+            ),
+        )  # fmt: skip
+        self.accepted += 1
+        ctx.respond(json.dumps({"ok": True, "subject": subject, "id": env.id}).encode())
+
+    def _authorize(self, header: str) -> str | None:
+        if self._token is None:
+            return (
+                "control actions are disabled: the running system has no ALPHA_PANDA_API_TOKEN; "
+                "set it and restart"
+            )
+        scheme, _, token = header.partition(" ")
+        if scheme != "Bearer" or not hmac.compare_digest(token.encode(), self._token):
+            return "missing or wrong token: pass the system's ALPHA_PANDA_API_TOKEN"
+        return None
+
+    def stats(self) -> dict[str, int]:
+        return {"accepted": self.accepted, "refused": self.refused}

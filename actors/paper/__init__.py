@@ -1,0 +1,1 @@
+"""The paper broker: pure order matching, the order state machine and the charges table."""

@@ -1,0 +1,297 @@
+"""The paper broker: deterministic matching of orders against a view of the market.
+
+Fill model (docs/trading.md):
+- A market order takes the touch: a buy the best ask, a sell the best bid (depth first,
+  then the view's bid/ask, then the last price), moved by `slippage_bps` against the trader
+  and rounded to `tick_size` away from the trader (buy up, sell down). No price at all:
+  OrderFailed "NO_MARKET_PRICE".
+- With `partial_fills` and depth, it walks the opposite levels in order, one fill per level
+  (each level's price plus slippage); what the depth cannot fill is added to the last
+  level's fill, at that level's price.
+- A limit order that is marketable on arrival fills the same way, never worse than its
+  limit, and only at levels within it; the rest rests. A resting limit fills on a later
+  tick once the touch reaches it (buy: best ask <= limit; without depth or bid/ask, the
+  last price), passively at its limit price without slippage; with `partial_fills` and
+  depth, only the quantity quoted within the limit (shared by resting orders in arrival
+  order).
+- Ids derive from the client order id (`P-<id>`, `<id>-F<n>`): a replay yields the same ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+import msgspec
+
+from actors.paper.charges import ChargesTable, Product
+from actors.paper.orders import OrderTrigger, PaperOrder
+from schemas.enums import OrderStatus, OrderType, RejectReason, Side
+from schemas.events import (
+    Depth,
+    DepthLevel,
+    Event,
+    MarketTick,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFailed,
+    OrderFilled,
+    OrderSubmitted,
+    TradingSignal,
+)
+
+__all__ = ["PaperConfig", "MarketView", "PaperBroker", "INVALID_ORDER"]
+
+D = Decimal
+INVALID_ORDER = "INVALID_ORDER"
+_BPS = D(10_000)
+
+
+class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`latency_ms` is for the actor to apply before calling the broker; it is only carried."""
+
+    slippage_bps: Decimal = D(0)
+    partial_fills: bool = False
+    latency_ms: int = 0
+    tick_size: Decimal = D("0.05")
+    product: Product = Product.MIS
+
+    def __post_init__(self) -> None:
+        if not (self.slippage_bps.is_finite() and self.slippage_bps >= 0):
+            raise ValueError(f"paper config: slippage_bps must be >= 0, got {self.slippage_bps}")
+        if not (self.tick_size.is_finite() and self.tick_size > 0):
+            raise ValueError(f"paper config: tick_size must be > 0 (NSE: 0.05), got {self.tick_size}")
+        if self.latency_ms < 0:
+            raise ValueError(f"paper config: latency_ms must be >= 0, got {self.latency_ms}")
+
+
+def _positive(price: Decimal | None) -> Decimal | None:
+    return price if price is not None and price > 0 else None
+
+
+class MarketView(msgspec.Struct, frozen=True, kw_only=True):
+    """What the broker knows of an instrument's market when it matches."""
+
+    last_price: Decimal | None = None
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+    depth: Depth | None = None
+
+    @classmethod
+    def from_tick(cls, tick: MarketTick) -> MarketView:
+        d = tick.depth
+        bid = d.buy[0].price if d and d.buy else None
+        ask = d.sell[0].price if d and d.sell else None
+        return cls(last_price=tick.last_price, bid=_positive(bid), ask=_positive(ask), depth=d)
+
+    @classmethod
+    def from_signal(cls, signal: TradingSignal) -> MarketView:
+        # bid/ask are optional signal fields (added after v1); absent on older signals
+        return cls(
+            last_price=_positive(signal.reference_price),
+            bid=_positive(getattr(signal, "bid", None)),
+            ask=_positive(getattr(signal, "ask", None)),
+        )
+
+    def levels(self, side: Side) -> list[DepthLevel]:
+        """The levels an order of `side` takes from (asks for a buy), empty ones skipped."""
+        if self.depth is None:
+            return []
+        book = self.depth.sell if side is Side.BUY else self.depth.buy
+        return [lvl for lvl in book if lvl.price > 0 and lvl.quantity > 0]
+
+    def touch(self, side: Side) -> Decimal | None:
+        levels = self.levels(side)
+        if levels:
+            return levels[0].price
+        quote = self.ask if side is Side.BUY else self.bid
+        return _positive(quote) or _positive(self.last_price)
+
+
+def _within(side: Side, price: Decimal, limit: Decimal) -> bool:
+    return price <= limit if side is Side.BUY else price >= limit
+
+
+class PaperBroker:
+    """Pure order matching; the execution actor feeds it and publishes what it returns."""
+
+    def __init__(self, config: PaperConfig | None = None, charges: ChargesTable | None = None):
+        self.config = config or PaperConfig()
+        self.charges = charges or ChargesTable()
+        self._orders: dict[str, PaperOrder] = {}
+        self._submit_events: dict[str, tuple[Event, ...]] = {}
+
+    def order(self, client_order_id: str) -> PaperOrder | None:
+        return self._orders.get(client_order_id)
+
+    def open_orders(self) -> list[PaperOrder]:
+        return [o for o in self._orders.values() if o.is_open]
+
+    def submit(self, order: OrderSubmitted, market: MarketView | None, ts_ns: int) -> list[Event]:
+        """Accept (and fill what is marketable) or fail; a resubmit returns the first answer."""
+        known = self._submit_events.get(order.client_order_id)
+        if known is not None or order.client_order_id in self._orders:
+            return list(known or ())
+        po = PaperOrder(
+            client_order_id=order.client_order_id,
+            broker_order_id=f"P-{order.client_order_id}",
+            strategy_id=order.strategy_id,
+            instrument_token=order.instrument_token,
+            side=order.side,
+            quantity=order.quantity,
+            order_type=order.order_type,
+            limit_price=order.limit_price,
+            signal_id=order.signal_id,
+            symbol=order.symbol,
+            tick_ts=order.tick_ts,
+            updated_ns=ts_ns,
+        )
+        self._orders[po.client_order_id] = po
+        view = market or MarketView()
+        failure = self._refusal(po, view)
+        events: list[Event]
+        if failure is not None:
+            po.transition(OrderTrigger.REJECT)
+            reason, detail = failure
+            events = [
+                OrderFailed(
+                    client_order_id=po.client_order_id,
+                    reason=reason,
+                    detail=detail,
+                    signal_id=po.signal_id,
+                    instrument_token=po.instrument_token,
+                )
+            ]
+        else:
+            po.transition(OrderTrigger.ACCEPT)
+            events = [
+                OrderAccepted(
+                    client_order_id=po.client_order_id,
+                    broker_order_id=po.broker_order_id,
+                    instrument_token=po.instrument_token,
+                )
+            ]
+            events.extend(self._execute(po, self._aggressive(po, view)))
+        self._submit_events[po.client_order_id] = tuple(events)
+        return events
+
+    def on_tick(self, tick: MarketTick, ts_ns: int) -> list[Event]:
+        """Fill resting limit orders of the tick's instrument that the market now reaches."""
+        view = MarketView.from_tick(tick)
+        used: dict[Side, int] = {Side.BUY: 0, Side.SELL: 0}
+        events: list[Event] = []
+        for po in self.open_orders():
+            if po.instrument_token != tick.instrument_token or po.limit_price is None:
+                continue
+            qty = self._passive_quantity(po, po.limit_price, view, used[po.side])
+            if qty > 0:
+                used[po.side] += qty
+                po.updated_ns = ts_ns
+                events.extend(self._execute(po, [(qty, po.limit_price)]))
+        return events
+
+    def cancel(self, client_order_id: str, reason: str = "", ts_ns: int = 0) -> list[Event]:
+        """Cancel an open order; an unknown or already closed order yields no event."""
+        po = self._orders.get(client_order_id)
+        if po is None or not po.can(OrderTrigger.CANCEL):
+            return []
+        po.transition(OrderTrigger.CANCEL)
+        po.updated_ns = ts_ns
+        return [
+            OrderCancelled(
+                client_order_id=po.client_order_id,
+                broker_order_id=po.broker_order_id,
+                filled_quantity=po.filled_quantity,
+                reason=reason,
+                instrument_token=po.instrument_token,
+            )
+        ]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every order (closed ones too, so a redelivered submit is not executed twice)."""
+        return {"orders": msgspec.to_builtins(list(self._orders.values()))}
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Replace the book; a resubmit of a restored order then returns no events."""
+        orders = msgspec.convert(data["orders"], list[PaperOrder])
+        self._orders = {o.client_order_id: o for o in orders}
+        self._submit_events = {}
+
+    # -- matching -----------------------------------------------------------------------
+
+    def _refusal(self, po: PaperOrder, view: MarketView) -> tuple[str, str] | None:
+        if po.quantity <= 0:
+            return INVALID_ORDER, f"quantity must be > 0, got {po.quantity}"
+        if po.order_type is OrderType.LIMIT:
+            if po.limit_price is None or po.limit_price <= 0:
+                return INVALID_ORDER, f"a LIMIT order needs a limit price > 0, got {po.limit_price}"
+        elif view.touch(po.side) is None:
+            return RejectReason.NO_MARKET_PRICE.value, (
+                f"no last price, quote or depth for instrument {po.instrument_token}"
+            )
+        return None
+
+    def _price(self, side: Side, raw: Decimal, limit: Decimal | None) -> Decimal:
+        """Touch price plus adverse slippage, on the tick grid away from the trader."""
+        tick = self.config.tick_size
+        factor = self.config.slippage_bps / _BPS
+        if side is Side.BUY:
+            price = (raw * (1 + factor) / tick).to_integral_value(ROUND_CEILING) * tick
+            return min(price, limit) if limit is not None else price
+        price = (raw * (1 - factor) / tick).to_integral_value(ROUND_FLOOR) * tick
+        return max(price, limit) if limit is not None else price
+
+    def _aggressive(self, po: PaperOrder, view: MarketView) -> list[tuple[int, Decimal]]:
+        side, limit, qty = po.side, po.limit_price, po.remaining
+        levels = view.levels(side) if self.config.partial_fills else []
+        if not levels:
+            touch = view.touch(side)
+            if touch is None or (limit is not None and not _within(side, touch, limit)):
+                return []
+            return [(qty, self._price(side, touch, limit))]
+        fills: list[tuple[int, Decimal]] = []
+        for level in levels:
+            if qty == 0 or (limit is not None and not _within(side, level.price, limit)):
+                break
+            take = min(qty, level.quantity)
+            fills.append((take, self._price(side, level.price, limit)))
+            qty -= take
+        if qty and limit is None:  # a market order sweeps the book: rest at the last level
+            last_qty, last_price = fills[-1]
+            fills[-1] = (last_qty + qty, last_price)
+        return fills
+
+    def _passive_quantity(
+        self, po: PaperOrder, limit: Decimal, view: MarketView, used: int
+    ) -> int:
+        touch = view.touch(po.side)
+        if touch is None or not _within(po.side, touch, limit):
+            return 0
+        levels = view.levels(po.side)
+        if not (self.config.partial_fills and levels):
+            return po.remaining
+        quoted = sum(lvl.quantity for lvl in levels if _within(po.side, lvl.price, limit))
+        return max(0, min(po.remaining, quoted - used))
+
+    def _execute(self, po: PaperOrder, fills: list[tuple[int, Decimal]]) -> Iterator[OrderFilled]:
+        for qty, price in fills:
+            prior = po.turnover
+            po.record_fill(qty, price)
+            yield OrderFilled(
+                client_order_id=po.client_order_id,
+                broker_order_id=po.broker_order_id,
+                fill_id=f"{po.client_order_id}-F{po.fill_count}",
+                strategy_id=po.strategy_id,
+                instrument_token=po.instrument_token,
+                side=po.side,
+                quantity=qty,
+                price=price,
+                cumulative_quantity=po.filled_quantity,
+                order_quantity=po.quantity,
+                average_price=po.average_price,
+                final=po.state is OrderStatus.FILLED,
+                charges=self.charges.fill_charges(po.side, self.config.product, prior, price * qty),
+                symbol=po.symbol,
+                tick_ts=po.tick_ts,
+            )

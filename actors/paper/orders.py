@@ -1,0 +1,145 @@
+"""The paper order and its lifecycle, an explicit `(state, trigger) -> state` table.
+
+    SUBMITTED --accept--> ACCEPTED --partial_fill--> PARTIALLY_FILLED --fill--> FILLED
+        |                    |  \\--fill--> FILLED          |  ^ partial_fill
+        \\--reject--> REJECTED  \\--cancel--> CANCELLED <--cancel--/
+
+Anything not in the table raises `IllegalTransition`: a fill on a cancelled order is a bug
+to surface, never something to paper over.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+from types import MappingProxyType
+
+import msgspec
+
+from schemas.enums import OrderStatus, OrderType, Side
+
+__all__ = [
+    "OrderTrigger",
+    "TRANSITIONS",
+    "TERMINAL_STATES",
+    "IllegalTransition",
+    "next_state",
+    "PaperOrder",
+    "AVERAGE_PRICE_QUANTUM",
+]
+
+#: average prices are reported exactly when they fit 1/100 paisa, else rounded to it (half
+#: even); fill prices and turnover are always exact
+AVERAGE_PRICE_QUANTUM = Decimal("0.0001")
+
+
+class OrderTrigger(StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    PARTIAL_FILL = "partial_fill"
+    FILL = "fill"
+    CANCEL = "cancel"
+
+
+_S = OrderStatus
+_T = OrderTrigger
+
+TRANSITIONS: MappingProxyType[tuple[OrderStatus, OrderTrigger], OrderStatus] = MappingProxyType(
+    {
+        (_S.SUBMITTED, _T.ACCEPT): _S.ACCEPTED,
+        (_S.SUBMITTED, _T.REJECT): _S.REJECTED,
+        (_S.ACCEPTED, _T.PARTIAL_FILL): _S.PARTIALLY_FILLED,
+        (_S.ACCEPTED, _T.FILL): _S.FILLED,
+        (_S.ACCEPTED, _T.CANCEL): _S.CANCELLED,
+        (_S.PARTIALLY_FILLED, _T.PARTIAL_FILL): _S.PARTIALLY_FILLED,
+        (_S.PARTIALLY_FILLED, _T.FILL): _S.FILLED,
+        (_S.PARTIALLY_FILLED, _T.CANCEL): _S.CANCELLED,
+    }
+)
+
+TERMINAL_STATES = frozenset({_S.FILLED, _S.REJECTED, _S.CANCELLED})
+
+
+class IllegalTransition(Exception):
+    """A trigger the order's current state does not allow; the order is left unchanged."""
+
+    retriable = False
+
+    def __init__(self, state: OrderStatus, trigger: OrderTrigger, client_order_id: str = "") -> None:
+        self.state = state
+        self.trigger = trigger
+        self.client_order_id = client_order_id
+        allowed = sorted(t.value for (s, t) in TRANSITIONS if s is state) or ["nothing (terminal)"]
+        who = f"order {client_order_id!r}: " if client_order_id else ""
+        super().__init__(
+            f"{who}cannot {trigger.value} an order in state {state.value}; "
+            f"{state.value} allows {', '.join(allowed)}"
+        )
+
+
+def next_state(state: OrderStatus, trigger: OrderTrigger, client_order_id: str = "") -> OrderStatus:
+    """The state after `trigger`, or `IllegalTransition`."""
+    try:
+        return TRANSITIONS[(state, trigger)]
+    except KeyError:
+        raise IllegalTransition(state, trigger, client_order_id) from None
+
+
+class PaperOrder(msgspec.Struct, kw_only=True):
+    """One order as the paper broker holds it (mutable; JSON-able for snapshots)."""
+
+    client_order_id: str
+    broker_order_id: str
+    strategy_id: str
+    instrument_token: int
+    side: Side
+    quantity: int
+    order_type: OrderType
+    limit_price: Decimal | None = None
+    signal_id: str = ""
+    symbol: str | None = None
+    tick_ts: int = 0
+    state: OrderStatus = OrderStatus.SUBMITTED
+    filled_quantity: int = 0
+    turnover: Decimal = Decimal(0)
+    fill_count: int = 0
+    updated_ns: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.quantity - self.filled_quantity
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in TERMINAL_STATES
+
+    @property
+    def average_price(self) -> Decimal:
+        if self.filled_quantity == 0:
+            return Decimal(0)
+        avg = self.turnover / self.filled_quantity
+        exponent = avg.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= AVERAGE_PRICE_QUANTUM.as_tuple().exponent:
+            return avg  # exact within the quantum: keep it as is
+        return avg.quantize(AVERAGE_PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+    def can(self, trigger: OrderTrigger) -> bool:
+        return (self.state, trigger) in TRANSITIONS
+
+    def transition(self, trigger: OrderTrigger) -> OrderStatus:
+        self.state = next_state(self.state, trigger, self.client_order_id)
+        return self.state
+
+    def record_fill(self, quantity: int, price: Decimal) -> None:
+        """Apply one execution: FILL when it completes the order, else PARTIAL_FILL."""
+        if quantity <= 0:
+            raise ValueError(f"order {self.client_order_id!r}: fill quantity must be > 0")
+        if quantity > self.remaining:
+            raise ValueError(
+                f"order {self.client_order_id!r}: overfill, {quantity} > remaining {self.remaining}"
+            )
+        final = quantity == self.remaining
+        self.transition(OrderTrigger.FILL if final else OrderTrigger.PARTIAL_FILL)
+        self.filled_quantity += quantity
+        self.turnover += price * quantity
+        self.fill_count += 1

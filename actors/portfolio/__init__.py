@@ -1,0 +1,1 @@
+"""Positions, cash and PnL of one broker (pure, no I/O)."""

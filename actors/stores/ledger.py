@@ -1,0 +1,192 @@
+"""The order/fill ledger: the `Ledger` interface and its PostgreSQL implementation.
+
+Append-only (a trigger refuses UPDATE, DELETE and TRUNCATE), deduplicated on the natural
+keys of `ledger_rows` with `ON CONFLICT DO NOTHING`, Decimal in Python and NUMERIC in SQL.
+`FileLedger` (re-exported here) is the embedded fallback; `open_ledger` picks one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, Protocol
+
+import asyncpg  # type: ignore[import-untyped, unused-ignore]
+import msgspec
+
+from actors.stores.file_ledger import FileLedger
+from actors.stores.ledger_rows import (
+    FillRow,
+    LedgerError,
+    OrderEvent,
+    OrderRow,
+    fill_row,
+    order_row,
+)
+from actors.stores.migrations import apply_migrations, normalize_dsn
+from schemas.envelope import Envelope
+from schemas.events import Charges, OrderFilled
+from schemas.names import parse_broker
+
+__all__ = [
+    "Ledger",
+    "PostgresLedger",
+    "FileLedger",
+    "open_ledger",
+    "OrderEvent",
+    "OrderRow",
+    "FillRow",
+    "LedgerError",
+    "order_row",
+    "fill_row",
+]
+
+
+class Ledger(Protocol):
+    """Append-only record of order events and fills, per broker.
+
+    `record_*` return False (or count fewer rows) when the row's key is already recorded:
+    a redelivery is a no-op, never an error. They return only once the row is durable.
+    """
+
+    async def record_order(
+        self,
+        broker: str,
+        event: OrderEvent | Envelope[Any],
+        event_id: str | None = None,
+        ts: int | None = None,
+    ) -> bool: ...
+
+    async def record_fill(
+        self,
+        broker: str,
+        fill: OrderFilled | Envelope[Any],
+        event_id: str | None = None,
+        ts: int | None = None,
+    ) -> bool: ...
+
+    async def record_fills_many(
+        self, broker: str, fills: Iterable[tuple[OrderFilled, str, int]]
+    ) -> int: ...
+
+    async def fills(self, broker: str, client_order_id: str | None = None) -> list[FillRow]: ...
+
+    async def orders(self, broker: str, client_order_id: str | None = None) -> list[OrderRow]: ...
+
+    async def count_fills(self, broker: str) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+_CHARGES: Final = Charges.__struct_fields__
+_ORDER_COLS: Final = OrderRow.__struct_fields__
+_FILL_COLS: Final = tuple(f for f in FillRow.__struct_fields__ if f != "charges") + _CHARGES
+_SQL_TYPE: Final = dict.fromkeys(("price", *_CHARGES), "numeric") | {
+    "instrument_token": "bigint",
+    "quantity": "integer",
+    "ts": "bigint",
+}
+_INSERT_ORDER: Final = (
+    f"INSERT INTO orders ({', '.join(_ORDER_COLS)}) "
+    f"VALUES ({', '.join(f'${i}' for i in range(1, len(_ORDER_COLS) + 1))}) "
+    "ON CONFLICT (broker, client_order_id, event_type, event_key) DO NOTHING RETURNING seq"
+)
+# A batch is one statement: one array per column, unnested into rows. Duplicates inside
+# the batch and against the table are both skipped; RETURNING counts what was new.
+_INSERT_FILLS: Final = (
+    f"INSERT INTO fills ({', '.join(_FILL_COLS)}) SELECT * FROM unnest("
+    + ", ".join(f"${i}::{_SQL_TYPE.get(c, 'text')}[]" for i, c in enumerate(_FILL_COLS, 1))
+    + ") ON CONFLICT (broker, fill_id) DO NOTHING RETURNING seq"
+)
+_SELECT_WHERE: Final = (
+    "WHERE broker = $1 AND ($2::text IS NULL OR client_order_id = $2) ORDER BY seq"
+)
+
+
+def _fill_values(row: FillRow) -> list[Any]:
+    plain = [getattr(row, c) for c in _FILL_COLS[: -len(_CHARGES)]]
+    return plain + [getattr(row.charges, c) for c in _CHARGES]
+
+
+def _fill_of(record: Any) -> FillRow:
+    values = dict(record)
+    charges = Charges(**{c: values.pop(c) for c in _CHARGES})
+    return FillRow(**values, charges=charges)
+
+
+class PostgresLedger:
+    """The ledger in PostgreSQL; `connect()` opens a pool and applies the migrations."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self._closed = False
+
+    @classmethod
+    async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 4) -> PostgresLedger:
+        pool = await asyncpg.create_pool(normalize_dsn(dsn), min_size=min_size, max_size=max_size)
+        try:
+            async with pool.acquire() as conn:
+                await apply_migrations(conn)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool)
+
+    async def record_order(
+        self,
+        broker: str,
+        event: OrderEvent | Envelope[Any],
+        event_id: str | None = None,
+        ts: int | None = None,
+    ) -> bool:
+        row = order_row(broker, event, event_id, ts)
+        seq = await self._pool.fetchval(_INSERT_ORDER, *(getattr(row, c) for c in _ORDER_COLS))
+        return seq is not None
+
+    async def record_fill(
+        self,
+        broker: str,
+        fill: OrderFilled | Envelope[Any],
+        event_id: str | None = None,
+        ts: int | None = None,
+    ) -> bool:
+        return await self._insert_fills([fill_row(broker, fill, event_id, ts)]) == 1
+
+    async def record_fills_many(
+        self, broker: str, fills: Iterable[tuple[OrderFilled, str, int]]
+    ) -> int:
+        """Record a batch in one statement; returns how many fills were new."""
+        return await self._insert_fills([fill_row(broker, f, e, t) for f, e, t in fills])
+
+    async def _insert_fills(self, rows: Sequence[FillRow]) -> int:
+        if not rows:
+            return 0
+        columns = [list(c) for c in zip(*(_fill_values(r) for r in rows), strict=True)]
+        return len(await self._pool.fetch(_INSERT_FILLS, *columns))
+
+    async def fills(self, broker: str, client_order_id: str | None = None) -> list[FillRow]:
+        sql = f"SELECT {', '.join(_FILL_COLS)} FROM fills {_SELECT_WHERE}"
+        records = await self._pool.fetch(sql, parse_broker(broker), client_order_id)
+        return [_fill_of(r) for r in records]
+
+    async def orders(self, broker: str, client_order_id: str | None = None) -> list[OrderRow]:
+        sql = f"SELECT {', '.join(_ORDER_COLS)} FROM orders {_SELECT_WHERE}"
+        records = await self._pool.fetch(sql, parse_broker(broker), client_order_id)
+        return [msgspec.convert(dict(r), OrderRow) for r in records]
+
+    async def count_fills(self, broker: str) -> int:
+        sql = "SELECT count(*) FROM fills WHERE broker = $1"
+        return int(await self._pool.fetchval(sql, parse_broker(broker)))
+
+    async def close(self) -> None:
+        """Close the pool; safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            await self._pool.close()
+
+
+async def open_ledger(database_url: str | None, data_dir: str | os.PathLike[str] = "var") -> Ledger:
+    """PostgreSQL when DATABASE_URL is set, else the file ledger under `<data_dir>/ledger`."""
+    if database_url:
+        return await PostgresLedger.connect(database_url)
+    return FileLedger(os.path.join(data_dir, "ledger"))

@@ -1,0 +1,1 @@
+"""Trading strategies: pure classes that turn ticks into signals, their config and router."""

@@ -1,0 +1,213 @@
+"""The `Strategy` base: state in, signals out; no I/O, no clock, no global randomness.
+
+A subclass keeps its indicator state per instrument and answers one question per tick:
+which position (`FLAT`, `LONG`, `SHORT`) it wants now (`_decide`). The base turns a change
+of the wanted position into one `TradingSignal` (entry, exit or reversal), sized in lots,
+as a MARKET or a LIMIT order on the tick grid. The position is the strategy's *intended*
+one: it assumes its signals are filled (the risk manager and the broker decide that).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
+
+import msgspec
+
+from actors.instruments import Instrument, round_to_tick
+from schemas.enums import OrderType, Side
+from schemas.events import DepthLevel, MarketTick, TradingSignal
+
+__all__ = [
+    "Position",
+    "Decision",
+    "ParamError",
+    "StrategyParams",
+    "Strategy",
+    "SNAPSHOT_VERSION",
+]
+
+SNAPSHOT_VERSION = 1
+MAX_LIMIT_OFFSET_TICKS = 100
+
+
+class Position(StrEnum):
+    FLAT = "FLAT"
+    LONG = "LONG"
+    SHORT = "SHORT"
+
+    @property
+    def sign(self) -> int:
+        return {"FLAT": 0, "LONG": 1, "SHORT": -1}[self.value]
+
+
+class Decision(NamedTuple):
+    """The position a strategy wants after a tick, and why (goes into the signal)."""
+
+    target: Position
+    reason: str
+
+
+class ParamError(ValueError):
+    """A strategy parameter out of range; names the parameter and the fix."""
+
+    def __init__(self, field: str, problem: str, fix: str) -> None:
+        super().__init__(f"{field}: {problem}; {fix}")
+        self.field, self.problem, self.fix = field, problem, fix
+
+
+class StrategyParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Parameters every strategy has. Subclasses add theirs and extend `__post_init__`.
+
+    - `lots`: order size in lots (quantity = lots × the instrument's lot size)
+    - `allow_short`: a bearish signal goes short (True) or only exits a long (False)
+    - `order_type`: MARKET, or LIMIT at last price ± `limit_offset_ticks` ticks
+      (positive: willing to pay through the last price, negative: passive)
+    """
+
+    lots: int = 1
+    allow_short: bool = False
+    order_type: OrderType = OrderType.MARKET
+    limit_offset_ticks: int = 0
+
+    def __post_init__(self) -> None:
+        if self.lots < 1:
+            raise ParamError("lots", f"must be at least 1, got {self.lots}", "set lots: 1 or more")
+        if abs(self.limit_offset_ticks) > MAX_LIMIT_OFFSET_TICKS:
+            raise ParamError(
+                "limit_offset_ticks",
+                f"{self.limit_offset_ticks} is beyond ±{MAX_LIMIT_OFFSET_TICKS} ticks",
+                "use a small offset such as 1 or 2",
+            )
+
+
+P = TypeVar("P", bound=StrategyParams)
+
+
+class Strategy(ABC, Generic[P]):
+    """A trading strategy over a fixed set of instruments.
+
+    Subclasses set `kind` (the config `type`) and `params_type`, and implement `_decide`,
+    `_indicator_snapshot` and `_indicator_restore`.
+    """
+
+    kind: ClassVar[str]
+    params_type: ClassVar[type[StrategyParams]]
+
+    def __init__(self, strategy_id: str, instruments: Iterable[Instrument], params: P) -> None:
+        if not isinstance(params, self.params_type):
+            raise TypeError(f"{type(self).__name__} needs {self.params_type.__name__} params")
+        self.strategy_id = strategy_id
+        self.params = params
+        self._instruments = {i.instrument_token: i for i in instruments}
+        if not self._instruments:
+            raise ValueError(f"strategy {strategy_id!r} needs at least one instrument")
+        self._positions: dict[int, Position] = {}
+
+    @property
+    def instruments(self) -> tuple[int, ...]:
+        """The instrument tokens this strategy trades (and wants ticks for)."""
+        return tuple(self._instruments)
+
+    def position(self, token: int) -> Position:
+        return self._positions.get(token, Position.FLAT)
+
+    def on_tick(self, tick: MarketTick, ts_ns: int) -> list[TradingSignal]:
+        """Update on one tick; return the signals it causes (usually none)."""
+        inst = self._instruments.get(tick.instrument_token)
+        price = tick.last_price
+        if inst is None or not price.is_finite() or price <= 0:
+            return []
+        current = self.position(inst.instrument_token)
+        decision = self._decide(inst.instrument_token, price, current)
+        if decision is None:
+            return []
+        target = decision.target
+        if target is Position.SHORT and not self.params.allow_short:
+            target = Position.FLAT
+        if target is current:
+            return []
+        self._positions[inst.instrument_token] = target
+        delta = (target.sign - current.sign) * self.params.lots * inst.lot_size
+        side = Side.BUY if delta > 0 else Side.SELL
+        return [self._signal(inst, tick, side, abs(delta), decision.reason, ts_ns)]
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-able state (Decimals as strings) for `restore` after a restart."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "kind": self.kind,
+            "strategy_id": self.strategy_id,
+            "instruments": {
+                str(token): {
+                    "position": str(self.position(token)),
+                    **self._indicator_snapshot(token),
+                }
+                for token in self._instruments
+            },
+        }
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        """Load a `snapshot()`; instruments no longer traded are ignored."""
+        if snapshot.get("kind") != self.kind:
+            raise ValueError(
+                f"snapshot of a {snapshot.get('kind')!r} strategy cannot restore "
+                f"{self.strategy_id!r} ({self.kind}); discard it and let the strategy warm up"
+            )
+        if snapshot.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(
+                f"snapshot version {snapshot.get('version')!r} is not {SNAPSHOT_VERSION}; "
+                "discard it and let the strategy warm up"
+            )
+        for key, data in snapshot.get("instruments", {}).items():
+            token = int(key)
+            if token not in self._instruments:
+                continue
+            self._positions[token] = Position(data.get("position", "FLAT"))
+            self._indicator_restore(token, data)
+
+    @abstractmethod
+    def _decide(self, token: int, price: Decimal, position: Position) -> Decision | None:
+        """Fold `price` into the indicators; return the wanted position, or None to hold."""
+
+    @abstractmethod
+    def _indicator_snapshot(self, token: int) -> dict[str, Any]:
+        """The indicator state of one instrument, JSON-able."""
+
+    @abstractmethod
+    def _indicator_restore(self, token: int, data: Mapping[str, Any]) -> None:
+        """Load what `_indicator_snapshot` produced."""
+
+    def _signal(
+        self, inst: Instrument, tick: MarketTick, side: Side, qty: int, reason: str, ts_ns: int
+    ) -> TradingSignal:
+        limit = None
+        if self.params.order_type is OrderType.LIMIT:
+            offset = side.sign * self.params.limit_offset_ticks * inst.tick_size
+            limit = max(round_to_tick(tick.last_price + offset, inst.tick_size), inst.tick_size)
+        depth = tick.depth
+        return TradingSignal(
+            strategy_id=self.strategy_id,
+            instrument_token=inst.instrument_token,
+            side=side,
+            quantity=qty,
+            reference_price=tick.last_price,
+            symbol=tick.symbol or inst.tradingsymbol,
+            order_type=self.params.order_type,
+            limit_price=limit,
+            reason=reason,
+            tick_ts=ts_ns,
+            bid=_best(depth.buy) if depth else None,
+            ask=_best(depth.sell) if depth else None,
+        )
+
+
+def _best(levels: list[DepthLevel]) -> Decimal | None:
+    """The first non-empty level's price (Kite zeroes empty slots)."""
+    for level in levels:
+        if level.price.is_finite() and level.price > 0:
+            return level.price
+    return None

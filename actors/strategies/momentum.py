@@ -1,0 +1,104 @@
+"""Moving-average crossover momentum.
+
+`fast = SMA(fast_window)` and `slow = SMA(slow_window)` of the last prices. Once the slow
+window is full, the sign of `fast - slow` is remembered; when it flips from negative to
+positive the strategy goes LONG, from positive to negative it goes SHORT (or FLAT without
+`allow_short`). A tick where the averages are equal flips nothing. No trade is made on the
+first full window: only an actual crossing counts. The averages are exact (Decimal): the
+sign is that of `sum_fast · slow_window - sum_slow · fast_window`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from actors.instruments import Instrument
+from actors.strategies.base import Decision, ParamError, Position, Strategy, StrategyParams
+
+__all__ = ["MomentumParams", "MomentumStrategy"]
+
+MAX_WINDOW = 10_000
+
+
+class MomentumParams(StrategyParams, frozen=True, kw_only=True):
+    fast_window: int = 5
+    slow_window: int = 20
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 1 <= self.fast_window <= MAX_WINDOW:
+            raise ParamError(
+                "fast_window",
+                f"must be between 1 and {MAX_WINDOW}, got {self.fast_window}",
+                "use a small number of ticks such as 5",
+            )
+        if not self.fast_window < self.slow_window <= MAX_WINDOW:
+            raise ParamError(
+                "slow_window",
+                f"must be greater than fast_window ({self.fast_window}) and at most "
+                f"{MAX_WINDOW}, got {self.slow_window}",
+                f"set slow_window to a larger number than fast_window, "
+                f"e.g. {self.fast_window * 4}",
+            )
+
+
+class _Book:
+    __slots__ = ("prices", "sign")
+
+    def __init__(self, slow_window: int) -> None:
+        self.prices: deque[Decimal] = deque(maxlen=slow_window)
+        self.sign: int | None = None  # sign of fast - slow at the last non-equal tick
+
+
+class MomentumStrategy(Strategy[MomentumParams]):
+    """Trend following: buy when the fast average crosses above the slow one."""
+
+    kind: ClassVar[str] = "momentum"
+    params_type: ClassVar[type[StrategyParams]] = MomentumParams
+
+    def __init__(
+        self, strategy_id: str, instruments: Iterable[Instrument], params: MomentumParams
+    ) -> None:
+        super().__init__(strategy_id, instruments, params)
+        self._books = {t: _Book(params.slow_window) for t in self.instruments}
+
+    def averages(self, token: int) -> tuple[Decimal, Decimal] | None:
+        """(fast SMA, slow SMA) of an instrument, once the slow window is full."""
+        prices = self._books[token].prices
+        fast_n, slow_n = self.params.fast_window, self.params.slow_window
+        if len(prices) < slow_n:
+            return None
+        fast = sum(list(prices)[-fast_n:], Decimal(0))
+        return fast / fast_n, sum(prices, Decimal(0)) / slow_n
+
+    def _decide(self, token: int, price: Decimal, position: Position) -> Decision | None:
+        book = self._books[token]
+        book.prices.append(price)
+        fast_n, slow_n = self.params.fast_window, self.params.slow_window
+        if len(book.prices) < slow_n:
+            return None
+        fast_sum = sum(list(book.prices)[-fast_n:], Decimal(0))
+        slow_sum = sum(book.prices, Decimal(0))
+        diff = fast_sum * slow_n - slow_sum * fast_n
+        sign = (diff > 0) - (diff < 0)
+        previous, book.sign = book.sign, sign or book.sign
+        if sign == 0 or previous is None or sign == previous:
+            return None
+        fast, slow = fast_sum / fast_n, slow_sum / slow_n
+        if sign > 0:
+            return Decision(Position.LONG, f"SMA{fast_n} {fast:.2f} crossed above SMA{slow_n} {slow:.2f}")
+        return Decision(Position.SHORT, f"SMA{fast_n} {fast:.2f} crossed below SMA{slow_n} {slow:.2f}")
+
+    def _indicator_snapshot(self, token: int) -> dict[str, Any]:
+        book = self._books[token]
+        return {"prices": [str(p) for p in book.prices], "sign": book.sign}
+
+    def _indicator_restore(self, token: int, data: Mapping[str, Any]) -> None:
+        book = _Book(self.params.slow_window)
+        book.prices.extend(Decimal(p) for p in data.get("prices", []))
+        sign = data.get("sign")
+        book.sign = int(sign) if sign is not None else None
+        self._books[token] = book

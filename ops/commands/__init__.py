@@ -1,0 +1,11 @@
+"""Command groups of the CLI; each module has `register(subparsers)`."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from ops.commands import control, ops_cmd, status, up
+
+__all__ = ["COMMAND_MODULES"]
+
+COMMAND_MODULES: list[ModuleType] = [up, status, control, ops_cmd]

@@ -1,0 +1,90 @@
+"""`alpha-panda status`: the live tree and pipeline figures, from `alpha.status` replies."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ops.commands.common import resolve_nats_url, run_async
+from ops.settings import load_settings
+from schemas.names import STATUS_SUBJECT
+from supervisors.bus import Bus
+
+__all__ = ["register", "render_tree", "fetch_status"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("status", help="show the running supervision tree and pipeline figures")
+    p.add_argument("--json", action="store_true", help="print the raw replies as JSON")
+    p.add_argument("--window", type=float, default=1.0, help="seconds to collect replies")
+    p.set_defaults(func=_status)
+
+
+async def fetch_status(url: str, window_s: float = 1.0) -> list[dict[str, Any]]:
+    bus = await Bus.connect(url, name="alpha-panda:status")
+    try:
+        replies = await bus.gather_replies(STATUS_SUBJECT, b"", window_s=window_s)
+    finally:
+        await bus.close()
+    return [json.loads(r.data) for r in replies]
+
+
+def _status(args: argparse.Namespace) -> int:
+    url = resolve_nats_url(load_settings())
+    replies = run_async(fetch_status(url, args.window))
+    if not replies:
+        print(f"no alpha-panda process answered {STATUS_SUBJECT} on {url}")
+        return 1
+    if args.json:
+        print(json.dumps(replies if len(replies) > 1 else replies[0], indent=2))
+        return 0
+    for reply in replies:
+        print(render_process(reply))
+    return 0
+
+
+def render_process(reply: dict[str, Any]) -> str:
+    p = reply.get("process", {})
+    head = (
+        f"process {p.get('pid')} on {p.get('host')}  roles {','.join(p.get('roles', []))}  "
+        f"env {p.get('env')}  up {p.get('uptime_s')}s  nats {p.get('nats_url')}"
+    )
+    lines = [head, *render_tree(reply.get("tree", {}))]
+    pipeline = reply.get("pipeline")
+    if pipeline:
+        lines.append("")
+        lines.extend(render_pipeline(pipeline))
+    return "\n".join(lines)
+
+
+def render_tree(node: dict[str, Any], prefix: str = "") -> list[str]:
+    kind = node.get("kind", "actor")
+    label = f"{node.get('name')} [{kind}"
+    if kind == "supervisor":
+        label += f" {node.get('strategy')}"
+    label += f"] {node.get('state')}"
+    if node.get("restarts"):
+        label += f"  restarts={node['restarts']}"
+    if kind != "supervisor":
+        label += (
+            f"  mailbox={node.get('mailbox_depth', 0)}/{node.get('mailbox_size', 0)}"
+            f"  pending={node.get('consumer_pending', 0)}  in={node.get('processed', 0)}"
+            f"  out={node.get('outputs', 0)}"
+        )
+        for key in ("failed", "dead_lettered", "invalid", "gaps"):
+            if node.get(key):
+                label += f"  {key}={node[key]}"
+    if node.get("last_error"):
+        label += f"\n{prefix}    last error {node.get('last_error_at')}: {node['last_error']}"
+    lines = [prefix + label]
+    for child in node.get("children", []):
+        lines.extend(render_tree(child, prefix + "  "))
+    return lines
+
+
+def render_pipeline(pipeline: dict[str, Any]) -> list[str]:
+    lines = []
+    for broker, fig in pipeline.items():
+        lines.append(f"broker {broker}: " + "  ".join(f"{k}={v}" for k, v in fig.items()))
+    return lines

@@ -1,0 +1,58 @@
+"""`alpha-panda up`: start the supervision tree (embedded NATS unless NATS_URL is set)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from ops.bootstrap import bootstrap_streams
+from ops.commands.common import run_async
+from ops.preflight import check_compatibility, check_secrets
+from ops.settings import load_settings
+from ops.tree import ROLES, build_tree
+from supervisors.bus import Bus
+from supervisors.launcher import LaunchConfig, launch
+
+__all__ = ["register"]
+
+log = logging.getLogger("alpha_panda.up")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("up", help="start the supervision tree")
+    p.add_argument(
+        "--role",
+        action="append",
+        choices=ROLES,
+        help="start only these roles (repeatable); default: all",
+    )
+    p.add_argument("--duration", type=float, help="stop gracefully after SECONDS")
+    p.set_defaults(func=_up)
+
+
+def _up(args: argparse.Namespace) -> int:
+    check_compatibility()
+    settings = load_settings()
+    check_secrets(settings)
+    if args.duration is not None and args.duration <= 0:
+        print("alpha-panda: --duration must be a positive number of seconds", file=sys.stderr)
+        return 2
+    roles = tuple(args.role or ROLES)
+
+    async def prepare(bus: Bus) -> None:
+        results = await bootstrap_streams(bus, settings.env)
+        changed = {k: v for k, v in results.items() if v != "unchanged"}
+        if changed:
+            log.info("streams: %s", changed)
+
+    config = LaunchConfig(
+        nats_url=settings.nats_url,
+        store_dir=settings.data_dir,
+        roles=roles,
+        duration_s=args.duration,
+        embedded_port=settings.embedded_nats_port,
+        prepare=prepare,
+        process_info={"env": settings.env, "brokers": list(settings.brokers)},
+    )
+    return run_async(launch(config, lambda bus: build_tree(bus, settings, roles)))

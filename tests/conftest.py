@@ -1,0 +1,101 @@
+"""Shared fixtures: a real, throwaway nats-server with JetStream on a free loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from supervisors.bus import Bus
+from supervisors.embedded_nats import find_nats_server, free_port
+
+
+class NatsServer:
+    """A nats-server child process; `restart()` keeps the port and the store."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.store = Path(tempfile.mkdtemp(prefix="ap-nats-"))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = open(self.store / "server.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [find_nats_server(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd",
+             str(self.store)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        import socket
+        import time
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"nats-server did not start; see {self.store / 'server.log'}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.store, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def nats_server() -> Iterator[NatsServer]:
+    server = NatsServer()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def nats_url(nats_server: NatsServer) -> str:
+    return nats_server.url
+
+
+@pytest.fixture
+async def bus(nats_url: str) -> AsyncIterator[Bus]:
+    b = await Bus.connect(nats_url, name="tests")
+    yield b
+    await b.close()
+
+
+@pytest.fixture
+def fresh_nats() -> Iterator[NatsServer]:
+    """A server of the test's own, for tests that restart or fill it."""
+    server = NatsServer()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+def unique(prefix: str) -> str:
+    """A name no other test uses (streams and consumers live on a shared server)."""
+    import uuid
+
+    return f"{prefix}{uuid.uuid4().hex[:10].upper()}"
+
+
+__all__ = ["NatsServer", "unique", "asyncio"]

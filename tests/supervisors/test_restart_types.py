@@ -1,0 +1,38 @@
+"""permanent / transient / temporary children."""
+
+from __future__ import annotations
+
+import asyncio
+
+from supervisors.child import Restart
+from tests.supervisors.fakes import Family, supervisor, wait_for
+
+
+async def test_a_permanent_child_is_restarted_even_after_a_normal_exit(running) -> None:
+    fam = Family()
+    await running(supervisor("s", [fam.spec("p", Restart.PERMANENT)]))
+    fam.latest["p"].finish()
+    await wait_for(lambda: fam.starts("p") == 2)
+
+
+async def test_a_transient_child_is_restarted_only_after_an_abnormal_exit(running) -> None:
+    fam = Family()
+    sup, _ = await running(supervisor("s", [fam.spec("t", Restart.TRANSIENT)]))
+    fam.latest["t"].crash()
+    await wait_for(lambda: fam.starts("t") == 2)
+    fam.latest["t"].finish()
+    await asyncio.sleep(0.1)
+    assert fam.starts("t") == 2
+    assert sup.status()["children"][0]["state"] == "stopped"
+
+
+async def test_a_temporary_child_is_never_restarted(running) -> None:
+    fam = Family()
+    sup, _ = await running(supervisor("s", [fam.spec("x", Restart.TEMPORARY), fam.spec("y")]))
+    fam.latest["x"].crash()
+    await asyncio.sleep(0.1)
+    assert fam.starts("x") == 1
+    child = sup.status()["children"][0]
+    assert child["state"] == "failed"
+    assert "x crashed" in child["last_error"]
+    assert child["last_error_at"] is not None
