@@ -25,6 +25,8 @@ __all__ = [
     "CoreSub",
     "Timer",
     "Request",
+    "Ordered",
+    "Source",
     "Input",
     "Output",
     "Handler",
@@ -128,6 +130,7 @@ class Durable(Generic[E]):
     max_ack_pending: int = 1024
     batch: int = 128
     deliver_new: bool = False
+    replay: bool = False  # stateful: rebuild from the actor's snapshot plus a stream replay
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,32 @@ class Request:
 
 
 @dataclass(frozen=True, slots=True)
+class Ordered(Generic[E]):
+    """An ordered consumer (ephemeral, no acks, gap-free: the client recreates it at the
+    next sequence when it sees a gap). Used for ticks into strategies.
+
+    `start_seq()` is called when the input is bound: a stream sequence to start at, or 0
+    for new messages only. `last_per_subject` starts with the last message of every subject.
+    """
+
+    stream: str
+    subject: str
+    handler: Handler[E]
+    event: type[E] | None = None
+    start_seq: Callable[[], int] | None = None
+    last_per_subject: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A producer loop owned by the actor's task group (the market feed). Returning ends
+    the source; raising crashes the actor."""
+
+    run: Callable[[Bus], Awaitable[None]]
+    name: str = "source"
+
+
+@dataclass(frozen=True, slots=True)
 class Timer:
     """A periodic call of `handler(ctx)` inside the actor's mailbox (no concurrent handlers)."""
 
@@ -160,15 +189,31 @@ class Timer:
     name: str = "timer"
 
 
-Input = Durable[Any] | CoreSub[Any] | Request | Timer
+Input = Durable[Any] | CoreSub[Any] | Ordered[Any] | Request | Source | Timer
 
 
 class Actor:
-    """Base of every actor. Subclasses set `name`, declare `inputs()` and write handlers."""
+    """Base of every actor. Subclasses set `name`, declare `inputs()` and write handlers.
+
+    A stateful actor sets `snapshot_key` and implements `dump_state` / `load_state`. The
+    runtime then stores `{"seq", "state"}` in the KV bucket every `snapshot_interval_s`
+    (from inside the mailbox, so the state and the sequence agree), and on start loads the
+    snapshot and replays its `Durable(replay=True)` input's stream after that sequence
+    through the handlers before going live. Outputs of the replay dedup on their msg ids.
+    """
 
     name: str = "actor"
     broker: str | None = None
     mailbox_size: int = 1024
+    snapshot_key: str | None = None
+    snapshot_interval_s: float = 2.0
+
+    def dump_state(self) -> dict[str, Any]:
+        """JSON-able state for the snapshot (stateful actors only)."""
+        return {}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore what `dump_state` returned (stateful actors only)."""
 
     def inputs(self) -> Sequence[Input]:
         return ()

@@ -18,7 +18,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js import api as js_api
-from nats.js.errors import NotFoundError
+from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
 
 from schemas.envelope import Envelope, encode, headers_for
 from supervisors.errors import PublishFailed
@@ -296,6 +297,15 @@ class Bus:
             return "unchanged"
         await self.js.update_stream(config)
         return "updated"
+
+    async def key_value(self, bucket: str) -> KeyValue:
+        """The KV bucket, created on first use (one revision per key is enough for state)."""
+        try:
+            return await self.js.key_value(bucket)
+        except BucketNotFoundError:
+            return await self.js.create_key_value(
+                js_api.KeyValueConfig(bucket=bucket, history=1, description="alpha-panda state")
+            )
 
     async def stream_last_seq(self, stream: str) -> int:
         info = await self.js.stream_info(stream)

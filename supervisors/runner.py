@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nats.aio.msg import Msg
+from nats.js import api as js_api
 
 from schemas.envelope import (
     HDR_TYPE,
@@ -31,18 +32,32 @@ from schemas.envelope import (
 )
 from schemas.events import DeadLetter
 from schemas.names import dlq_subject
-from supervisors.actor import Actor, Context, CoreSub, Durable, Input, Output, Request, Timer
+from supervisors.actor import (
+    Actor,
+    Context,
+    CoreSub,
+    Durable,
+    Input,
+    Ordered,
+    Output,
+    Request,
+    Source,
+    Timer,
+)
 from supervisors.bus import Bus, ConsumerSettings, Subscription
 from supervisors.child import Ready
 from supervisors.consumer import PullFeeder
 from supervisors.errors import Crash
 from supervisors.metrics import ActorMetrics
 
-__all__ = ["ActorProcess"]
+__all__ = ["ActorProcess", "STATE_BUCKET"]
+
+STATE_BUCKET = "alpha_state"
 
 log = logging.getLogger(__name__)
 
 _SENTINEL: Any = object()
+_SNAPSHOT: Any = object()
 
 
 class _Stats:
@@ -84,6 +99,8 @@ class ActorProcess:
         self._stopping = False
         self._feeders: list[PullFeeder] = []
         self._subs: list[Subscription] = []
+        self._applied_seq = 0  # stateful actors: highest stream seq their state includes
+        self._kv: Any = None
 
     # --- Child protocol ----------------------------------------------------------------------
 
@@ -112,6 +129,7 @@ class ActorProcess:
         self.state = "starting"
         try:
             await self.actor.on_start(self.bus)
+            await self._restore_and_replay()
             async with asyncio.TaskGroup() as tg:
                 background = await self._bind_inputs(tg)
                 processor = tg.create_task(self._process_loop(), name=f"{self.name}:mailbox")
@@ -175,11 +193,134 @@ class ActorProcess:
             elif isinstance(inp, CoreSub | Request):
                 sub = await self.bus.subscribe(inp.subject, self._enqueue_for(inp), queue=inp.queue)
                 self._subs.append(sub)
+            elif isinstance(inp, Ordered):
+                self._subs.append(await self._bind_ordered(inp))
+            elif isinstance(inp, Source):
+                background.append(
+                    tg.create_task(self._run_source(inp), name=f"{self.name}:{inp.name}")
+                )
             else:
                 background.append(
                     tg.create_task(self._timer_loop(inp), name=f"{self.name}:{inp.name}")
                 )
+        if self.actor.snapshot_key:
+            background.append(tg.create_task(self._snapshot_loop(), name=f"{self.name}:snapshot"))
         return background
+
+    async def _bind_ordered(self, inp: Ordered[Any]) -> Subscription:
+        start = inp.start_seq() if inp.start_seq else 0
+        if start > 0:
+            config = js_api.ConsumerConfig(
+                deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
+            )
+        elif inp.last_per_subject:
+            config = js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.LAST_PER_SUBJECT)
+        else:
+            config = js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.NEW)
+        sub: Subscription = await self.bus.js.subscribe(
+            inp.subject,
+            stream=inp.stream,
+            ordered_consumer=True,
+            config=config,
+            cb=self._enqueue_for(inp),
+            idle_heartbeat=2.0,
+            flow_control=True,
+            pending_msgs_limit=self._mailbox.maxsize * 8,
+        )
+        return sub
+
+    async def _run_source(self, source: Source) -> None:
+        await source.run(self.bus)
+
+    async def _snapshot_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.actor.snapshot_interval_s)
+            await self._mailbox.put((_SNAPSHOT, None))
+
+    async def _write_snapshot(self) -> None:
+        key = self.actor.snapshot_key
+        if not key or self._kv is None:
+            return
+        body = {"seq": self._applied_seq, "state": self.actor.dump_state()}
+        await self._kv.put(key, json.dumps(body, default=str).encode())
+
+    async def _restore_and_replay(self) -> None:
+        """Stateful actors: load the snapshot, then handle what the stream holds after it."""
+        key = self.actor.snapshot_key
+        if not key:
+            return
+        self._kv = await self.bus.key_value(STATE_BUCKET)
+        try:
+            entry = await self._kv.get(key)
+        except Exception:  # no snapshot yet: start from the stream's beginning
+            entry = None
+        if entry is not None and entry.value:
+            snap = json.loads(entry.value)
+            self.actor.load_state(snap["state"])
+            self._applied_seq = int(snap["seq"])
+        for inp in self.actor.inputs():
+            if isinstance(inp, Durable) and inp.replay:
+                await self._replay(inp)
+
+    async def _replay(self, inp: Durable[Any]) -> None:
+        end = await self.bus.stream_last_seq(inp.stream)
+        if end <= self._applied_seq:
+            return
+        queue: asyncio.Queue[Msg] = asyncio.Queue(maxsize=4096)
+        config = js_api.ConsumerConfig(
+            deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=self._applied_seq + 1,
+            filter_subjects=list(inp.subjects),
+        )
+        sub = await self.bus.js.subscribe(
+            inp.subjects[0], stream=inp.stream, ordered_consumer=True, config=config,
+            cb=queue.put, idle_heartbeat=2.0, flow_control=True,
+        )  # fmt: skip
+        replayed = 0
+        try:
+            done = False
+            while not done:
+                outputs: list[Output] = []
+                batch = 0
+                while batch < self._flush_batch:
+                    msg = await self._next_replayed(sub, queue)
+                    if msg is None:
+                        done = True
+                        break
+                    meta = msg.metadata
+                    if int(meta.sequence.stream) > end:
+                        done = True
+                        break
+                    await self._handle_durable(inp, msg, outputs, None)
+                    batch += 1
+                    if int(meta.num_pending) == 0 or int(meta.sequence.stream) == end:
+                        done = True
+                        break
+                await self._store(outputs)
+                await self._write_snapshot()  # a long replay keeps its progress
+                replayed += batch
+        finally:
+            await sub.unsubscribe()
+        self._applied_seq = max(self._applied_seq, end)
+        if replayed:
+            log.info("%s: replayed %d input(s) up to %s seq %d", self.name, replayed,
+                     inp.stream, end)  # fmt: skip
+
+    @staticmethod
+    async def _next_replayed(sub: Subscription, queue: asyncio.Queue[Msg]) -> Msg | None:
+        """The next replayed message, or None when the consumer has nothing left.
+
+        A new consumer's `num_pending` can read 0 before the server has counted, so an
+        empty queue is only trusted once the consumer's info agrees after a wait.
+        """
+        while True:
+            try:
+                async with asyncio.timeout(1.0):
+                    return await queue.get()
+            except TimeoutError:
+                info = await sub.consumer_info()
+                if not info.num_pending and queue.empty():
+                    return None
 
     async def _unbind_inputs(self) -> None:
         feeders, self._feeders = self._feeders, []
@@ -213,6 +354,7 @@ class ActorProcess:
             item = await mailbox.get()
             if item is _SENTINEL or self._stopping:
                 await self._release(item)
+                await self._write_snapshot()
                 return
             batch = [item]
             while len(batch) < self._flush_batch and not mailbox.empty():
@@ -228,6 +370,10 @@ class ActorProcess:
                 for inp, msg in batch:
                     if isinstance(inp, Durable):
                         await self._handle_durable(inp, msg, outputs, to_ack)
+                    elif inp is _SNAPSHOT:
+                        continue  # written below, once this batch's outputs are stored
+                    elif isinstance(inp, Ordered):
+                        await self._handle_ordered(inp, msg, outputs)
                     elif isinstance(inp, CoreSub):
                         await self._handle_core(inp, msg, outputs)
                     elif isinstance(inp, Request):
@@ -235,6 +381,8 @@ class ActorProcess:
                     else:
                         await self._handle_timer(inp, outputs)
                 await self._store(outputs)
+                if any(inp is _SNAPSHOT for inp, _ in batch):
+                    await self._write_snapshot()
                 await self.actor.on_stored(len(outputs))
             except BaseException:
                 # Crash: hand the whole batch back for redelivery to our successor now
@@ -251,6 +399,7 @@ class ActorProcess:
             self.metrics.mailbox_depth.set(mailbox.qsize())
             if self._stopping:
                 await self._release(None)
+                await self._write_snapshot()
                 return
 
     async def _release(self, first: Any) -> None:
@@ -286,13 +435,23 @@ class ActorProcess:
         self.metrics.outputs.inc(len(outputs))
 
     async def _handle_durable(
-        self, inp: Durable[Any], msg: Msg, outputs: list[Output], to_ack: list[Msg]
+        self, inp: Durable[Any], msg: Msg, outputs: list[Output], to_ack: list[Msg] | None
     ) -> None:
+        """Handle one durable input; `to_ack` None means a replay (nothing to ack or nak)."""
         meta = msg.metadata
-        attempt = int(meta.num_delivered)
         seq = int(meta.sequence.stream)
-        self.stats.consumer_pending = int(meta.num_pending)
+        replaying = to_ack is None
+        attempt = 1 if replaying else int(meta.num_delivered)
+        if to_ack is None:
+            to_ack = []
+        else:
+            self.stats.consumer_pending = int(meta.num_pending)
         self.stats.last_seq = seq
+        if inp.replay:
+            if not replaying and seq <= self._applied_seq:
+                to_ack.append(msg)  # already in our state (snapshot or replay)
+                return
+            self._applied_seq = max(self._applied_seq, seq)
         if attempt > inp.max_deliver:
             self._dead_letter(
                 msg,
@@ -321,7 +480,9 @@ class ActorProcess:
             raise
         except Exception as exc:
             self._failed(exc)
-            if attempt >= inp.max_deliver:
+            # A stateful actor's handler is deterministic: retrying cannot help, and a
+            # retry out of stream order would break its replayed state.
+            if attempt >= inp.max_deliver or inp.replay:
                 self._dead_letter(msg, outputs, attempt, type(exc).__name__, str(exc), seq)
                 to_ack.append(msg)
             else:
@@ -345,6 +506,27 @@ class ActorProcess:
         except Exception as exc:
             self._failed(exc)
             self._dead_letter(msg, outputs, 1, type(exc).__name__, str(exc), 0)
+            return
+        outputs.extend(ctx.outputs)
+
+    async def _handle_ordered(self, inp: Ordered[Any], msg: Msg, outputs: list[Output]) -> None:
+        seq = int(msg.metadata.sequence.stream)
+        self.stats.last_seq = seq
+        self.stats.consumer_pending = int(msg.metadata.num_pending)
+        try:
+            env = self._decode(msg, inp.event)
+        except DecodeError as exc:
+            self.stats.invalid += 1
+            self._dead_letter(msg, outputs, 1, "DecodeError", str(exc), seq)
+            return
+        ctx = Context(self.name, self.actor.broker, env, subject=msg.subject, seq=seq)
+        try:
+            await inp.handler(env, ctx)
+        except Crash:
+            raise
+        except Exception as exc:
+            self._failed(exc)
+            self._dead_letter(msg, outputs, 1, type(exc).__name__, str(exc), seq)
             return
         outputs.extend(ctx.outputs)
 

@@ -7,8 +7,8 @@ Semantics (docs/architecture.md states them for users):
 - more than `max_restarts` restarts within `period_s` seconds and the supervisor gives up:
   it runs its `on_give_up` hook (a broker subtree publishes `control.halt.<broker>`), stops
   its children and raises `SupervisorGaveUp` to its parent;
-- a child that fails during the supervisor's own start fails that start (OTP), so the
-  parent's policy decides.
+- a child that fails before it is ready is restarted like any other failure (counted
+  towards the intensity), and the children after it start only once it is ready.
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ class _Slot:
     last_error_at: float | None = None
     kill_error: BaseException | None = None
     killing: bool = False
+    exit_error: BaseException | None = None
 
 
 class Supervisor:
@@ -125,15 +126,15 @@ class Supervisor:
         self.state = "starting"
         try:
             for slot in self._slots:
-                if self._stop.is_set():
-                    break
-                if not await self._start_slot(slot):
-                    if self._stop.is_set():
+                while not self._stop.is_set() and not await self._start_slot(slot):
+                    # A child failing before it is ready is restarted like any failure
+                    # (counted towards intensity), and the next child waits for it.
+                    if self._stop.is_set() or slot.spec.restart is Restart.TEMPORARY:
                         break
-                    err = slot.last_error or "exited before it was ready"
-                    raise StartFailed(
-                        f"supervisor {self.name!r}: child {slot.spec.name!r} failed to start: {err}"
-                    )
+                    if not await self._admit_restart(slot):
+                        break
+                    slot.restarts += 1
+                    self.restarts_total += 1
             if not self._stop.is_set():
                 self.state = "running"
                 ready()
@@ -201,13 +202,14 @@ class Supervisor:
             exc = slot.kill_error
         except Exception as e:
             exc = e
+        slot.exit_error = exc
         self._events.put_nowait((slot, generation, exc))
 
     async def _start_slot(self, slot: _Slot) -> bool:
         """Start one child and wait until it is ready; False if it exited or timed out first."""
         slot.generation += 1
         generation = slot.generation
-        slot.killing, slot.kill_error = False, None
+        slot.killing, slot.kill_error, slot.exit_error = False, None, None
         slot.state = "starting"
         try:
             child = slot.spec.start()
@@ -240,6 +242,8 @@ class Supervisor:
             slot.state = "running"
             return True
         if slot.task.done():
+            if slot.exit_error is not None:
+                self._record_error(slot, slot.exit_error)
             slot.state = "failed"
             return False
         if self._stop.is_set():
@@ -267,17 +271,6 @@ class Supervisor:
         if not restart:
             slot.state = "stopped" if exc is None else "failed"
             return
-        now = self._clock()
-        self._restart_times.append(now)
-        while self._restart_times and self._restart_times[0] <= now - self.spec.period_s:
-            self._restart_times.popleft()
-        if len(self._restart_times) > self.spec.max_restarts:
-            await self._give_up(slot)
-        while slot.recent and slot.recent[0] <= now - self.spec.period_s:
-            slot.recent.popleft()
-        delay = self.spec.backoff.delay(len(slot.recent), self._rng)
-        slot.recent.append(now)
-
         index = self._slots.index(slot)
         if self.spec.strategy is Strategy.ONE_FOR_ONE:
             affected = [slot]
@@ -291,18 +284,37 @@ class Supervisor:
                 await self._stop_slot(other)
         for s in affected:
             s.state = "restarting"
-        try:
-            async with asyncio.timeout(delay):
-                await self._stop.wait()
+        if not await self._admit_restart(slot):
             return  # asked to stop while backing off
-        except TimeoutError:
-            pass
         for s in affected:
             if self._stop.is_set():
                 return
             s.restarts += 1
             self.restarts_total += 1
             await self._start_slot(s)
+
+    async def _admit_restart(self, slot: _Slot) -> bool:
+        """Count a restart (giving up past the intensity), then back off.
+
+        Returns False when a stop was requested during the backoff.
+        """
+        now = self._clock()
+        self._restart_times.append(now)
+        while self._restart_times and self._restart_times[0] <= now - self.spec.period_s:
+            self._restart_times.popleft()
+        if len(self._restart_times) > self.spec.max_restarts:
+            await self._give_up(slot)
+        while slot.recent and slot.recent[0] <= now - self.spec.period_s:
+            slot.recent.popleft()
+        delay = self.spec.backoff.delay(len(slot.recent), self._rng)
+        slot.recent.append(now)
+        slot.state = "restarting"
+        try:
+            async with asyncio.timeout(delay):
+                await self._stop.wait()
+            return False
+        except TimeoutError:
+            return True
 
     async def _give_up(self, slot: _Slot) -> None:
         error = slot.last_error or "normal exit of a permanent child"

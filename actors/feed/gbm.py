@@ -11,7 +11,7 @@ Tick number `i` (0-based, global across instruments) is a pure function of
   cumulative volume, average traded price), so a feed resumed from `state()` or from the
   last tick of each instrument in the MARKET stream continues as if never stopped.
 
-The price step is `S' = S·exp(-σ²dt/2 + σ√dt·Z)` with `dt` in trading years (252 days of
+The price step is `S' = S·exp(-vol²·dt/2 + vol·√dt·Z)` with `dt` in trading years (252 days of
 6h15m), then rounded to the tick grid stochastically (up with probability equal to the
 fractional part), which keeps the walk unbiased and lets moves smaller than a tick
 accumulate. Prices never drop below one tick.
@@ -94,6 +94,7 @@ class GbmFeed:
         self.time_scale = time_scale
         step_s = tick_interval_s * len(self._instruments) * time_scale
         self._dt_years = step_s / TRADING_SECONDS_PER_YEAR
+        self._interval_ns = round(tick_interval_s * 1e9)
         self._tokens = frozenset(i.instrument_token for i in self._instruments)
         if len(self._tokens) != len(self._instruments):
             raise ValueError("GbmFeed got the same instrument twice; pass each one once")
@@ -112,6 +113,8 @@ class GbmFeed:
         time_scale: float = 300.0,
     ) -> GbmFeed:
         """Continue from a saved `state()`; pass the same instruments and parameters."""
+        if state.next_index < 0:
+            raise ValueError(f"a feed state's next_index is >= 0, got {state.next_index}")
         feed = cls(
             instruments,
             seed,
@@ -160,7 +163,7 @@ class GbmFeed:
 
     def timestamp_ns(self, index: int) -> int:
         """The simulated time of tick `index`: `start_ns + index · tick_interval_s`."""
-        return self.start_ns + round(index * self.tick_interval_s * 1e9)
+        return self.start_ns + index * self._interval_ns
 
     def next_tick(self, ts_ns: int | None = None) -> MarketTick:
         """Produce the next tick, stamped `ts_ns` (default: the simulated time)."""
@@ -262,15 +265,11 @@ def state_of_tick(tick: MarketTick) -> InstrumentState:
         low=ohlc.low if ohlc else price,
         close=ohlc.close if ohlc else price,
         volume=tick.volume_traded,
-        average_price=tick.average_traded_price
-        if tick.average_traded_price is not None
-        else price,
+        average_price=tick.average_traded_price if tick.average_traded_price is not None else price,
     )
 
 
 def _uniforms(seed: int, index: int) -> list[float]:
     """`_N_UNIFORMS` numbers in (0, 1), a pure function of (seed, index)."""
-    digest = hashlib.shake_128(f"alpha-panda-gbm:{seed}:{index}".encode()).digest(
-        8 * _N_UNIFORMS
-    )
+    digest = hashlib.shake_128(f"alpha-panda-gbm:{seed}:{index}".encode()).digest(8 * _N_UNIFORMS)
     return [((x >> 11) + 0.5) * 2.0**-53 for x in _UNPACK(digest)]

@@ -61,7 +61,9 @@ class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
         if not (self.slippage_bps.is_finite() and self.slippage_bps >= 0):
             raise ValueError(f"paper config: slippage_bps must be >= 0, got {self.slippage_bps}")
         if not (self.tick_size.is_finite() and self.tick_size > 0):
-            raise ValueError(f"paper config: tick_size must be > 0 (NSE: 0.05), got {self.tick_size}")
+            raise ValueError(
+                f"paper config: tick_size must be > 0 (NSE: 0.05), got {self.tick_size}"
+            )
         if self.latency_ms < 0:
             raise ValueError(f"paper config: latency_ms must be >= 0, got {self.latency_ms}")
 
@@ -130,9 +132,8 @@ class PaperBroker:
 
     def submit(self, order: OrderSubmitted, market: MarketView | None, ts_ns: int) -> list[Event]:
         """Accept (and fill what is marketable) or fail; a resubmit returns the first answer."""
-        known = self._submit_events.get(order.client_order_id)
-        if known is not None or order.client_order_id in self._orders:
-            return list(known or ())
+        if order.client_order_id in self._orders:
+            return list(self._submit_events.get(order.client_order_id, ()))
         po = PaperOrder(
             client_order_id=order.client_order_id,
             broker_order_id=f"P-{order.client_order_id}",
@@ -262,9 +263,7 @@ class PaperBroker:
             fills[-1] = (last_qty + qty, last_price)
         return fills
 
-    def _passive_quantity(
-        self, po: PaperOrder, limit: Decimal, view: MarketView, used: int
-    ) -> int:
+    def _passive_quantity(self, po: PaperOrder, limit: Decimal, view: MarketView, used: int) -> int:
         touch = view.touch(po.side)
         if touch is None or not _within(po.side, touch, limit):
             return 0

@@ -65,7 +65,9 @@ class IllegalTransition(Exception):
 
     retriable = False
 
-    def __init__(self, state: OrderStatus, trigger: OrderTrigger, client_order_id: str = "") -> None:
+    def __init__(
+        self, state: OrderStatus, trigger: OrderTrigger, client_order_id: str = ""
+    ) -> None:
         self.state = state
         self.trigger = trigger
         self.client_order_id = client_order_id
@@ -118,8 +120,7 @@ class PaperOrder(msgspec.Struct, kw_only=True):
         if self.filled_quantity == 0:
             return Decimal(0)
         avg = self.turnover / self.filled_quantity
-        exponent = avg.as_tuple().exponent
-        if isinstance(exponent, int) and exponent >= AVERAGE_PRICE_QUANTUM.as_tuple().exponent:
+        if avg == avg.quantize(AVERAGE_PRICE_QUANTUM):
             return avg  # exact within the quantum: keep it as is
         return avg.quantize(AVERAGE_PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
 

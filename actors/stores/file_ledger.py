@@ -50,9 +50,13 @@ class FileLedger:
                 f"{self.path} is in use by another process; stop it, or set DATABASE_URL "
                 "so that processes share the PostgreSQL ledger"
             ) from None
+        try:
+            self._orders = _Log(self.path / "orders.jsonl", OrderRow)
+            self._fills = _Log(self.path / "fills.jsonl", FillRow)
+        except BaseException:
+            lock.close()
+            raise
         self._lock: IO[bytes] | None = lock
-        self._orders = _Log(self.path / "orders.jsonl", OrderRow)
-        self._fills = _Log(self.path / "fills.jsonl", FillRow)
         self._write_lock = asyncio.Lock()
 
     async def record_order(

@@ -10,7 +10,7 @@ after the JetStream duplicate window, is recorded once.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, assert_never
 
 import msgspec
 
@@ -133,7 +133,7 @@ def _order_fields(ev: OrderEvent) -> dict[str, Any]:
             "filled_quantity": ev.filled_quantity,
             "reason": ev.reason or None,
         }
-    raise TypeError(f"not an order event: {type(ev).__name__}")
+    assert_never(ev)
 
 
 def order_row(
@@ -144,6 +144,8 @@ def order_row(
 ) -> OrderRow:
     """The ledger row of an order event; an envelope supplies `event_id` and `ts` itself."""
     ev, eid, t = _unwrap(event, event_id, ts)
+    if not isinstance(ev, OrderEvent):
+        raise TypeError(f"not an order event: {type(ev).__name__}")
     fields: dict[str, Any] = {"event_key": ""} | _order_fields(ev)
     return OrderRow(
         broker=parse_broker(broker),

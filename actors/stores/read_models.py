@@ -96,7 +96,8 @@ class ReadModelStore(Protocol):
 
     async def ping(self) -> None: ...
     async def write_pnl(self, broker: str, snapshot: PnlSnapshot) -> bool:
-        """Store the snapshot and replace the positions; False if an as-new one is stored."""
+        """Store the snapshot and replace the positions; False (nothing written) if the
+        stored snapshot is newer, e.g. when an old snapshot is redelivered."""
         ...
 
     async def read_pnl(self, broker: str) -> PnlSnapshot | None: ...

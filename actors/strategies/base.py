@@ -62,7 +62,7 @@ class ParamError(ValueError):
 class StrategyParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Parameters every strategy has. Subclasses add theirs and extend `__post_init__`.
 
-    - `lots`: order size in lots (quantity = lots × the instrument's lot size)
+    - `lots`: order size in lots (quantity = lots * the instrument's lot size)
     - `allow_short`: a bearish signal goes short (True) or only exits a long (False)
     - `order_type`: MARKET, or LIMIT at last price ± `limit_offset_ticks` ticks
       (positive: willing to pay through the last price, negative: passive)

@@ -40,8 +40,7 @@ class MomentumParams(StrategyParams, frozen=True, kw_only=True):
                 "slow_window",
                 f"must be greater than fast_window ({self.fast_window}) and at most "
                 f"{MAX_WINDOW}, got {self.slow_window}",
-                f"set slow_window to a larger number than fast_window, "
-                f"e.g. {self.fast_window * 4}",
+                f"set slow_window to a larger number than fast_window, e.g. {self.fast_window * 4}",
             )
 
 
@@ -89,8 +88,12 @@ class MomentumStrategy(Strategy[MomentumParams]):
             return None
         fast, slow = fast_sum / fast_n, slow_sum / slow_n
         if sign > 0:
-            return Decision(Position.LONG, f"SMA{fast_n} {fast:.2f} crossed above SMA{slow_n} {slow:.2f}")
-        return Decision(Position.SHORT, f"SMA{fast_n} {fast:.2f} crossed below SMA{slow_n} {slow:.2f}")
+            return Decision(
+                Position.LONG, f"SMA{fast_n} {fast:.2f} crossed above SMA{slow_n} {slow:.2f}"
+            )
+        return Decision(
+            Position.SHORT, f"SMA{fast_n} {fast:.2f} crossed below SMA{slow_n} {slow:.2f}"
+        )
 
     def _indicator_snapshot(self, token: int) -> dict[str, Any]:
         book = self._books[token]

@@ -5,7 +5,10 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from ops.bootstrap import bootstrap_streams
+from supervisors.bus import Bus, StreamSettings
 from supervisors.supervisor import Supervisor, SupervisorSpec
+from tests.conftest import unique
 
 
 @pytest.fixture
@@ -31,3 +34,12 @@ async def running() -> AsyncIterator[Callable[[SupervisorSpec], object]]:
             task.cancel()
         elif not task.cancelled():
             task.exception()  # retrieved: a test that expected it asserted on it already
+
+
+@pytest.fixture
+async def stream(bus: Bus) -> str:
+    """A stream of the test's own (`<prefix>.>`), plus the shared streams (DLQ, ...)."""
+    await bootstrap_streams(bus, "test")
+    prefix = unique("t").lower()
+    await bus.ensure_stream(StreamSettings(prefix.upper(), [f"{prefix}.>"], duplicate_window_s=600))
+    return prefix

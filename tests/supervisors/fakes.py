@@ -94,8 +94,9 @@ def supervisor(
     name: str, children: list[ChildSpec], strategy: Strategy = Strategy.ONE_FOR_ONE,
     max_restarts: int = 5, period_s: float = 5.0, **kw: Any,
 ) -> SupervisorSpec:  # fmt: skip
+    kw.setdefault("backoff", FAST)
     return SupervisorSpec(name=name, children=children, strategy=strategy,
-                          max_restarts=max_restarts, period_s=period_s, backoff=FAST, **kw)  # fmt: skip
+                          max_restarts=max_restarts, period_s=period_s, **kw)  # fmt: skip
 
 
 async def wait_for(cond: Any, timeout: float = 3.0) -> None:

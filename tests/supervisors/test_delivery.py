@@ -7,27 +7,15 @@ import json
 import random
 from collections.abc import Sequence
 
-import pytest
-
-from ops.bootstrap import bootstrap_streams
 from schemas.envelope import Envelope, decode_as, new_envelope
 from schemas.events import DeadLetter, Heartbeat
 from supervisors.actor import Actor, Context, Durable, Input
-from supervisors.bus import Bus, StreamSettings
+from supervisors.bus import Bus
 from supervisors.child import ChildSpec
 from supervisors.errors import Crash
 from supervisors.runner import ActorProcess
 from supervisors.supervisor import Supervisor
-from tests.conftest import unique
 from tests.supervisors.fakes import supervisor, wait_for
-
-
-@pytest.fixture
-async def stream(bus: Bus) -> str:
-    await bootstrap_streams(bus, "test")
-    prefix = unique("t").lower()
-    await bus.ensure_stream(StreamSettings(prefix.upper(), [f"{prefix}.>"], duplicate_window_s=600))
-    return prefix
 
 
 async def publish_inputs(bus: Bus, subject: str, n: int) -> list[str]:

@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
+from supervisors.backoff import Backoff
 from supervisors.child import Restart
-from supervisors.errors import StartFailed, SupervisorGaveUp
+from supervisors.errors import SupervisorGaveUp
 from supervisors.supervisor import Supervisor
 from tests.supervisors.fakes import Family, supervisor, wait_for
 
@@ -63,13 +64,31 @@ async def test_restarts_outside_the_period_do_not_count_towards_intensity(runnin
     assert not task.done()
 
 
-async def test_a_child_failing_during_the_supervisors_start_fails_that_start() -> None:
+async def test_a_child_failing_before_it_is_ready_is_restarted_before_the_next_starts(
+    running,
+) -> None:
     fam = Family()
     fam.fail_start.add("b")
-    sup = Supervisor(supervisor("s", [fam.spec("a"), fam.spec("b"), fam.spec("c")]))
-    with pytest.raises(StartFailed, match="child 'b' failed to start"):
+    spec = supervisor("s", [fam.spec("a"), fam.spec("b"), fam.spec("c")], max_restarts=50,
+                      backoff=Backoff(min_s=0.02, max_s=0.02, jitter=0))  # fmt: skip
+    sup = Supervisor(spec)
+    task = asyncio.create_task(sup.run(lambda: None))
+    await wait_for(lambda: fam.starts("b") >= 3)
+    assert ("start", "c") not in fam.journal, "c waits until b is ready"
+    fam.fail_start.clear()
+    await wait_for(lambda: fam.starts("c") == 1)
+    assert sup.status()["children"][1]["restarts"] >= 3
+    sup.request_stop()
+    await task
+
+
+async def test_a_child_that_never_starts_makes_its_supervisor_give_up() -> None:
+    fam = Family()
+    fam.fail_start.add("b")
+    sup = Supervisor(supervisor("s", [fam.spec("a"), fam.spec("b")], max_restarts=3))
+    with pytest.raises(SupervisorGaveUp, match="b failed to start"):
         await sup.run(lambda: None)
-    assert ("start", "c") not in fam.journal
+    assert fam.starts("b") == 4
     assert fam.journal[-1] == ("stop", "a")
 
 

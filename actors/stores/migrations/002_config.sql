@@ -28,14 +28,18 @@ CREATE TABLE instruments (
 
 CREATE INDEX instruments_by_symbol ON instruments (exchange, tradingsymbol);
 
--- Payload: {"table": ..., "op": ..., "key": <strategy id> | null}. Instruments notify once
--- per statement (a dump upserts thousands of rows); PostgreSQL folds identical payloads
--- sent in one transaction, and delivers them only on commit.
+-- Payload: {"table": ..., "op": ..., "key": <strategy id> | null}. Strategies notify per row
+-- with the id. Instruments notify per statement (a dump upserts thousands of rows) with op
+-- 'CHANGE', "reload the table": an upsert fires both the INSERT and the UPDATE statement
+-- triggers, and PostgreSQL folds identical payloads of one transaction into one notice,
+-- delivered on commit.
 CREATE FUNCTION config_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     key text;
+    op text := 'CHANGE';
 BEGIN
     IF TG_LEVEL = 'ROW' THEN
+        op := TG_OP;
         IF TG_OP = 'DELETE' THEN
             key := OLD.id;
         ELSE
@@ -43,7 +47,7 @@ BEGIN
         END IF;
     END IF;
     PERFORM pg_notify('alpha_panda_config',
-                      json_build_object('table', TG_TABLE_NAME, 'op', TG_OP, 'key', key)::text);
+                      json_build_object('table', TG_TABLE_NAME, 'op', op, 'key', key)::text);
     RETURN NULL;
 END
 $$;

@@ -66,9 +66,10 @@ def test_an_order_records_fills_with_cumulative_quantity_and_average_price() -> 
     order.transition(T.ACCEPT)
     # 4 @ 100.00 then 6 @ 100.05: average (400 + 600.30) / 10 = 100.03
     order.record_fill(4, Decimal("100.00"))
-    assert order.state is S.PARTIALLY_FILLED
+    states = [order.state]
     order.record_fill(6, Decimal("100.05"))
-    assert order.state is S.FILLED
+    states.append(order.state)
+    assert states == [S.PARTIALLY_FILLED, S.FILLED]
     assert order.filled_quantity == 10
     assert order.average_price == Decimal("100.03")
     assert order.turnover == Decimal("1000.30")

@@ -1,0 +1,296 @@
+"""The pre-trade risk engine of one broker: pure, deterministic, rebuilt from a snapshot.
+
+`evaluate` runs the checks in `RiskEngine.CHECK_ORDER` and stops at the first that fails:
+
+ 1. TRADING_HALTED      the broker is HALTED: everything is refused
+ 2. INVALID_SIGNAL      quantity <= 0, or a LIMIT without a limit price > 0
+ 3. NO_MARKET_PRICE     reference price <= 0 (nothing to value the order with)
+ 4. REDUCE_ONLY         REDUCING, and the order does not shrink the projected position
+                        without crossing zero
+ 5. PRICE_COLLAR        a LIMIT price more than price_collar_pct % from the reference
+ 6. MAX_ORDER_NOTIONAL  quantity x (limit price, else reference) > max_order_notional
+ 7. MAX_POSITION        |projected position after| > max_position_qty       (*)
+ 8. MAX_GROSS_EXPOSURE  sum of |projected qty| x last price > max_gross_exposure (*)
+ 9. MAX_OPEN_ORDERS     accepted orders not yet closed >= max_open_orders
+10. DAILY_LOSS_LIMIT    realized - charges + unrealized (since new_day) <= -daily_loss_limit (*)
+11. RATE_LIMIT          token bucket on event time; only an accepted order spends a token
+
+(*) only when the order increases |projected position|: reducing is always allowed there.
+The projected position is the filled position plus the signed unfilled rest of every
+accepted, unclosed order, so two quick signals cannot both pass a limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import msgspec
+
+from actors.portfolio.book import apply_trade
+from actors.risk.limits import RiskLimits
+from actors.risk.token_bucket import BucketState, TokenBucket
+from schemas.enums import OrderType, RejectReason, Side, TradingState
+from schemas.events import OrderFilled, TradingSignal
+
+__all__ = ["Decision", "RiskEngine", "RiskState"]
+
+ZERO = Decimal(0)
+R = RejectReason
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True):
+    accepted: bool
+    reason: RejectReason | None = None
+    detail: str = ""
+
+
+ACCEPT = Decision(accepted=True)
+
+
+def _reject(reason: RejectReason, detail: str) -> Decision:
+    return Decision(accepted=False, reason=reason, detail=detail)
+
+
+class _Instrument(msgspec.Struct, kw_only=True):
+    instrument_token: int
+    quantity: int = 0
+    cost: Decimal = ZERO
+    last_price: Decimal = ZERO
+
+
+class _Pending(msgspec.Struct, kw_only=True):
+    client_order_id: str
+    instrument_token: int
+    side: Side
+    quantity: int
+    remaining: int
+    closed: bool = False  # closed with fills still in flight: counts in position, not orders
+
+    @property
+    def signed(self) -> int:
+        return self.remaining if self.side is Side.BUY else -self.remaining
+
+
+class RiskState(msgspec.Struct, kw_only=True):
+    """The engine's whole state, as `snapshot()` saves it; limits are configuration."""
+
+    trading_state: TradingState = TradingState.ACTIVE
+    instruments: dict[int, _Instrument] = msgspec.field(default_factory=dict)
+    pending: dict[str, _Pending] = msgspec.field(default_factory=dict)
+    realized_pnl: Decimal = ZERO
+    charges: Decimal = ZERO
+    unrealized_at_day_start: Decimal = ZERO
+    bucket: BucketState | None = None
+    accepted_ids: set[str] = msgspec.field(default_factory=set)
+    fill_ids: set[str] = msgspec.field(default_factory=set)
+
+
+class RiskEngine:
+    """Pre-trade checks plus the state they need: positions, open orders, PnL, rate."""
+
+    CHECK_ORDER: ClassVar[tuple[RejectReason, ...]] = (
+        R.TRADING_HALTED,
+        R.INVALID_SIGNAL,
+        R.NO_MARKET_PRICE,
+        R.REDUCE_ONLY,
+        R.PRICE_COLLAR,
+        R.MAX_ORDER_NOTIONAL,
+        R.MAX_POSITION,
+        R.MAX_GROSS_EXPOSURE,
+        R.MAX_OPEN_ORDERS,
+        R.DAILY_LOSS_LIMIT,
+        R.RATE_LIMIT,
+    )
+
+    def __init__(self, limits: RiskLimits | None = None) -> None:
+        self.limits = limits or RiskLimits()
+        self._bucket = TokenBucket(self.limits.rate_limit_per_s, self.limits.burst)
+        self._s = RiskState()
+
+    # -- queries ------------------------------------------------------------------------
+
+    @property
+    def trading_state(self) -> TradingState:
+        return self._s.trading_state
+
+    @property
+    def open_orders(self) -> int:
+        return sum(1 for p in self._s.pending.values() if not p.closed)
+
+    @property
+    def realized_pnl(self) -> Decimal:
+        """Today's, before charges."""
+        return self._s.realized_pnl
+
+    @property
+    def charges(self) -> Decimal:
+        return self._s.charges
+
+    @property
+    def unrealized_pnl(self) -> Decimal:
+        held = self._s.instruments.values()
+        return sum((i.quantity * i.last_price - i.cost for i in held), ZERO)
+
+    @property
+    def daily_pnl(self) -> Decimal:
+        """Net of charges, what the daily loss limit watches."""
+        s = self._s
+        return s.realized_pnl - s.charges + self.unrealized_pnl - s.unrealized_at_day_start
+
+    def position(self, instrument_token: int) -> int:
+        inst = self._s.instruments.get(instrument_token)
+        return inst.quantity if inst else 0
+
+    def projected_position(self, instrument_token: int) -> int:
+        pending = self._s.pending.values()
+        rest = sum(p.signed for p in pending if p.instrument_token == instrument_token)
+        return self.position(instrument_token) + rest
+
+    def gross_exposure(self, override: tuple[int, int, Decimal] | None = None) -> Decimal:
+        """Sum of |projected qty| x last price; `override` = (token, qty, price) for one."""
+        qty = {t: i.quantity for t, i in self._s.instruments.items()}
+        price = {t: i.last_price for t, i in self._s.instruments.items()}
+        for p in self._s.pending.values():
+            qty[p.instrument_token] = qty.get(p.instrument_token, 0) + p.signed
+        if override is not None:
+            token, quantity, at = override
+            qty[token], price[token] = quantity, at
+        return sum((abs(q) * price.get(t, ZERO) for t, q in qty.items()), ZERO)
+
+    # -- decisions ----------------------------------------------------------------------
+
+    def evaluate(self, signal: TradingSignal, ts_ns: int, client_order_id: str) -> Decision:
+        """Accept (and count as pending) or reject; a redelivered accepted id is accepted again."""
+        if client_order_id in self._s.accepted_ids:
+            return ACCEPT
+        decision = self._check(signal, ts_ns)
+        if decision.accepted:
+            self._s.accepted_ids.add(client_order_id)
+            self._s.pending[client_order_id] = _Pending(
+                client_order_id=client_order_id,
+                instrument_token=signal.instrument_token,
+                side=signal.side,
+                quantity=signal.quantity,
+                remaining=signal.quantity,
+            )
+            self._instrument(signal.instrument_token).last_price = signal.reference_price
+        return decision
+
+    def _check(self, s: TradingSignal, ts_ns: int) -> Decision:
+        lim, ref, limit = self.limits, s.reference_price, s.limit_price
+        if self._s.trading_state is TradingState.HALTED:
+            return _reject(R.TRADING_HALTED, "trading is HALTED for this broker; resume it first")
+        if s.quantity <= 0:
+            return _reject(R.INVALID_SIGNAL, f"quantity must be > 0, got {s.quantity}")
+        if s.order_type is OrderType.LIMIT and (limit is None or limit <= 0):
+            return _reject(R.INVALID_SIGNAL, f"a LIMIT signal needs a limit price > 0, got {limit}")
+        if ref <= 0:
+            return _reject(R.NO_MARKET_PRICE, f"reference price must be > 0, got {ref}")
+        before = self.projected_position(s.instrument_token)
+        after = before + s.side.sign * s.quantity
+        increases = abs(after) > abs(before)
+        # a reduction shrinks |position| without crossing zero (a flip opens new exposure)
+        reduces = abs(after) < abs(before) and (after == 0 or (after > 0) == (before > 0))
+        if self._s.trading_state is TradingState.REDUCING and not reduces:
+            return _reject(R.REDUCE_ONLY, f"REDUCING: position {before} -> {after} is no reduction")
+        price = limit if s.order_type is OrderType.LIMIT and limit is not None else ref
+        deviation = abs(price - ref) * 100 / ref
+        if deviation > lim.price_collar_pct:
+            return _reject(
+                R.PRICE_COLLAR,
+                f"limit {price} is {deviation:.2f}% from reference {ref} (collar "
+                f"{lim.price_collar_pct}%)",
+            )
+        if (notional := s.quantity * price) > lim.max_order_notional:
+            return _reject(R.MAX_ORDER_NOTIONAL, f"notional {notional} > {lim.max_order_notional}")
+        if increases and abs(after) > lim.max_position_qty:
+            return _reject(R.MAX_POSITION, f"position {after} beyond {lim.max_position_qty}")
+        gross = self.gross_exposure((s.instrument_token, after, ref)) if increases else ZERO
+        if gross > lim.max_gross_exposure:
+            return _reject(R.MAX_GROSS_EXPOSURE, f"gross {gross} > {lim.max_gross_exposure}")
+        if self.open_orders >= lim.max_open_orders:
+            return _reject(R.MAX_OPEN_ORDERS, f"{self.open_orders} open orders, the maximum")
+        if increases and self.daily_pnl <= -lim.daily_loss_limit:
+            return _reject(
+                R.DAILY_LOSS_LIMIT,
+                f"daily PnL {self.daily_pnl} <= -{lim.daily_loss_limit}: reducing orders only",
+            )
+        if not self._bucket.try_take(ts_ns):
+            return _reject(R.RATE_LIMIT, f"over {lim.rate_limit_per_s}/s (burst {lim.burst})")
+        return ACCEPT
+
+    # -- state updates ------------------------------------------------------------------
+
+    def set_trading_state(self, state: TradingState) -> None:
+        self._s.trading_state = state
+
+    def on_fill(self, fill: OrderFilled) -> bool:
+        """Move filled quantity from pending into the position; False for a repeated fill id."""
+        s = self._s
+        if fill.fill_id in s.fill_ids:
+            return False
+        s.fill_ids.add(fill.fill_id)
+        inst = self._instrument(fill.instrument_token)
+        signed = fill.side.sign * fill.quantity
+        inst.quantity, inst.cost, realized = apply_trade(
+            inst.quantity, inst.cost, signed, fill.price
+        )
+        inst.last_price = fill.price
+        s.realized_pnl += realized
+        s.charges += fill.charges.total
+        pending = s.pending.get(fill.client_order_id)
+        if pending is not None:
+            pending.remaining -= fill.quantity
+            if pending.remaining <= 0 or fill.final:
+                del s.pending[fill.client_order_id]
+        return True
+
+    def on_order_closed(self, client_order_id: str, filled_qty: int = 0) -> bool:
+        """Release an order cancelled, failed or rejected downstream; False if not open.
+
+        Fills the broker reports (`filled_qty`) but this engine has not seen yet stay
+        projected until they arrive; the order stops counting as open at once.
+        """
+        pending = self._s.pending.get(client_order_id)
+        if pending is None or pending.closed:
+            return False
+        in_flight = filled_qty - (pending.quantity - pending.remaining)
+        if in_flight > 0:
+            pending.remaining, pending.closed = in_flight, True
+        else:
+            del self._s.pending[client_order_id]
+        return True
+
+    def mark(self, instrument_token: int, price: Decimal) -> None:
+        if price > 0:
+            self._instrument(instrument_token).last_price = price
+
+    def new_day(self) -> None:
+        """Start a trading day: PnL counters restart and the previous day's ids are dropped."""
+        s = self._s
+        s.unrealized_at_day_start = self.unrealized_pnl
+        s.realized_pnl = s.charges = ZERO
+        s.accepted_ids = set(s.pending)
+        s.fill_ids = set()
+
+    def _instrument(self, token: int) -> _Instrument:
+        inst = self._s.instruments.get(token)
+        if inst is None:
+            inst = self._s.instruments[token] = _Instrument(instrument_token=token)
+        return inst
+
+    # -- persistence --------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-able state (Decimals as strings, sorted keys and ids) that `restore` reads."""
+        state = msgspec.structs.replace(self._s, bucket=self._bucket.state())
+        result: dict[str, Any] = msgspec.to_builtins(state, str_keys=True, order="sorted")
+        return result
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        state = msgspec.convert(data, RiskState, strict=False)  # lax: "408065" keys to int
+        if state.bucket is not None:
+            self._bucket.restore(state.bucket)
+        self._s = state
