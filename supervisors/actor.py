@@ -161,6 +161,8 @@ class Ordered(Generic[E]):
 
     `start_seq()` is called when the input is bound: a stream sequence to start at, or 0
     for new messages only. `last_per_subject` starts with the last message of every subject.
+    With `resume` (stateful actors) it starts right after the sequence of the restored
+    snapshot, so the state catches up with everything it missed.
     """
 
     stream: str
@@ -169,6 +171,8 @@ class Ordered(Generic[E]):
     event: type[E] | None = None
     start_seq: Callable[[], int] | None = None
     last_per_subject: bool = False
+    accept: Callable[[str], bool] | None = None  # cheap subject filter, before decoding
+    resume: bool = False  # stateful actor: start after the snapshot's sequence
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import nats
@@ -63,6 +63,24 @@ class StreamSettings:
         self.max_age_s = max_age_s
         self.max_bytes = max_bytes
         self.duplicate_window_s = duplicate_window_s
+
+
+async def _next_or_none(
+    sub: JetStreamContext.PushSubscription, queue: asyncio.Queue[Msg]
+) -> Msg | None:
+    """The next message, or None once the consumer has nothing left.
+
+    A new consumer's `num_pending` can read 0 before the server has counted, so an empty
+    queue is trusted only once the consumer's info agrees after a wait.
+    """
+    while True:
+        try:
+            async with asyncio.timeout(1.0):
+                return await queue.get()
+        except TimeoutError:
+            info = await sub.consumer_info()
+            if not info.num_pending and queue.empty():
+                return None
 
 
 class Bus:
@@ -306,6 +324,39 @@ class Bus:
             return await self.js.create_key_value(
                 js_api.KeyValueConfig(bucket=bucket, history=1, description="alpha-panda state")
             )
+
+    async def replay(
+        self, stream: str, subjects: Sequence[str], start_seq: int, end_seq: int | None = None
+    ) -> AsyncIterator[Msg]:
+        """Yield the stream's messages on `subjects` from `start_seq` through `end_seq`
+        (default: the last sequence now), in order, through an ordered consumer."""
+        end = end_seq if end_seq is not None else await self.stream_last_seq(stream)
+        if end < max(1, start_seq):
+            return
+        queue: asyncio.Queue[Msg] = asyncio.Queue(maxsize=4096)
+        config = js_api.ConsumerConfig(
+            deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=max(1, start_seq),
+            filter_subjects=list(subjects),
+        )
+        sub = await self.js.subscribe(
+            subjects[0], stream=stream, ordered_consumer=True, config=config, cb=queue.put,
+            idle_heartbeat=2.0, flow_control=True,
+        )  # fmt: skip
+        try:
+            while True:
+                msg = await _next_or_none(sub, queue)
+                if msg is None:
+                    return
+                meta = msg.metadata
+                seq = int(meta.sequence.stream)
+                if seq > end:
+                    return
+                yield msg
+                if seq >= end or int(meta.num_pending) == 0:
+                    return
+        finally:
+            await sub.unsubscribe()
 
     async def stream_last_seq(self, stream: str) -> int:
         info = await self.js.stream_info(stream)

@@ -209,6 +209,8 @@ class ActorProcess:
 
     async def _bind_ordered(self, inp: Ordered[Any]) -> Subscription:
         start = inp.start_seq() if inp.start_seq else 0
+        if inp.resume and self._applied_seq:
+            start = self._applied_seq + 1
         if start > 0:
             config = js_api.ConsumerConfig(
                 deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
@@ -266,61 +268,23 @@ class ActorProcess:
         end = await self.bus.stream_last_seq(inp.stream)
         if end <= self._applied_seq:
             return
-        queue: asyncio.Queue[Msg] = asyncio.Queue(maxsize=4096)
-        config = js_api.ConsumerConfig(
-            deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=self._applied_seq + 1,
-            filter_subjects=list(inp.subjects),
-        )
-        sub = await self.bus.js.subscribe(
-            inp.subjects[0], stream=inp.stream, ordered_consumer=True, config=config,
-            cb=queue.put, idle_heartbeat=2.0, flow_control=True,
-        )  # fmt: skip
         replayed = 0
-        try:
-            done = False
-            while not done:
-                outputs: list[Output] = []
-                batch = 0
-                while batch < self._flush_batch:
-                    msg = await self._next_replayed(sub, queue)
-                    if msg is None:
-                        done = True
-                        break
-                    meta = msg.metadata
-                    if int(meta.sequence.stream) > end:
-                        done = True
-                        break
-                    await self._handle_durable(inp, msg, outputs, None)
-                    batch += 1
-                    if int(meta.num_pending) == 0 or int(meta.sequence.stream) == end:
-                        done = True
-                        break
+        outputs: list[Output] = []
+        pending = 0
+        async for msg in self.bus.replay(inp.stream, inp.subjects, self._applied_seq + 1, end):
+            await self._handle_durable(inp, msg, outputs, None)
+            pending += 1
+            if pending >= self._flush_batch:
                 await self._store(outputs)
                 await self._write_snapshot()  # a long replay keeps its progress
-                replayed += batch
-        finally:
-            await sub.unsubscribe()
+                replayed, pending, outputs = replayed + pending, 0, []
+        await self._store(outputs)
+        replayed += pending
         self._applied_seq = max(self._applied_seq, end)
+        await self._write_snapshot()
         if replayed:
             log.info("%s: replayed %d input(s) up to %s seq %d", self.name, replayed,
                      inp.stream, end)  # fmt: skip
-
-    @staticmethod
-    async def _next_replayed(sub: Subscription, queue: asyncio.Queue[Msg]) -> Msg | None:
-        """The next replayed message, or None when the consumer has nothing left.
-
-        A new consumer's `num_pending` can read 0 before the server has counted, so an
-        empty queue is only trusted once the consumer's info agrees after a wait.
-        """
-        while True:
-            try:
-                async with asyncio.timeout(1.0):
-                    return await queue.get()
-            except TimeoutError:
-                info = await sub.consumer_info()
-                if not info.num_pending and queue.empty():
-                    return None
 
     async def _unbind_inputs(self) -> None:
         feeders, self._feeders = self._feeders, []
@@ -510,9 +474,14 @@ class ActorProcess:
         outputs.extend(ctx.outputs)
 
     async def _handle_ordered(self, inp: Ordered[Any], msg: Msg, outputs: list[Output]) -> None:
-        seq = int(msg.metadata.sequence.stream)
+        meta = msg.metadata
+        seq = int(meta.sequence.stream)
         self.stats.last_seq = seq
-        self.stats.consumer_pending = int(msg.metadata.num_pending)
+        self.stats.consumer_pending = int(meta.num_pending)
+        if inp.resume:
+            self._applied_seq = seq
+        if inp.accept is not None and not inp.accept(msg.subject):
+            return
         try:
             env = self._decode(msg, inp.event)
         except DecodeError as exc:
