@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -37,6 +38,14 @@ class Settings(BaseSettings):
     strategies_file: Path = Field(default=Path("strategies.yaml"), alias="ALPHA_PANDA_STRATEGIES")
     seed: int = Field(default=42, alias="ALPHA_PANDA_SEED")
     log_level: str = Field(default="INFO", alias="ALPHA_PANDA_LOG_LEVEL")
+    feed: str = Field(default="mock", alias="ALPHA_PANDA_FEED")
+    feed_rate: float = Field(default=100.0, alias="ALPHA_PANDA_FEED_RATE")
+    feed_max_ticks: int = Field(default=0, alias="ALPHA_PANDA_FEED_MAX_TICKS")
+    replay_speed: float = Field(default=1.0, alias="ALPHA_PANDA_REPLAY_SPEED")
+    starting_cash: Decimal = Field(default=Decimal("10000000"), alias="ALPHA_PANDA_STARTING_CASH")
+    pnl_interval_s: float = Field(default=5.0, alias="ALPHA_PANDA_PNL_INTERVAL_S")
+    risk_limits_json: str = Field(default="{}", alias="ALPHA_PANDA_RISK_LIMITS")
+    paper_json: str = Field(default="{}", alias="ALPHA_PANDA_PAPER")
     kite_api_key: SecretStr | None = Field(default=None, alias="KITE_API_KEY")
     kite_api_secret: SecretStr | None = Field(default=None, alias="KITE_API_SECRET")
     kite_access_token: SecretStr | None = Field(default=None, alias="KITE_ACCESS_TOKEN")
@@ -59,6 +68,22 @@ class Settings(BaseSettings):
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"expected HOST:PORT such as 127.0.0.1:8000, got {value!r}")
+        return value
+
+    @field_validator("feed")
+    @classmethod
+    def _feed_mode(cls, value: str) -> str:
+        if value != "mock" and not value.startswith("replay:"):
+            raise ValueError(f"expected 'mock' or 'replay:<file.csv>', got {value!r}")
+        if value.startswith("replay:") and not Path(value[len("replay:") :]).is_file():
+            raise ValueError(f"replay file {value[len('replay:') :]!r} does not exist")
+        return value
+
+    @field_validator("starting_cash")
+    @classmethod
+    def _positive_cash(cls, value: Decimal) -> Decimal:
+        if not value.is_finite() or value <= 0:
+            raise ValueError(f"starting cash must be a positive amount of rupees, got {value}")
         return value
 
     @property

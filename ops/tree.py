@@ -1,18 +1,28 @@
 """The supervision tree, as data (STYLE 4): which actors run, under which supervisor.
 
 root (one_for_one)
-├── system       control gate
-├── market       market feed                      role: feed
-└── broker:<b>   one subtree per active broker    roles: strategies, risk, execution, portfolio
-                 gives up → control.halt.<b>, then escalates to the root
+├── system        control gate                                   role: control
+├── market        market feed                                    role: feed
+└── broker:<b>    per active broker, one_for_one, started in     roles: portfolio,
+                  reverse data order so consumers are ready      execution, risk,
+                  before producers: portfolio, execution, risk,  strategies
+                  strategies. Gives up → control.halt.<b>, then escalates to the root.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from actors.control.gate import ControlGate
+from actors.feed.actor import MarketFeed
+from actors.paper.actor import PaperExecution
+from actors.paper.matching import PaperBroker
+from actors.portfolio.actor import PortfolioActor
+from actors.risk.actor import RiskManager
+from actors.stores.shared import Stores
+from actors.strategies.runner import StrategyRunner
+from ops.config_loading import DomainConfig
 from ops.settings import Settings
 from schemas.envelope import new_envelope
 from schemas.events import ControlCommand
@@ -24,11 +34,12 @@ from supervisors.child import ChildSpec
 from supervisors.runner import ActorProcess
 from supervisors.supervisor import Strategy, SupervisorSpec
 
-__all__ = ["ROLES", "build_tree", "actor_spec", "halt_on_give_up"]
+__all__ = ["ROLES", "BROKER_ROLES", "build_tree", "actor_spec", "halt_on_give_up"]
 
 log = logging.getLogger(__name__)
 
-ROLES: tuple[str, ...] = ("control",)
+BROKER_ROLES: tuple[str, ...] = ("portfolio", "execution", "risk", "strategies")
+ROLES: tuple[str, ...] = ("control", "feed", *BROKER_ROLES)
 
 
 def actor_spec(
@@ -38,7 +49,7 @@ def actor_spec(
     return ChildSpec(name=name, start=lambda: ActorProcess(make(), bus), shutdown_s=shutdown_s)
 
 
-def halt_on_give_up(bus: Bus, broker: Broker) -> Callable[[str], object]:
+def halt_on_give_up(bus: Bus, broker: Broker) -> Callable[[str], Awaitable[None]]:
     async def publish_halt(reason: str) -> None:
         env = new_envelope(
             ControlCommand(verb=ControlVerb.HALT, broker=broker, reason=reason,
@@ -53,15 +64,58 @@ def halt_on_give_up(bus: Bus, broker: Broker) -> Callable[[str], object]:
     return publish_halt
 
 
-def build_tree(bus: Bus, settings: Settings, roles: tuple[str, ...]) -> SupervisorSpec:
+def _broker_subtree(
+    bus: Bus, broker: Broker, roles: tuple[str, ...], settings: Settings, config: DomainConfig,
+    stores: Stores,
+) -> SupervisorSpec:  # fmt: skip
+    makers: dict[str, Callable[[], Actor]] = {
+        "portfolio": lambda: PortfolioActor(
+            broker, stores, starting_cash=settings.starting_cash,
+            pnl_interval_s=settings.pnl_interval_s,
+        ),
+        "execution": lambda: PaperExecution(broker, PaperBroker(config.paper)),
+        "risk": lambda: RiskManager(broker, config.risk_limits),
+        "strategies": lambda: StrategyRunner(broker, config.strategies, config.book),
+    }  # fmt: skip
+    children = [
+        actor_spec(bus, makers[role], f"{role}-{broker}") for role in BROKER_ROLES if role in roles
+    ]
+    return SupervisorSpec(
+        name=f"broker:{broker}",
+        children=children,
+        strategy=Strategy.ONE_FOR_ONE,
+        max_restarts=10,
+        period_s=60.0,
+        backoff=Backoff(min_s=0.2, max_s=5.0, jitter=0.2),
+        broker=broker,
+        on_give_up=halt_on_give_up(bus, broker),
+    )
+
+
+def build_tree(
+    bus: Bus, settings: Settings, roles: tuple[str, ...], config: DomainConfig, stores: Stores
+) -> SupervisorSpec:
     token = settings.api_token.get_secret_value() if settings.api_token else None
     children: list[ChildSpec] = []
     if "control" in roles:
         system = SupervisorSpec(
-            name="system",
-            children=[actor_spec(bus, lambda: ControlGate(token), "control-gate")],
+            name="system", children=[actor_spec(bus, lambda: ControlGate(token), "control-gate")]
         )
         children.append(system.as_child())
+    if "feed" in roles:
+        market = SupervisorSpec(
+            name="market",
+            children=[actor_spec(bus, lambda: MarketFeed(config.feed, config.book), "market-feed")],
+        )
+        children.append(market.as_child())
+    for broker in settings.brokers:
+        if broker != "paper":
+            log.warning("broker %s has no execution actor in this build; skipping it", broker)
+            continue
+        if any(role in roles for role in BROKER_ROLES):
+            children.append(
+                _broker_subtree(bus, broker, roles, settings, config, stores).as_child()
+            )
     return SupervisorSpec(
         name="root",
         children=children,

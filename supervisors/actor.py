@@ -100,14 +100,18 @@ class Context:
         key: str = "",
         broker: str | None = None,
         ts: int | None = None,
+        msg_id: str | None = None,
     ) -> Envelope[Any]:
+        """Buffer an output. `msg_id` overrides the default dedup key with a domain key
+        (a fill id, say) when the same fact may be produced from different inputs."""
         env = new_envelope(
             data, source=self.actor, broker=broker or self.broker, key=key, cause=self.input, ts=ts
         )
-        if self.input is not None:
-            msg_id = f"{self.input.id}:{self.actor}:{len(self.outputs)}"
-        else:
-            msg_id = env.id
+        if msg_id is None:
+            if self.input is not None:
+                msg_id = f"{self.input.id}:{self.actor}:{len(self.outputs)}"
+            else:
+                msg_id = env.id
         self.outputs.append(Output(subject, env, msg_id))
         return env
 

@@ -26,7 +26,7 @@ from supervisors.embedded_nats import EmbeddedNats
 from supervisors.errors import RuntimeFault
 from supervisors.supervisor import Supervisor, SupervisorSpec
 
-__all__ = ["LaunchConfig", "launch", "EXIT_OK", "EXIT_GAVE_UP"]
+__all__ = ["LaunchConfig", "launch", "pipeline_figures", "EXIT_OK", "EXIT_GAVE_UP"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class LaunchConfig:
     duration_s: float | None = None
     embedded_port: int = 4222
     prepare: Callable[[Bus], Awaitable[None]] | None = None
+    cleanup: Callable[[], Awaitable[None]] | None = None
     process_info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -60,10 +61,30 @@ async def launch(config: LaunchConfig, tree: Callable[[Bus], SupervisorSpec]) ->
             await config.prepare(bus)
         return await _run_root(config, bus, tree(bus), url)
     finally:
+        if config.cleanup is not None:
+            try:
+                await config.cleanup()
+            except Exception:
+                log.exception("cleanup failed")
         if bus is not None:
             await bus.close()
         if embedded is not None:
             await embedded.stop()
+
+
+def pipeline_figures(tree: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Merge the `pipeline` figures of every actor in the tree, per broker ("market": shared)."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def walk(node: dict[str, Any]) -> None:
+        figures = node.get("pipeline")
+        if isinstance(figures, dict):
+            out.setdefault(node.get("broker") or "market", {}).update(figures)
+        for child in node.get("children", ()):
+            walk(child)
+
+    walk(tree)
+    return out
 
 
 async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: str) -> int:
@@ -81,8 +102,12 @@ async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: s
     async def on_status(msg: Msg) -> None:
         if not msg.reply:
             return
-        body = {"process": {**info, "uptime_s": round(time.time() - started, 1)}}
-        body["tree"] = root.status()
+        tree = root.status()
+        body = {
+            "process": {**info, "uptime_s": round(time.time() - started, 1)},
+            "tree": tree,
+            "pipeline": pipeline_figures(tree),
+        }
         await msg.respond(json.dumps(body, default=str).encode())
 
     status_sub = await bus.subscribe(STATUS_SUBJECT, on_status)

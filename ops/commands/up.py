@@ -6,8 +6,10 @@ import argparse
 import logging
 import sys
 
+from actors.stores.shared import Stores
 from ops.bootstrap import bootstrap_streams
 from ops.commands.common import run_async
+from ops.config_loading import load_domain_config
 from ops.preflight import check_compatibility, check_secrets
 from ops.settings import load_settings
 from ops.tree import ROLES, build_tree
@@ -39,6 +41,14 @@ def _up(args: argparse.Namespace) -> int:
         print("alpha-panda: --duration must be a positive number of seconds", file=sys.stderr)
         return 2
     roles = tuple(args.role or ROLES)
+    domain = run_async(load_domain_config(settings))  # a broken config stops us here, clearly
+    log.info("strategies from %s: %s", domain.strategies_source,
+             ", ".join(c.id for c in domain.strategies if c.enabled) or "none enabled")  # fmt: skip
+    stores = Stores(
+        settings.redis_url.get_secret_value() if settings.redis_url else None,
+        settings.database_url.get_secret_value() if settings.database_url else None,
+        settings.data_dir,
+    )
 
     async def prepare(bus: Bus) -> None:
         results = await bootstrap_streams(bus, settings.env)
@@ -53,6 +63,7 @@ def _up(args: argparse.Namespace) -> int:
         duration_s=args.duration,
         embedded_port=settings.embedded_nats_port,
         prepare=prepare,
-        process_info={"env": settings.env, "brokers": list(settings.brokers)},
+        cleanup=stores.close,
+        process_info={"env": settings.env, "brokers": list(settings.brokers), **stores.kind},
     )
-    return run_async(launch(config, lambda bus: build_tree(bus, settings, roles)))
+    return run_async(launch(config, lambda bus: build_tree(bus, settings, roles, domain, stores)))

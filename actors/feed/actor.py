@@ -1,0 +1,203 @@
+"""The market feed actor: a mock GBM walk or a CSV replay, published to `market.ticks.<token>`.
+
+Ticks are the high-rate flow, so they are published pipelined (a bounded window of
+outstanding acknowledgements, failures retried with the same `Nats-Msg-Id`, which makes a
+retry a no-op in the `MARKET` stream's duplicate window). Every tick is validated before
+it leaves; an invalid one is counted and dead-lettered, never passed on.
+
+The mock walk resumes where it stopped: the msg id of a tick is `tick:<seed>:<index>`, so on
+start the feed reads the last one in `MARKET` and the last tick of every instrument and
+continues the walk exactly (`GbmFeed.resume_from_ticks`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from actors.feed.gbm import GbmFeed
+from actors.feed.replay import ReplayClock, read_ticks_csv
+from actors.feed.validation import InvalidTick, validate_tick
+from actors.instruments import InstrumentBook
+from schemas.envelope import HDR_MSG_ID, decode_as, encode, headers_for, new_envelope
+from schemas.events import DeadLetter, MarketTick
+from schemas.names import MARKET_TICKS_ALL, dlq_subject, tick_subject
+from supervisors.actor import Actor, Input, Source
+from supervisors.bus import Bus
+from supervisors.errors import PublishFailed
+
+__all__ = ["FeedConfig", "MarketFeed"]
+
+log = logging.getLogger(__name__)
+
+
+class FeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`mode` is "mock" or "replay"; rates in ticks per second; 0 ticks means unlimited."""
+
+    mode: str = "mock"
+    seed: int = 42
+    rate_per_s: float = 100.0
+    max_ticks: int = 0
+    replay_path: str = ""
+    replay_speed: float = 1.0
+    window: int = 512
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("mock", "replay"):
+            raise ValueError(f"feed mode {self.mode!r}: use 'mock' or 'replay:<file.csv>'")
+        if self.mode == "replay" and not self.replay_path:
+            raise ValueError("replay feed needs a CSV path: ALPHA_PANDA_FEED=replay:<file.csv>")
+        if self.rate_per_s <= 0:
+            raise ValueError(f"feed rate must be > 0 ticks/s, got {self.rate_per_s}")
+        if self.max_ticks < 0:
+            raise ValueError(f"feed max ticks must be >= 0 (0 = unlimited), got {self.max_ticks}")
+
+
+class MarketFeed(Actor):
+    name = "market-feed"
+
+    def __init__(self, config: FeedConfig, book: InstrumentBook) -> None:
+        self.config = config
+        self.book = book
+        self.published = 0
+        self.invalid = 0
+        self.retries = 0
+        self.next_index = 0
+        self.done = False
+        self._started = time.monotonic()
+
+    def inputs(self) -> Sequence[Input]:
+        return (Source(self._run, name="feed"),)
+
+    async def _run(self, bus: Bus) -> None:
+        if self.config.mode == "replay":
+            await self._replay(bus)
+        else:
+            await self._mock(bus)
+        self.done = True
+        log.info("feed finished after %d ticks (%d invalid)", self.published, self.invalid)
+
+    # --- mock walk ---------------------------------------------------------------------------
+
+    async def _resume_point(self, bus: Bus) -> GbmFeed:
+        seed = self.config.seed
+        instruments = list(self.book)
+        try:
+            last = await bus.js.get_last_msg("MARKET", MARKET_TICKS_ALL)
+        except Exception:
+            last = None
+        msg_id = (last.headers or {}).get(HDR_MSG_ID, "") if last is not None else ""
+        prefix = f"tick:{seed}:"
+        if not msg_id.startswith(prefix):
+            return GbmFeed(instruments, seed)
+        next_index = int(msg_id[len(prefix) :]) + 1
+        last_ticks: dict[int, MarketTick] = {}
+        for inst in instruments:
+            try:
+                raw = await bus.js.get_last_msg("MARKET", tick_subject(inst.instrument_token))
+            except Exception:
+                continue
+            if raw.data:
+                last_ticks[inst.instrument_token] = decode_as(raw.data, MarketTick).data
+        log.info("feed resumes the seed-%d walk at tick %d", seed, next_index)
+        return GbmFeed.resume_from_ticks(instruments, seed, next_index, last_ticks)
+
+    async def _mock(self, bus: Bus) -> None:
+        feed = await self._resume_point(bus)
+        self.next_index = feed.next_index
+        seed, limit = self.config.seed, self.config.max_ticks
+        start = time.monotonic()
+        sent_here = 0
+        while not limit or feed.next_index < limit:
+            due = int((time.monotonic() - start) * self.config.rate_per_s) - sent_here
+            if due <= 0:
+                await asyncio.sleep(min(0.005, 1 / self.config.rate_per_s))
+                continue
+            batch = []
+            for _ in range(min(due, self.config.window)):
+                if limit and feed.next_index >= limit:
+                    break
+                index = feed.next_index
+                batch.append((f"tick:{seed}:{index}", feed.next_tick(time.time_ns())))
+            await self._publish(bus, batch)
+            sent_here += len(batch)
+            self.next_index = feed.next_index
+
+    # --- CSV replay --------------------------------------------------------------------------
+
+    async def _replay(self, bus: Bus) -> None:
+        path = Path(self.config.replay_path)
+        data = await asyncio.to_thread(path.read_bytes)
+        tag = hashlib.sha1(data).hexdigest()[:12]  # an id for msg ids, not security
+        clock = ReplayClock(self.config.replay_speed)
+        start = time.monotonic()
+        batch: list[tuple[str, MarketTick]] = []
+        rows: Iterator[tuple[int, MarketTick]] = read_ticks_csv(path)
+        for line, (ts_ns, tick) in enumerate(rows, start=2):
+            wait = clock.wait_s(ts_ns, time.monotonic() - start)
+            if wait > 0 and batch:
+                await self._publish(bus, batch)
+                batch = []
+            if wait > 0:
+                await asyncio.sleep(wait)
+            batch.append((f"replay:{tag}:{line}", tick))
+            if len(batch) >= self.config.window:
+                await self._publish(bus, batch)
+                batch = []
+        await self._publish(bus, batch)
+
+    # --- publishing --------------------------------------------------------------------------
+
+    async def _publish(self, bus: Bus, batch: list[tuple[str, MarketTick]]) -> None:
+        """Publish a batch pipelined; retry failures with the same ids (dedup makes it safe)."""
+        pending: list[tuple[str, bytes, dict[str, str]]] = []
+        for msg_id, tick in batch:
+            try:
+                validate_tick(tick, self.book)
+            except InvalidTick as exc:
+                await self._dead_letter(bus, tick, exc)
+                continue
+            token = tick.instrument_token
+            env = new_envelope(tick, source=self.name, key=str(token))
+            pending.append((tick_subject(token), encode(env), headers_for(env, msg_id)))
+        for attempt in range(5):
+            try:
+                futures = [(s, await bus.publish_pipelined(s, p, h)) for s, p, h in pending]
+                await bus.wait_acks(futures)
+                break
+            except PublishFailed:
+                self.retries += 1
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.1 * 2**attempt)
+        self.published += len(pending)
+
+    async def _dead_letter(self, bus: Bus, tick: MarketTick, exc: InvalidTick) -> None:
+        self.invalid += 1
+        subject = (
+            tick_subject(tick.instrument_token) if tick.instrument_token > 0 else "market.ticks.0"
+        )
+        raw = encode(new_envelope(tick, source=self.name))
+        letter = DeadLetter(
+            original_subject=subject, error=str(exc), error_type=f"InvalidTick.{exc.reason}",
+            actor=self.name, attempts=1, payload=raw.decode(),
+        )  # fmt: skip
+        await bus.publish(dlq_subject(subject), new_envelope(letter, source=self.name, key=subject))
+        log.warning("feed: invalid tick dead-lettered: %s", exc)
+
+    def stats(self) -> dict[str, Any]:
+        elapsed = max(1e-9, time.monotonic() - self._started)
+        return {
+            "pipeline": {"ticks": self.published, "invalid_ticks": self.invalid},
+            "ticks_per_s": round(self.published / elapsed, 1),
+            "next_index": self.next_index,
+            "publish_retries": self.retries,
+            "done": self.done,
+        }

@@ -1,0 +1,177 @@
+"""Paper execution (one per broker namespace): validated signals in, order events out.
+
+Market orders fill from the touch the strategy saw (carried in the signal), so a replayed
+signal fills at the same price. Limit orders rest in the paper book and fill when a later
+tick crosses them; such fills are recorded in the stream and read back on replay, so a
+restarted book never fills an order twice. Every order event carries a domain dedup key
+(`<broker>:fill:<fill id>`, ...), so the stream never holds the same fact twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from actors.paper.matching import MarketView, PaperBroker
+from actors.paper.orders import OrderTrigger
+from schemas.enums import OrderType
+from schemas.envelope import Envelope
+from schemas.events import (
+    Event,
+    MarketTick,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFailed,
+    OrderFilled,
+    OrderSubmitted,
+    ValidatedSignal,
+)
+from schemas.names import (
+    MARKET_TICKS_ALL,
+    ORDERS_ACCEPTED,
+    ORDERS_CANCELLED,
+    ORDERS_FAILED,
+    ORDERS_FILLED,
+    ORDERS_SUBMITTED,
+    SIGNALS_VALIDATED,
+    Broker,
+    PerBrokerEvent,
+    broker_subject,
+    stream_for_broker,
+)
+from supervisors.actor import Actor, Context, Durable, Input, Ordered
+
+__all__ = ["PaperExecution"]
+
+log = logging.getLogger(__name__)
+
+_TICK_PREFIX = len("market.ticks.")
+_EVENT_SUBJECT: dict[type[Event], tuple[PerBrokerEvent, str]] = {
+    OrderSubmitted: (ORDERS_SUBMITTED, "submitted"),
+    OrderAccepted: (ORDERS_ACCEPTED, "accepted"),
+    OrderFilled: (ORDERS_FILLED, "fill"),
+    OrderFailed: (ORDERS_FAILED, "failed"),
+    OrderCancelled: (ORDERS_CANCELLED, "cancelled"),
+}
+
+
+class PaperExecution(Actor):
+    broker: Broker
+    mailbox_size = 2048
+
+    def __init__(self, broker: Broker, paper: PaperBroker, *, limit_ttl_s: float = 60.0) -> None:
+        self.broker = broker
+        self.name = f"execution-{broker}"
+        self.snapshot_key = f"execution-{broker}"
+        self.book = paper
+        self.limit_ttl_ns = int(limit_ttl_s * 1e9)
+        self.orders = 0
+        self.fills = 0
+        self.failed = 0
+        self.cancelled = 0
+        self._resting: set[str] = set()
+        self._stream = stream_for_broker(broker).name
+        self._validated = broker_subject(broker, SIGNALS_VALIDATED)
+        self._filled = broker_subject(broker, ORDERS_FILLED)
+        self._cancelled = broker_subject(broker, ORDERS_CANCELLED)
+
+    def inputs(self) -> Sequence[Input]:
+        return (
+            Durable(
+                self._stream, (self._validated, self._filled, self._cancelled), self.name,
+                self.on_event, replay=True,
+            ),
+            Ordered("MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick, accept=self._resting_on),
+        )  # fmt: skip
+
+    def _resting_on(self, subject: str) -> bool:
+        return subject[_TICK_PREFIX:] in self._resting
+
+    async def on_event(self, env: Envelope[Event], ctx: Context) -> None:
+        data = env.data
+        if isinstance(data, ValidatedSignal):
+            self._submit(data, env.ts, ctx)
+        elif isinstance(data, OrderFilled):
+            self._absorb_fill(data)
+        elif isinstance(data, OrderCancelled):
+            po = self.book.order(data.client_order_id)
+            if po is not None and po.can(OrderTrigger.CANCEL):
+                po.transition(OrderTrigger.CANCEL)
+        self._refresh_resting()
+
+    def _submit(self, validated: ValidatedSignal, ts: int, ctx: Context) -> None:
+        s = validated.signal
+        order = OrderSubmitted(
+            client_order_id=validated.client_order_id, signal_id=validated.signal_id,
+            strategy_id=s.strategy_id, instrument_token=s.instrument_token, side=s.side,
+            quantity=s.quantity, symbol=s.symbol, order_type=s.order_type,
+            limit_price=s.limit_price if s.order_type is OrderType.LIMIT else None,
+            tick_ts=s.tick_ts,
+        )  # fmt: skip
+        if self.book.order(order.client_order_id) is None:
+            self._emit(ctx, order)
+        for event in self.book.submit(order, MarketView.from_signal(s), s.tick_ts or ts):
+            self._emit(ctx, event)
+
+    async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
+        tick = env.data
+        for event in self.book.on_tick(tick, env.ts):
+            self._emit(ctx, event)
+        for po in self.book.open_orders():
+            if (
+                po.instrument_token == tick.instrument_token
+                and po.order_type is OrderType.LIMIT
+                and env.ts - po.updated_ns > self.limit_ttl_ns
+            ):
+                for event in self.book.cancel(po.client_order_id, "expired (limit_ttl_s)", env.ts):
+                    self._emit(ctx, event)
+        self._refresh_resting()
+
+    def _absorb_fill(self, fill: OrderFilled) -> None:
+        """A fill read back from the stream (replay after a crash): make the book agree."""
+        po = self.book.order(fill.client_order_id)
+        if po is None or fill.cumulative_quantity <= po.filled_quantity:
+            return
+        po.record_fill(fill.cumulative_quantity - po.filled_quantity, fill.price)
+        po.fill_count = max(po.fill_count, int(fill.fill_id.rsplit("-F", 1)[-1] or 0))
+
+    def _refresh_resting(self) -> None:
+        self._resting = {str(po.instrument_token) for po in self.book.open_orders()}
+
+    def _emit(self, ctx: Context, event: Event) -> None:
+        kind, label = _EVENT_SUBJECT[type(event)]
+        ident = event.fill_id if isinstance(event, OrderFilled) else event.client_order_id  # type: ignore[attr-defined]
+        ctx.emit(
+            broker_subject(self.broker, kind), event,
+            key=str(getattr(event, "instrument_token", "")),
+            msg_id=f"{self.broker}:{label}:{ident}",
+        )  # fmt: skip
+        if isinstance(event, OrderSubmitted):
+            self.orders += 1
+        elif isinstance(event, OrderFilled):
+            self.fills += 1
+        elif isinstance(event, OrderFailed):
+            self.failed += 1
+        elif isinstance(event, OrderCancelled):
+            self.cancelled += 1
+
+    def dump_state(self) -> dict[str, Any]:
+        return {"book": self.book.snapshot(), "counts": [self.orders, self.fills, self.failed,
+                                                          self.cancelled]}  # fmt: skip
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.book.restore(state["book"])
+        self.orders, self.fills, self.failed, self.cancelled = state.get("counts", [0, 0, 0, 0])
+        self._refresh_resting()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "pipeline": {
+                "orders": self.orders,
+                "fills": self.fills,
+                "orders_failed": self.failed,
+                "orders_cancelled": self.cancelled,
+                "resting_orders": len(self.book.open_orders()),
+            }
+        }

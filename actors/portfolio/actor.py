@@ -1,0 +1,141 @@
+"""The portfolio (one per broker): order events in, positions, PnL, ledger and read models.
+
+Fills move positions and cash; every order event is appended to the ledger (PostgreSQL or
+the file fallback), whose unique keys make a replayed event a no-op. Positions are marked
+to the last traded price of their instruments. Every `pnl_interval_s` a `PnlSnapshot` goes
+to `<broker>.pnl.snapshots` and to the read models.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from actors.portfolio.book import Portfolio
+from actors.stores.shared import Stores
+from schemas.envelope import Envelope
+from schemas.events import Event, MarketTick, OrderFilled, PnlSnapshot
+from schemas.names import (
+    MARKET_TICKS_ALL,
+    ORDERS_ACCEPTED,
+    ORDERS_CANCELLED,
+    ORDERS_FAILED,
+    ORDERS_FILLED,
+    ORDERS_SUBMITTED,
+    PNL_SNAPSHOTS,
+    Broker,
+    broker_subject,
+    stream_for_broker,
+)
+from supervisors.actor import Actor, Context, Durable, Input, Ordered, Request, Timer
+from supervisors.errors import Crash
+
+__all__ = ["PortfolioActor", "portfolio_request_subject"]
+
+log = logging.getLogger(__name__)
+
+_TICK_PREFIX = len("market.ticks.")
+
+
+def portfolio_request_subject(broker: str) -> str:
+    return f"alpha.portfolio.{broker}"
+
+
+class PortfolioActor(Actor):
+    broker: Broker
+    mailbox_size = 4096
+
+    def __init__(
+        self, broker: Broker, stores: Stores, *, starting_cash: Decimal, pnl_interval_s: float = 5.0
+    ) -> None:
+        self.broker = broker
+        self.name = f"portfolio-{broker}"
+        self.snapshot_key = f"portfolio-{broker}"
+        self.stores = stores
+        self.book = Portfolio(starting_cash)
+        self.pnl_interval_s = pnl_interval_s
+        self.last_seq = 0
+        self.snapshots = 0
+        self._held: set[str] = set()
+        self._stream = stream_for_broker(broker).name
+        self._pnl_subject = broker_subject(broker, PNL_SNAPSHOTS)
+
+    def inputs(self) -> Sequence[Input]:
+        b = self.broker
+        orders = tuple(
+            broker_subject(b, e)
+            for e in (ORDERS_SUBMITTED, ORDERS_ACCEPTED, ORDERS_FILLED, ORDERS_FAILED,
+                      ORDERS_CANCELLED)
+        )  # fmt: skip
+        return (
+            Durable(self._stream, orders, self.name, self.on_order_event, replay=True),
+            Ordered("MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick,
+                    last_per_subject=True, accept=self._held_on),
+            Timer(self.pnl_interval_s, self.on_interval, name="pnl"),
+            Request(portfolio_request_subject(b), self.on_request),
+        )  # fmt: skip
+
+    def _held_on(self, subject: str) -> bool:
+        return subject[_TICK_PREFIX:] in self._held
+
+    async def on_order_event(self, env: Envelope[Event], ctx: Context) -> None:
+        self.last_seq = ctx.seq
+        try:
+            ledger = await self.stores.ledger()
+            if isinstance(env.data, OrderFilled):
+                await ledger.record_fill(self.broker, env)
+            else:
+                await ledger.record_order(self.broker, env)
+            await self.stores.read_models.write_order_event(self.broker, env)
+        except Exception as exc:  # the store is down: restart and replay, never skip
+            raise Crash(f"ledger/read model write failed: {type(exc).__name__}: {exc}") from exc
+        if isinstance(env.data, OrderFilled) and self.book.apply_fill(env.data):
+            self._held = {str(p.instrument_token) for p in self.book.positions() if p.quantity}
+            self.stores.metrics.incr("fills", self.broker)
+
+    async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
+        self.book.mark(env.data.instrument_token, env.data.last_price)
+
+    async def on_interval(self, ctx: Context) -> None:
+        snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
+        ctx.emit(self._pnl_subject, snapshot, key=self.broker)
+        self.snapshots += 1
+        try:
+            await self.stores.read_models.write_pnl(self.broker, snapshot)
+            await self.stores.metrics.flush()
+        except Exception as exc:  # read models are best effort; the stream has the snapshot
+            log.warning("%s: read model write failed: %s", self.name, exc)
+
+    async def on_request(self, body: bytes, ctx: Context) -> None:
+        snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
+        ctx.respond(msgspec.json.encode(snapshot))
+
+    def dump_state(self) -> dict[str, Any]:
+        snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
+        return {"snapshot": json.loads(msgspec.json.encode(snapshot)), "snapshots": self.snapshots}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        snapshot = msgspec.convert(state["snapshot"], PnlSnapshot)
+        self.book = Portfolio.from_snapshot(snapshot)
+        self.last_seq = snapshot.last_seq
+        self.snapshots = int(state.get("snapshots", 0))
+        self._held = {str(p.instrument_token) for p in self.book.positions() if p.quantity}
+
+    def stats(self) -> dict[str, Any]:
+        positions = [p for p in self.book.positions() if p.quantity]
+        return {
+            "pipeline": {
+                "open_positions": len(positions),
+                "realized_pnl": str(self.book.realized_pnl),
+                "unrealized_pnl": str(self.book.unrealized_pnl),
+                "charges": str(self.book.charges),
+                "equity": str(self.book.equity),
+                "pnl_snapshots": self.snapshots,
+            }
+        }

@@ -1,0 +1,174 @@
+"""The risk manager (one per broker): `signals.raw` in, `signals.validated|rejected` out.
+
+Its state (positions, open orders, PnL of the day, the rate bucket) is a fold over the
+broker's stream: signals it accepted and the fills, cancels and failures that followed,
+consumed through one durable consumer in stream order and snapshotted with that order's
+sequence. The trading state comes from the `CONTROL` stream: read in full on start (so no
+signal is judged before a halt is known), then followed live.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from actors.control.state import apply_control
+from actors.risk.engine import RiskEngine
+from actors.risk.limits import RiskLimits
+from schemas.enums import TradingState
+from schemas.envelope import Envelope, decode_as
+from schemas.events import (
+    ControlCommand,
+    Event,
+    OrderCancelled,
+    OrderFailed,
+    OrderFilled,
+    RejectedSignal,
+    TradingSignal,
+    ValidatedSignal,
+)
+from schemas.names import (
+    ORDERS_CANCELLED,
+    ORDERS_FAILED,
+    ORDERS_FILLED,
+    SIGNALS_RAW,
+    SIGNALS_REJECTED,
+    SIGNALS_VALIDATED,
+    Broker,
+    broker_subject,
+    control_wildcard,
+    stream_for_broker,
+)
+from supervisors.actor import Actor, Context, Durable, Input, Ordered
+from supervisors.bus import Bus
+
+__all__ = ["RiskManager", "trading_day"]
+
+log = logging.getLogger(__name__)
+
+IST = timedelta(hours=5, minutes=30)
+
+
+def trading_day(ts_ns: int) -> str:
+    """The IST calendar date of an event time: the daily loss limit restarts with it."""
+    return (datetime.fromtimestamp(ts_ns / 1e9, UTC) + IST).date().isoformat()
+
+
+class RiskManager(Actor):
+    broker: Broker
+    mailbox_size = 2048
+
+    def __init__(self, broker: Broker, limits: RiskLimits) -> None:
+        self.broker = broker
+        self.name = f"risk-{broker}"
+        self.snapshot_key = f"risk-{broker}"
+        self.engine = RiskEngine(limits)
+        self.day = ""
+        self.validated = 0
+        self.rejections: Counter[str] = Counter()
+        self._control_seq = 0
+        self._control_state = TradingState.ACTIVE
+        self._stream = stream_for_broker(broker).name
+        self._subjects = {
+            name: broker_subject(broker, event)
+            for name, event in (
+                ("raw", SIGNALS_RAW), ("validated", SIGNALS_VALIDATED),
+                ("rejected", SIGNALS_REJECTED), ("filled", ORDERS_FILLED),
+                ("cancelled", ORDERS_CANCELLED), ("failed", ORDERS_FAILED),
+            )
+        }  # fmt: skip
+
+    def inputs(self) -> Sequence[Input]:
+        s = self._subjects
+        return (
+            Ordered(
+                "CONTROL", control_wildcard(), self.on_control, ControlCommand,
+                start_seq=lambda: self._control_seq + 1,
+            ),
+            Durable(
+                self._stream, (s["raw"], s["filled"], s["cancelled"], s["failed"]),
+                self.name, self.on_event, replay=True,
+            ),
+        )  # fmt: skip
+
+    async def on_start(self, bus: Bus) -> None:
+        async for msg in bus.replay("CONTROL", [control_wildcard()], 1):
+            command = decode_as(msg.data, ControlCommand).data
+            self._control_state = apply_control(self._control_state, command, self.broker)
+            self._control_seq = int(msg.metadata.sequence.stream)
+        self.engine.set_trading_state(self._control_state)
+        log.info("%s: trading state %s", self.name, self._control_state)
+
+    async def on_control(self, env: Envelope[ControlCommand], ctx: Context) -> None:
+        self._control_state = apply_control(self._control_state, env.data, self.broker)
+        if self._control_state is not self.engine.trading_state:
+            log.warning("%s: trading state %s -> %s (%s by %s)", self.name,
+                        self.engine.trading_state, self._control_state, env.data.reason,
+                        env.data.requested_by)  # fmt: skip
+            self.engine.set_trading_state(self._control_state)
+
+    async def on_event(self, env: Envelope[Event], ctx: Context) -> None:
+        data = env.data
+        if isinstance(data, TradingSignal):
+            self._on_signal(env.id, data, env.ts, ctx)
+        elif isinstance(data, OrderFilled):
+            self.engine.on_fill(data)
+        elif isinstance(data, OrderCancelled):
+            self.engine.on_order_closed(data.client_order_id, data.filled_quantity)
+        elif isinstance(data, OrderFailed):
+            self.engine.on_order_closed(data.client_order_id, 0)
+
+    def _on_signal(self, signal_id: str, signal: TradingSignal, ts: int, ctx: Context) -> None:
+        event_ts = signal.tick_ts or ts
+        day = trading_day(event_ts)
+        if day != self.day:
+            if self.day:
+                self.engine.new_day()
+            self.day = day
+        self.engine.mark(signal.instrument_token, signal.reference_price)
+        client_order_id = signal_id  # deterministic: a replayed signal gets the same order id
+        decision = self.engine.evaluate(signal, event_ts, client_order_id)
+        key = str(signal.instrument_token)
+        if decision.accepted:
+            self.validated += 1
+            ctx.emit(
+                self._subjects["validated"],
+                ValidatedSignal(signal_id=signal_id, client_order_id=client_order_id,
+                                signal=signal, trading_state=self.engine.trading_state),
+                key=key,
+            )  # fmt: skip
+        else:
+            assert decision.reason is not None
+            self.rejections[decision.reason] += 1
+            ctx.emit(
+                self._subjects["rejected"],
+                RejectedSignal(signal_id=signal_id, signal=signal, reason=decision.reason,
+                               detail=decision.detail),
+                key=key,
+            )  # fmt: skip
+
+    def dump_state(self) -> dict[str, Any]:
+        return {"engine": self.engine.snapshot(), "day": self.day,
+                "validated": self.validated, "rejections": dict(self.rejections)}  # fmt: skip
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.engine.restore(state["engine"])
+        self.engine.set_trading_state(self._control_state)  # CONTROL is the later word
+        self.day = state.get("day", "")
+        self.validated = int(state.get("validated", 0))
+        self.rejections = Counter({k: int(v) for k, v in state.get("rejections", {}).items()})
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "pipeline": {
+                "trading_state": str(self.engine.trading_state),
+                "validated": self.validated,
+                "rejected": sum(self.rejections.values()),
+                "rejections": dict(self.rejections),
+                "open_orders": self.engine.open_orders,
+                "daily_pnl": str(self.engine.daily_pnl),
+            }
+        }

@@ -1,0 +1,112 @@
+"""Loading the domain configuration once, at start, with errors that name the fix.
+
+Strategies come from `strategies.yaml` in embedded mode and from the PostgreSQL
+`strategies` table when DATABASE_URL is set (the file seeds an empty table). Risk limits
+and the paper broker's settings are JSON in ALPHA_PANDA_RISK_LIMITS / ALPHA_PANDA_PAPER.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+from actors.feed.actor import FeedConfig
+from actors.instruments import InstrumentBook
+from actors.paper.matching import PaperConfig
+from actors.risk.limits import RiskLimits
+from actors.stores.config_store import ConfigStore
+from actors.strategies.config import (
+    StrategyConfig,
+    StrategyConfigError,
+    configs_from_rows,
+    load_strategies_yaml,
+)
+from ops.errors import ConfigError
+from ops.settings import Settings
+
+__all__ = ["DomainConfig", "load_domain_config", "parse_json_struct"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DomainConfig:
+    book: InstrumentBook
+    strategies: tuple[StrategyConfig, ...]
+    risk_limits: RiskLimits
+    paper: PaperConfig
+    feed: FeedConfig
+    strategies_source: str
+
+
+def parse_json_struct(raw: str, cls: type[msgspec.Struct], variable: str) -> msgspec.Struct:
+    try:
+        data = json.loads(raw or "{}")
+        return msgspec.convert(data, cls, strict=False)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f'{variable} is not valid JSON ({exc}); example: {{"burst": 20}}'
+        ) from None
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise ConfigError(f"{variable}: {exc}") from None
+
+
+def _feed_config(settings: Settings) -> FeedConfig:
+    mode, _, path = settings.feed.partition(":")
+    try:
+        return FeedConfig(
+            mode=mode, seed=settings.seed, rate_per_s=settings.feed_rate,
+            max_ticks=settings.feed_max_ticks, replay_path=path,
+            replay_speed=settings.replay_speed,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise ConfigError(f"ALPHA_PANDA_FEED*: {exc}") from None
+
+
+async def load_domain_config(settings: Settings) -> DomainConfig:
+    book = InstrumentBook.default()
+    limits = parse_json_struct(settings.risk_limits_json, RiskLimits, "ALPHA_PANDA_RISK_LIMITS")
+    paper = parse_json_struct(settings.paper_json, PaperConfig, "ALPHA_PANDA_PAPER")
+    assert isinstance(limits, RiskLimits)
+    assert isinstance(paper, PaperConfig)
+    try:
+        limits.validate()
+    except ValueError as exc:
+        raise ConfigError(f"ALPHA_PANDA_RISK_LIMITS: {exc}") from None
+    try:
+        strategies, source = await _strategies(settings, book)
+    except StrategyConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    return DomainConfig(book, tuple(strategies), limits, paper, _feed_config(settings), source)
+
+
+async def _strategies(settings: Settings, book: InstrumentBook) -> tuple[list[StrategyConfig], str]:
+    path = Path(settings.strategies_file)
+    exists = path.exists()  # noqa: ASYNC240 - one stat at start-up
+    if settings.database_url is None:
+        if not exists:
+            packaged = Path(__file__).resolve().parent.parent / "strategies.yaml"
+            default = settings.strategies_file == Path("strategies.yaml")
+            if default and packaged.is_file():  # noqa: ASYNC240
+                path = packaged
+            else:
+                raise ConfigError(
+                    f"strategies file {path} not found: create it (see docs/trading.md) "
+                    "or point ALPHA_PANDA_STRATEGIES at one"
+                )
+        return load_strategies_yaml(path, book), str(path)
+    store = await ConfigStore.connect(settings.database_url.get_secret_value())
+    try:
+        rows = await store.load_strategies()
+        if not rows and exists:
+            for config in load_strategies_yaml(path, book):
+                await store.upsert_strategy(config.to_row())
+            rows = await store.load_strategies()
+            log.info("seeded the strategies table from %s", path)
+        return configs_from_rows(rows, book), "postgresql:strategies"
+    finally:
+        await store.close()
