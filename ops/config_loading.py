@@ -84,14 +84,17 @@ async def load_domain_config(settings: Settings) -> DomainConfig:
     return DomainConfig(book, tuple(strategies), limits, paper, _feed_config(settings), source)
 
 
+_PACKAGED_STRATEGIES = Path(__file__).resolve().parent.parent / "strategies.yaml"
+
+
 async def _strategies(settings: Settings, book: InstrumentBook) -> tuple[list[StrategyConfig], str]:
     path = Path(settings.strategies_file)
     exists = path.exists()  # noqa: ASYNC240 - one stat at start-up
     if settings.database_url is None:
         if not exists:
-            packaged = Path(__file__).resolve().parent.parent / "strategies.yaml"
+            packaged = _PACKAGED_STRATEGIES
             default = settings.strategies_file == Path("strategies.yaml")
-            if default and packaged.is_file():  # noqa: ASYNC240
+            if default and packaged.is_file():
                 path = packaged
             else:
                 raise ConfigError(

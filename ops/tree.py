@@ -2,11 +2,11 @@
 
 root (one_for_one)
 ├── system        control gate                                   role: control
-├── market        market feed                                    role: feed
-└── broker:<b>    per active broker, one_for_one, started in     roles: portfolio,
-                  reverse data order so consumers are ready      execution, risk,
-                  before producers: portfolio, execution, risk,  strategies
-                  strategies. Gives up → control.halt.<b>, then escalates to the root.
+├── broker:<b>    per active broker, one_for_one, started in     roles: portfolio,
+│                 reverse data order so consumers are ready      execution, risk,
+│                 before producers: portfolio, execution, risk,  strategies
+│                 strategies. Gives up → control.halt.<b>, then escalates to the root.
+└── market        market feed, started last                      role: feed
 """
 
 from __future__ import annotations
@@ -102,12 +102,6 @@ def build_tree(
             name="system", children=[actor_spec(bus, lambda: ControlGate(token), "control-gate")]
         )
         children.append(system.as_child())
-    if "feed" in roles:
-        market = SupervisorSpec(
-            name="market",
-            children=[actor_spec(bus, lambda: MarketFeed(config.feed, config.book), "market-feed")],
-        )
-        children.append(market.as_child())
     for broker in settings.brokers:
         if broker != "paper":
             log.warning("broker %s has no execution actor in this build; skipping it", broker)
@@ -116,6 +110,12 @@ def build_tree(
             children.append(
                 _broker_subtree(bus, broker, roles, settings, config, stores).as_child()
             )
+    if "feed" in roles:  # last: every consumer of ticks is bound before the first tick
+        market = SupervisorSpec(
+            name="market",
+            children=[actor_spec(bus, lambda: MarketFeed(config.feed, config.book), "market-feed")],
+        )
+        children.append(market.as_child())
     return SupervisorSpec(
         name="root",
         children=children,

@@ -41,6 +41,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: a SIGKILLed launcher must not leave an orphan server
+    holding the store's lock (Linux prctl PR_SET_PDEATHSIG; a no-op elsewhere)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except Exception:  # not Linux: the launcher's own stop() is the only cleanup
+        pass
+
+
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -83,6 +95,7 @@ class EmbeddedNats:
             "-sd", str(self.store_dir),
             stdout=self._log,
             stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )  # fmt: skip
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ops.commands import control, ops_cmd, status, up
+from ops.commands import control, ops_cmd, portfolio, status, up
 
 __all__ = ["COMMAND_MODULES"]
 
-COMMAND_MODULES: list[ModuleType] = [up, status, control, ops_cmd]
+COMMAND_MODULES: list[ModuleType] = [up, status, portfolio, control, ops_cmd]

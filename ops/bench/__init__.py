@@ -1,0 +1,1 @@
+"""Benchmarks behind `alpha-panda bench`; each starts the throwaway servers it needs."""

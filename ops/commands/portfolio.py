@@ -1,0 +1,75 @@
+"""`alpha-panda portfolio [--broker B] [--json]`: positions and PnL from the running system."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from actors.portfolio.actor import portfolio_request_subject
+from ops.commands.common import resolve_nats_url, run_async
+from ops.settings import load_settings
+from schemas.events import PnlSnapshot
+from schemas.names import BROKERS
+from supervisors.bus import Bus
+
+__all__ = ["register", "render_portfolio"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("portfolio", help="print positions and PnL of a broker")
+    p.add_argument("--broker", choices=BROKERS, default="paper")
+    p.add_argument("--json", action="store_true", help="print the PnL snapshot as JSON")
+    p.set_defaults(func=_portfolio)
+
+
+async def _fetch(url: str, broker: str) -> bytes:
+    bus = await Bus.connect(url, name="alpha-panda:portfolio")
+    try:
+        reply = await bus.request(portfolio_request_subject(broker), b"", timeout_s=3)
+    finally:
+        await bus.close()
+    return bytes(reply.data)
+
+
+def _money(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):,}"
+
+
+def render_portfolio(broker: str, snap: PnlSnapshot) -> str:
+    lines = [f"{'symbol':<12}{'token':>9}{'qty':>8}{'avg price':>13}{'last':>11}"
+             f"{'unrealized':>14}{'realized':>13}"]  # fmt: skip
+    for p in sorted(snap.positions, key=lambda p: p.symbol or str(p.instrument_token)):
+        if p.quantity == 0 and p.realized_pnl == 0:
+            continue
+        lines.append(
+            f"{(p.symbol or '-'):<12}{p.instrument_token:>9}{p.quantity:>8}"
+            f"{_money(p.average_price):>13}{_money(p.last_price):>11}"
+            f"{_money(p.unrealized_pnl):>14}{_money(p.realized_pnl):>13}"
+        )
+    lines.append(
+        f"{broker}: cash {_money(snap.cash)}  realized {_money(snap.realized_pnl)}  "
+        f"unrealized {_money(snap.unrealized_pnl)}  charges {_money(snap.charges)}  "
+        f"equity {_money(snap.equity)}  fills {snap.fills}"
+    )
+    return "\n".join(lines)
+
+
+def _portfolio(args: argparse.Namespace) -> int:
+    url = resolve_nats_url(load_settings())
+    try:
+        raw = run_async(_fetch(url, args.broker))
+    except Exception as exc:
+        print(f"alpha-panda: no portfolio actor for {args.broker} answered on {url} "
+              f"({type(exc).__name__}); is `alpha-panda up` running?")  # fmt: skip
+        return 1
+    if args.json:
+        data: Any = json.loads(raw)
+        print(json.dumps(data, indent=2))
+        return 0
+    snap = msgspec.json.decode(raw, type=PnlSnapshot)
+    print(render_portfolio(args.broker, snap))
+    return 0
