@@ -14,7 +14,15 @@ from urllib.parse import urlsplit
 from ops.errors import CompatibilityError, ConfigError
 from ops.settings import Settings
 
-__all__ = ["check_compatibility", "check_secrets", "DEFAULT_SECRETS", "parse_version"]
+__all__ = [
+    "check_compatibility",
+    "check_nats_server",
+    "check_secrets",
+    "DEFAULT_SECRETS",
+    "parse_version",
+]
+
+MIN_NATS_SERVER = (2, 10)
 
 # (python >=, package, minimum version): older releases break on that Python.
 _REQUIREMENTS: tuple[tuple[tuple[int, int], str, tuple[int, ...]], ...] = (
@@ -120,3 +128,19 @@ def check_secrets(settings: Settings) -> None:
             problems.append(f"{name} must carry a non-default password")
     if problems:
         raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+
+def check_nats_server(version: str, jetstream: bool = True) -> None:
+    """The server must run JetStream and be 2.10+ (consumers filter on several subjects)."""
+    have = parse_version(version)
+    if have < MIN_NATS_SERVER:
+        raise CompatibilityError(
+            f"nats-server {version} is too old: alpha-panda needs 2.10 or newer (consumers "
+            "with several filter subjects); upgrade the server, or unset NATS_URL to use the "
+            "embedded one"
+        )
+    if not jetstream:
+        raise CompatibilityError(
+            "the NATS server has JetStream disabled: start it with -js (or jetstream {} in "
+            "its config), or unset NATS_URL to use the embedded server"
+        )

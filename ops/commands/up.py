@@ -10,7 +10,7 @@ from actors.stores.shared import Stores
 from ops.bootstrap import bootstrap_streams
 from ops.commands.common import run_async
 from ops.config_loading import load_domain_config
-from ops.preflight import check_compatibility, check_secrets
+from ops.preflight import check_compatibility, check_nats_server, check_secrets
 from ops.settings import load_settings
 from ops.tree import ROLES, build_tree
 from supervisors.bus import Bus
@@ -51,6 +51,8 @@ def _up(args: argparse.Namespace) -> int:
     )
 
     async def prepare(bus: Bus) -> None:
+        info = bus.nc._server_info
+        check_nats_server(str(info.get("version", "0")), bool(info.get("jetstream", False)))
         results = await bootstrap_streams(bus, settings.env)
         changed = {k: v for k, v in results.items() if v != "unchanged"}
         if changed:

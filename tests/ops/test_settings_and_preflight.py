@@ -73,3 +73,13 @@ def test_an_old_library_on_a_new_python_is_refused_with_the_upgrade_command() ->
     with pytest.raises(CompatibilityError, match="nats-py is not installed"):
         check_compatibility((3, 11), {"aiokafka": "0.12.0"})
     check_compatibility()  # this environment is fine
+
+
+def test_an_old_or_jetstream_less_nats_server_is_refused_with_the_fix() -> None:
+    from ops.preflight import check_nats_server
+
+    with pytest.raises(CompatibilityError, match="nats-server 2.9.10 is too old.*unset NATS_URL"):
+        check_nats_server("2.9.10")
+    with pytest.raises(CompatibilityError, match="JetStream disabled: start it with -js"):
+        check_nats_server("2.11.0", jetstream=False)
+    check_nats_server("2.15.1")
