@@ -73,9 +73,13 @@ def _broker_subtree(
             broker, stores, starting_cash=settings.starting_cash,
             pnl_interval_s=settings.pnl_interval_s,
         ),
-        "execution": lambda: PaperExecution(broker, PaperBroker(config.paper)),
-        "risk": lambda: RiskManager(broker, config.risk_limits),
-        "strategies": lambda: StrategyRunner(broker, config.strategies, config.book),
+        "execution": lambda: PaperExecution(
+            broker, PaperBroker(config.paper), metrics=stores.metrics
+        ),
+        "risk": lambda: RiskManager(broker, config.risk_limits, stores),
+        "strategies": lambda: StrategyRunner(
+            broker, config.strategies, config.book, stores.metrics
+        ),
     }  # fmt: skip
     children = [
         actor_spec(bus, makers[role], f"{role}-{broker}") for role in BROKER_ROLES if role in roles

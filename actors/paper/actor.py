@@ -15,6 +15,7 @@ from typing import Any
 
 from actors.paper.matching import MarketView, PaperBroker
 from actors.paper.orders import OrderTrigger
+from actors.stores.pipeline_metrics import PipelineMetrics
 from schemas.enums import OrderType
 from schemas.envelope import Envelope
 from schemas.events import (
@@ -60,11 +61,19 @@ class PaperExecution(Actor):
     broker: Broker
     mailbox_size = 2048
 
-    def __init__(self, broker: Broker, paper: PaperBroker, *, limit_ttl_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        paper: PaperBroker,
+        *,
+        limit_ttl_s: float = 60.0,
+        metrics: PipelineMetrics | None = None,
+    ) -> None:
         self.broker = broker
         self.name = f"execution-{broker}"
         self.snapshot_key = f"execution-{broker}"
         self.book = paper
+        self.metrics = metrics
         self.limit_ttl_ns = int(limit_ttl_s * 1e9)
         self.orders = 0
         self.fills = 0
@@ -147,6 +156,8 @@ class PaperExecution(Actor):
             key=str(getattr(event, "instrument_token", "")),
             msg_id=f"{self.broker}:{label}:{ident}",
         )  # fmt: skip
+        if self.metrics is not None:
+            self.metrics.incr("filled" if label == "fill" else label, self.broker)
         if isinstance(event, OrderSubmitted):
             self.orders += 1
         elif isinstance(event, OrderFilled):

@@ -97,7 +97,6 @@ class PortfolioActor(Actor):
             raise Crash(f"ledger/read model write failed: {type(exc).__name__}: {exc}") from exc
         if isinstance(env.data, OrderFilled) and self.book.apply_fill(env.data):
             self._held = {str(p.instrument_token) for p in self.book.positions() if p.quantity}
-            self.stores.metrics.incr("fills", self.broker)
 
     async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
         self.book.mark(env.data.instrument_token, env.data.last_price)

@@ -18,6 +18,7 @@ from typing import Any
 from actors.control.state import apply_control
 from actors.risk.engine import RiskEngine
 from actors.risk.limits import RiskLimits
+from actors.stores.shared import Stores
 from schemas.enums import TradingState
 from schemas.envelope import Envelope, decode_as
 from schemas.events import (
@@ -42,7 +43,7 @@ from schemas.names import (
     control_wildcard,
     stream_for_broker,
 )
-from supervisors.actor import Actor, Context, Durable, Input, Ordered
+from supervisors.actor import Actor, Context, Durable, Input, Ordered, Timer
 from supervisors.bus import Bus
 
 __all__ = ["RiskManager", "trading_day"]
@@ -61,11 +62,13 @@ class RiskManager(Actor):
     broker: Broker
     mailbox_size = 2048
 
-    def __init__(self, broker: Broker, limits: RiskLimits) -> None:
+    def __init__(self, broker: Broker, limits: RiskLimits, stores: Stores | None = None) -> None:
         self.broker = broker
         self.name = f"risk-{broker}"
         self.snapshot_key = f"risk-{broker}"
         self.engine = RiskEngine(limits)
+        self.stores = stores
+        self._unsent: Counter[str] = Counter()
         self.day = ""
         self.validated = 0
         self.rejections: Counter[str] = Counter()
@@ -92,6 +95,7 @@ class RiskManager(Actor):
                 self._stream, (s["raw"], s["filled"], s["cancelled"], s["failed"]),
                 self.name, self.on_event, replay=True,
             ),
+            Timer(1.0, self.on_interval, name="read-models"),
         )  # fmt: skip
 
     async def on_start(self, bus: Bus) -> None:
@@ -132,6 +136,8 @@ class RiskManager(Actor):
         client_order_id = signal_id  # deterministic: a replayed signal gets the same order id
         decision = self.engine.evaluate(signal, event_ts, client_order_id)
         key = str(signal.instrument_token)
+        if self.stores is not None:
+            self.stores.metrics.incr("validated" if decision.accepted else "rejected", self.broker)
         if decision.accepted:
             self.validated += 1
             ctx.emit(
@@ -143,12 +149,25 @@ class RiskManager(Actor):
         else:
             assert decision.reason is not None
             self.rejections[decision.reason] += 1
+            self._unsent[decision.reason] += 1
             ctx.emit(
                 self._subjects["rejected"],
                 RejectedSignal(signal_id=signal_id, signal=signal, reason=decision.reason,
                                detail=decision.detail),
                 key=key,
             )  # fmt: skip
+
+    async def on_interval(self, ctx: Context) -> None:
+        """Rejection counts by reason to the read models (best effort, batched per second)."""
+        if self.stores is None or not self._unsent:
+            return
+        unsent, self._unsent = self._unsent, Counter()
+        try:
+            for reason, n in unsent.items():
+                await self.stores.read_models.incr_rejection(self.broker, reason, n)
+        except Exception as exc:
+            self._unsent.update(unsent)
+            log.warning("%s: read model write failed: %s", self.name, exc)
 
     def dump_state(self) -> dict[str, Any]:
         return {"engine": self.engine.snapshot(), "day": self.day,

@@ -17,6 +17,7 @@ from typing import Any
 
 from actors.feed.validation import validate_tick
 from actors.instruments import InstrumentBook
+from actors.stores.pipeline_metrics import PipelineMetrics
 from actors.strategies.config import StrategyConfig, build_strategies
 from actors.strategies.router import StrategyRouter
 from schemas.envelope import Envelope
@@ -36,11 +37,18 @@ class StrategyRunner(Actor):
     mailbox_size = 4096
     snapshot_interval_s = 2.0
 
-    def __init__(self, broker: Broker, configs: Sequence[StrategyConfig], book: InstrumentBook):
+    def __init__(
+        self,
+        broker: Broker,
+        configs: Sequence[StrategyConfig],
+        book: InstrumentBook,
+        metrics: PipelineMetrics | None = None,
+    ) -> None:
         self.broker = broker
         self.name = f"strategies-{broker}"
         self.snapshot_key = f"strategies-{broker}"
         self.book = book
+        self.metrics = metrics
         self.router = StrategyRouter(build_strategies(configs, broker))
         self._tokens = {str(t) for t in self.router.tokens}
         self._subject = broker_subject(broker, SIGNALS_RAW)
@@ -74,6 +82,10 @@ class StrategyRunner(Actor):
         for signal in result.signals:
             ctx.emit(self._subject, signal, key=str(signal.instrument_token))
         self.signals += len(result.signals)
+        if self.metrics is not None:
+            self.metrics.incr("ticks", self.broker)
+            if result.signals:
+                self.metrics.incr("signals", self.broker, len(result.signals))
         for strategy_id, exc in result.errors:
             self.strategy_errors[strategy_id] += 1
             self.last_strategy_error = f"{strategy_id}: {type(exc).__name__}: {exc}"
