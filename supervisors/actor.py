@@ -130,6 +130,10 @@ class Durable(Generic[E]):
     handler: Handler[E]
     event: type[E] | None = None
     max_deliver: int = 5
+    # Deliveries without a verdict (the actor crashed or stalled past ack_wait) before an
+    # input is dead-lettered unhandled. Separate from `max_deliver` because a crash caused
+    # by one input redelivers its whole batch: innocent inputs must not run out of tries.
+    max_redeliver: int = 25
     ack_wait_s: float = 30.0
     max_ack_pending: int = 1024
     batch: int = 128

@@ -23,6 +23,7 @@ from nats.js.kv import KeyValue
 
 from schemas.envelope import Envelope, encode, headers_for
 from supervisors.errors import PublishFailed
+from supervisors.pubacks import PubAckWindow
 
 __all__ = ["Bus", "Msg", "Subscription", "ConsumerSettings", "StreamSettings"]
 
@@ -83,6 +84,15 @@ async def _next_or_none(
                 return None
 
 
+def _settle(pending: Sequence[tuple[str, asyncio.Future[Any]]]) -> None:
+    """After a failure: stop waiting for the rest, and mark failures seen (no warnings)."""
+    for _, future in pending:
+        if not future.done():
+            future.cancel()
+        elif not future.cancelled():
+            future.exception()
+
+
 class Bus:
     """A connected NATS client with JetStream. `close()` is safe to call twice."""
 
@@ -92,6 +102,7 @@ class Bus:
         self.publish_timeout_s = publish_timeout_s
         self.slow_consumer_drops = 0
         self._closed = False
+        self._acks = PubAckWindow(nc)
 
     @classmethod
     async def connect(
@@ -155,13 +166,11 @@ class Bus:
     ) -> asyncio.Future[Any]:
         """Send without waiting; the returned future resolves with the PubAck.
 
-        The window of outstanding acknowledgements is bounded by nats-py's semaphore, so a
-        slow server slows the publisher instead of growing memory.
+        The window of outstanding acknowledgements is bounded (`PubAckWindow`), so a slow
+        server slows the publisher instead of growing memory.
         """
         try:
-            return await self.js.publish_async(
-                subject, payload, wait_stall=self.publish_timeout_s, headers=headers
-            )
+            return await self._acks.publish(subject, payload, headers, self.publish_timeout_s)
         except Exception as exc:
             raise PublishFailed(subject, exc) from exc
 
@@ -171,17 +180,20 @@ class Bus:
         """Wait for every pipelined publish; raise PublishFailed on the first that failed."""
         if not pending:
             return
-        futures = [f for _, f in pending]
+        # Awaited one by one, not gathered: a future already resolved costs no trip through
+        # the event loop, and the last acknowledgement wakes us directly.
         try:
             async with asyncio.timeout(timeout_s or self.publish_timeout_s):
-                results = await asyncio.gather(*futures, return_exceptions=True)
+                for subject, future in pending:
+                    try:
+                        await future
+                    except Exception as exc:
+                        _settle(pending)
+                        raise PublishFailed(subject, exc) from exc
         except TimeoutError as exc:
-            for f in futures:
-                f.cancel()
+            for _, future in pending:
+                future.cancel()
             raise PublishFailed(pending[0][0], exc) from exc
-        for (subject, _), result in zip(pending, results, strict=True):
-            if isinstance(result, BaseException):
-                raise PublishFailed(subject, result) from result
 
     # --- core NATS -------------------------------------------------------------------------
 
