@@ -1,6 +1,7 @@
 """The supervision tree, as data (STYLE 4): which actors run, under which supervisor.
 
 root (one_for_one)
+├── bridge        JetStream → Kafka mirror, when KAFKA_BOOTSTRAP_SERVERS is set      role: bridge
 ├── system        control gate                                   role: control
 ├── broker:<b>    per active broker, one_for_one, started in     roles: portfolio,
 │                 reverse data order so consumers are ready      execution, risk,
@@ -22,6 +23,7 @@ from actors.portfolio.actor import PortfolioActor
 from actors.risk.actor import RiskManager
 from actors.stores.shared import Stores
 from actors.strategies.runner import StrategyRunner
+from bridge.child import bridge_child_spec
 from ops.config_loading import DomainConfig
 from ops.settings import Settings
 from schemas.envelope import new_envelope
@@ -39,7 +41,7 @@ __all__ = ["ROLES", "BROKER_ROLES", "build_tree", "actor_spec", "halt_on_give_up
 log = logging.getLogger(__name__)
 
 BROKER_ROLES: tuple[str, ...] = ("portfolio", "execution", "risk", "strategies")
-ROLES: tuple[str, ...] = ("control", "feed", *BROKER_ROLES)
+ROLES: tuple[str, ...] = ("bridge", "control", "feed", *BROKER_ROLES)
 
 
 def actor_spec(
@@ -101,6 +103,9 @@ def build_tree(
 ) -> SupervisorSpec:
     token = settings.api_token.get_secret_value() if settings.api_token else None
     children: list[ChildSpec] = []
+    bridge = bridge_child_spec(bus, settings) if "bridge" in roles else None
+    if bridge is not None:  # first: started before and stopped after everything it mirrors
+        children.append(bridge)
     if "control" in roles:
         system = SupervisorSpec(
             name="system", children=[actor_spec(bus, lambda: ControlGate(token), "control-gate")]

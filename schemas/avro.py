@@ -103,9 +103,7 @@ def _default_json(value: Any) -> Any:
 
 
 def _branch_matches(branch: Any, value: Any) -> bool:
-    if value is None:
-        return branch == "null"
-    return branch != "null"
+    return (branch == "null") is (value is None)
 
 
 def _avro_type(t: mi.Type, namer: _Namer, default: Any = msgspec.NODEFAULT) -> Any:

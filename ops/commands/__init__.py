@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ops.commands import control, ops_cmd, portfolio, status, up
+from bridge import cli as bridge_cli
+from bridge import schemas_cli
+from ops.commands import bench, control, ops_cmd, portfolio, status, up
 
 __all__ = ["COMMAND_MODULES"]
 
-COMMAND_MODULES: list[ModuleType] = [up, status, portfolio, control, ops_cmd]
+COMMAND_MODULES: list[ModuleType] = [
+    up,
+    status,
+    portfolio,
+    control,
+    ops_cmd,
+    bridge_cli,
+    schemas_cli,
+    bench,
+]

@@ -1,9 +1,11 @@
-"""`alpha-panda ops bootstrap`: create or update streams (and topics when Kafka is set)."""
+"""`alpha-panda ops bootstrap`: create or update streams, and the Kafka topics with their
+`.dlq` twins when KAFKA_BOOTSTRAP_SERVERS is set, then check the topics against the overlay."""
 
 from __future__ import annotations
 
 import argparse
 
+from bridge.topics import bootstrap_topics, check_topics
 from ops.bootstrap import bootstrap_streams
 from ops.commands.common import resolve_nats_url, run_async
 from ops.settings import Env, load_settings
@@ -28,10 +30,17 @@ def _bootstrap(args: argparse.Namespace) -> int:
     async def run() -> dict[str, str]:
         bus = await Bus.connect(url, name="alpha-panda:bootstrap")
         try:
-            return await bootstrap_streams(bus, env)
+            results = {f"stream {k}": v for k, v in (await bootstrap_streams(bus, env)).items()}
         finally:
             await bus.close()
+        if settings.kafka_bootstrap_servers:
+            topics = await bootstrap_topics(settings.kafka_bootstrap_servers, env)
+            results.update({f"topic {k}": v for k, v in topics.items()})
+            for problem in await check_topics(settings.kafka_bootstrap_servers, env):
+                results[f"check {len(results)}"] = problem
+        return results
 
-    for name, result in run_async(run()).items():
-        print(f"stream {name}: {result}")
-    return 0
+    results = run_async(run())
+    for name, result in results.items():
+        print(f"{name}: {result}")
+    return 1 if any(k.startswith("check") or "error" in v for k, v in results.items()) else 0

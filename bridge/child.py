@@ -1,0 +1,32 @@
+"""The bridge's child spec for the supervision tree (what `alpha-panda up` adds)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bridge.config import BridgeConfig
+from bridge.mirror import BridgeProcess
+from supervisors.bus import Bus
+from supervisors.child import ChildSpec
+
+if TYPE_CHECKING:
+    from ops.settings import Settings
+
+__all__ = ["bridge_child_spec"]
+
+
+def bridge_child_spec(bus: Bus, settings: Settings) -> ChildSpec | None:
+    """The bridge as a permanent child, or None when KAFKA_BOOTSTRAP_SERVERS is unset.
+
+    Put it first among the root's children: started first and stopped last, it catches up
+    on a graceful stop with everything the actors stored before they stopped. Its shutdown
+    time covers the catch-up and the drain (`drain_timeout_s` each) with room to spare.
+    """
+    if not settings.kafka_bootstrap_servers:
+        return None
+    config = BridgeConfig.from_settings(settings)  # read once, at tree build time
+    return ChildSpec(
+        name="bridge",
+        start=lambda: BridgeProcess(bus, config),
+        shutdown_s=config.drain_timeout_s * 2 + 5,
+    )

@@ -1,0 +1,296 @@
+"""`BridgeProcess`: the JetStream → Kafka mirror as a supervised child.
+
+One durable consumer per mirrored stream feeds one inbox; one loop maps, validates and
+encodes each message and hands it to the pipeline (per-partition batches, ack after
+Kafka's ack). Kafka trouble does not crash the child: the bridge reports unhealthy, drops
+what it holds, waits a jittered backoff and resumes from the consumers' unacked messages,
+so a long Kafka outage never exhausts its supervisor's restart intensity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from typing import Any, Final
+
+from bridge.codec import AvroCodec, JsonCodec, ValueCodec
+from bridge.config import BridgeConfig
+from bridge.consumers import ack_meta, bind_consumer
+from bridge.errors import BridgeError, DeliveryGap
+from bridge.feeder import EpochFeeder
+from bridge.lag import LagMonitor
+from bridge.metrics import HEALTHY, RESETS, StreamFigures
+from bridge.pipeline import Pipeline
+from bridge.producers import ProducerPool
+from bridge.records import RecordBuilder
+from bridge.registry import RegistryClient
+from bridge.resume import TailReader
+from bridge.topics import ensure_topics
+from supervisors.bus import Bus, ConsumerSettings, Msg
+from supervisors.child import Ready
+from supervisors.consumer import ConsumerLost
+
+__all__ = ["BridgeProcess"]
+
+log = logging.getLogger(__name__)
+
+_STOP: Final = object()
+_REBIND: Final = object()
+
+
+class _Failure:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class BridgeProcess:
+    """The mirror (implements `supervisors.child.Child`)."""
+
+    def __init__(self, bus: Bus, config: BridgeConfig, *, name: str = "bridge") -> None:
+        self.name = name
+        self.bus = bus
+        self.config = config
+        self.state = "idle"
+        self.figures = {s: StreamFigures(s) for s in config.streams}
+        self.resets = 0
+        self.last_error: str | None = None
+        self.bound: list[str] = []
+        self._healthy = True
+        self._stop = asyncio.Event()
+        self._inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self._epoch = 0
+        self._feeders: list[EpochFeeder] = []
+        self._watchdogs: list[asyncio.Task[None]] = []
+        self._topics_ready = False
+        self._pipeline: Pipeline | None = None
+        self._deliveries: dict[str, int] = {}
+        self._failures = 0  # consecutive: the backoff grows with it, a success resets it
+
+    # --- Child protocol ----------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._inbox.put_nowait(_STOP)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "kind": "bridge",
+            "state": self.state,
+            "healthy": self._healthy and self.state == "running",
+            "last_error": self.last_error,
+            "resets": self.resets,
+            "kafka": self.config.bootstrap_servers,
+            "codec": "avro" if self.config.registry_url else "json",
+            "streams": {s: f.as_dict() for s, f in self.figures.items()},
+            "unbound_streams": [s for s in self.config.streams if s not in self.bound],
+            "queued": self._pipeline.queued if self._pipeline else 0,
+            "inbox": self._inbox.qsize(),
+        }
+
+    async def run(self, ready: Ready) -> None:
+        self.state = "starting"
+        config = self.config
+        builder = RecordBuilder(self._codec())
+        pool = ProducerPool(config.bootstrap_servers, config.profiles, config.client_id)
+        tails = TailReader(config.bootstrap_servers, client_id=f"{config.client_id}-resume")
+        pipeline = self._pipeline = Pipeline(
+            pool, tails, self.figures, self._wake, lambda: self._set_healthy(True)
+        )
+        monitor = LagMonitor(
+            self.bus, config, self.figures, lambda: list(self.bound), self._rebind_soon
+        )
+        lag = asyncio.create_task(monitor.run(), name=f"{self.name}:lag")
+        is_ready = False
+        try:
+            while not self._stop.is_set():
+                try:
+                    await self._bind()
+                    if not is_ready:
+                        ready()
+                        is_ready = True
+                    self.state = "running"
+                    HEALTHY.set(1 if self._healthy else 0)
+                    if config.ensure_topics and not self._topics_ready:
+                        await ensure_topics(config.bootstrap_servers, config.env)
+                        self._topics_ready = True
+                    if await self._pump(builder, pipeline) is _REBIND:
+                        await self._unbind()
+                        await pipeline.drain(config.drain_timeout_s)
+                        await pipeline.reset(settle_s=5.0)
+                        continue
+                    await self._catch_up(builder, pipeline)
+                except (BridgeError, ConsumerLost) as exc:
+                    self._failures += 1
+                    await self._recover(pipeline, exc, self._failures)
+            self.state = "stopping"
+            await self._unbind()
+            if not await pipeline.drain(config.drain_timeout_s):
+                log.warning("bridge stopped with records in flight; they are resent on restart")
+        except BaseException:
+            self.state = "crashed"
+            raise
+        finally:
+            lag.cancel()
+            await asyncio.gather(lag, return_exceptions=True)
+            await self._unbind()
+            await pipeline.reset(settle_s=5.0)
+            self.state = "stopped" if self.state != "crashed" else self.state
+            HEALTHY.set(0)
+
+    # --- consumption -------------------------------------------------------------------------
+
+    def _codec(self) -> ValueCodec:
+        if self.config.registry_url:
+            registry = RegistryClient(self.config.registry_url)
+            return AvroCodec(registry, auto_register=self.config.auto_register)
+        return JsonCodec()
+
+    async def _bind(self) -> None:
+        config = self.config
+        settings = ConsumerSettings(
+            ack_wait_s=config.ack_wait_s, max_ack_pending=config.max_ack_pending
+        )
+        self._epoch += 1
+        self.bound = []
+        self._deliveries.clear()
+        existing = set(await self._stream_names())
+        for stream in config.streams:
+            if stream not in existing:
+                log.warning(
+                    "bridge: stream %s does not exist; not mirrored (ops bootstrap)", stream
+                )
+                continue
+            durable = config.durable(stream)
+            await bind_consumer(self.bus, stream, durable, settings)
+            self._deliveries[stream] = 0  # a (re)created consumer numbers deliveries from 1
+            feeder = EpochFeeder(
+                self.bus, stream, durable, self._deliver_for(stream, self._epoch),
+                batch=config.pull_batch,
+            )  # fmt: skip
+            await feeder.start()
+            self._feeders.append(feeder)
+            task = asyncio.create_task(feeder.watchdog(), name=f"{self.name}:{stream}:watchdog")
+            task.add_done_callback(self._watchdog_done)
+            self._watchdogs.append(task)
+            self.bound.append(stream)
+
+    async def _stream_names(self) -> list[str]:
+        try:
+            return [str(info.config.name) for info in await self.bus.js.streams_info()]
+        except Exception as exc:
+            raise BridgeError(f"listing JetStream streams failed: {exc}") from exc
+
+    def _deliver_for(self, stream: str, epoch: int) -> Callable[[Msg], None]:
+        inbox = self._inbox
+        return lambda msg: inbox.put_nowait((stream, epoch, msg))
+
+    def _watchdog_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._wake(task.exception() or RuntimeError("watchdog"))
+
+    def _rebind_soon(self) -> None:
+        if self.state == "running":
+            self._inbox.put_nowait(_REBIND)
+
+    def _wake(self, exc: BaseException) -> None:
+        self._inbox.put_nowait(_Failure(exc))
+
+    async def _unbind(self) -> None:
+        feeders, self._feeders = self._feeders, []
+        watchdogs, self._watchdogs = self._watchdogs, []
+        for task in watchdogs:
+            task.cancel()
+        for feeder in feeders:
+            await feeder.stop()
+
+    async def _pump(self, builder: RecordBuilder, pipeline: Pipeline) -> object:
+        while True:
+            entry = await self._inbox.get()
+            if entry is _STOP or entry is _REBIND:
+                return entry
+            await self._handle(entry, builder, pipeline)
+
+    async def _catch_up(self, builder: RecordBuilder, pipeline: Pipeline) -> None:
+        """On a graceful stop, mirror what the streams hold now, within `drain_timeout_s`.
+
+        Stopped last in the tree, the bridge then leaves Kafka holding every message the
+        actors stored before they stopped.
+        """
+        try:
+            async with asyncio.timeout(self.config.drain_timeout_s):
+                targets = {s: await self.bus.stream_last_seq(s) for s in self.bound}
+                while not await self._caught_up(targets):
+                    try:
+                        async with asyncio.timeout(0.05):
+                            entry = await self._inbox.get()
+                    except TimeoutError:
+                        continue
+                    if entry is not _STOP and entry is not _REBIND:
+                        await self._handle(entry, builder, pipeline)
+        except (TimeoutError, BridgeError, ConsumerLost) as exc:
+            log.warning("bridge stopping before it caught up (%s); it resumes on restart", exc)
+
+    async def _caught_up(self, targets: dict[str, int]) -> bool:
+        for stream, target in targets.items():
+            info = await self.bus.js.consumer_info(stream, self.config.durable(stream))
+            if int(info.ack_floor.stream_seq or 0) < target:
+                return False
+        return True
+
+    async def _handle(self, entry: Any, builder: RecordBuilder, pipeline: Pipeline) -> None:
+        if isinstance(entry, _Failure):
+            exc = entry.exc
+            raise exc if isinstance(exc, BridgeError | ConsumerLost) else BridgeError(str(exc))
+        stream, epoch, msg = entry
+        if epoch != self._epoch:
+            return  # delivered to a feeder of a previous epoch: redelivered in order
+        seq, delivery, ts_ms = ack_meta(msg.reply)
+        expected = self._deliveries[stream] + 1
+        if delivery != expected:
+            raise DeliveryGap(stream, expected, delivery)
+        self._deliveries[stream] = delivery
+        headers = msg.headers or {}
+        record = await builder.build(stream, msg.subject, seq, msg.data, headers)
+        await pipeline.submit(msg, stream, seq, ts_ms, record)
+
+    async def _recover(self, pipeline: Pipeline, exc: BaseException, attempt: int) -> None:
+        """Drop everything held in memory, back off, and let `_bind` resume from the floor."""
+        self.resets += 1
+        RESETS.inc()
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self._set_healthy(False)
+        self.state = "retrying"
+        log.warning("bridge: %s (attempt %d); resuming after backoff", self.last_error, attempt)
+        await self._unbind()
+        timeout_ms = max(p.request_timeout_ms for p in self.config.profiles.values())
+        await pipeline.reset(settle_s=timeout_ms / 1000 + 5)
+        self._drain_inbox()
+        config = self.config
+        delay = min(config.backoff_max_s, config.backoff_min_s * 2 ** min(attempt - 1, 16))
+        delay *= 1 + random.random() * config.backoff_jitter
+        try:
+            async with asyncio.timeout(delay):
+                await self._stop.wait()
+        except TimeoutError:
+            pass
+        self._drain_inbox()
+
+    def _drain_inbox(self) -> None:
+        stop = False
+        while not self._inbox.empty():
+            if self._inbox.get_nowait() is _STOP:  # a pending _REBIND is moot: we rebind anyway
+                stop = True
+        if stop or self._stop.is_set():
+            self._inbox.put_nowait(_STOP)
+
+    def _set_healthy(self, healthy: bool) -> None:
+        if healthy:
+            self._failures = 0
+        if healthy == self._healthy:
+            return
+        self._healthy = healthy
+        HEALTHY.set(1 if healthy else 0)

@@ -1,0 +1,87 @@
+"""One started AIOKafkaProducer per distinct producer profile, created on first use."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from bridge.errors import KafkaUnavailable
+from bridge.producer_config import ProducerProfile, make_producer
+from bridge.topic_overlays import TopicClass, topic_class
+
+__all__ = ["ProducerPool"]
+
+log = logging.getLogger(__name__)
+
+
+class ProducerPool:
+    """Producers by profile and partition counts by topic; `close()` is safe to call twice."""
+
+    def __init__(
+        self, bootstrap_servers: str, profiles: dict[TopicClass, ProducerProfile], client_id: str
+    ) -> None:
+        self._bootstrap = bootstrap_servers
+        self._profiles = profiles
+        self._client_id = client_id
+        self._producers: dict[ProducerProfile, Any] = {}
+        self._partitions: dict[str, int] = {}
+        self._lock = asyncio.Lock()
+
+    def profile(self, topic: str) -> ProducerProfile:
+        return self._profiles[topic_class(topic)]
+
+    async def producer(self, topic: str) -> Any:
+        profile = self.profile(topic)
+        producer = self._producers.get(profile)
+        if producer is not None:
+            return producer
+        async with self._lock:
+            producer = self._producers.get(profile)
+            if producer is None:
+                producer = make_producer(self._bootstrap, profile, self._client_id)
+                try:
+                    async with asyncio.timeout(profile.request_timeout_ms / 1000):
+                        await producer.start()
+                except (Exception, TimeoutError) as exc:
+                    await _stop_quietly(producer)
+                    raise KafkaUnavailable("connecting the producer", exc) from exc
+                self._producers[profile] = producer
+        return producer
+
+    async def partitions(self, topic: str) -> int:
+        """The topic's partition count, read once per pool (a pool lives for one epoch)."""
+        count = self._partitions.get(topic)
+        if count is not None:
+            return count
+        producer = await self.producer(topic)
+        try:
+            async with asyncio.timeout(self.profile(topic).request_timeout_ms / 1000):
+                parts = await producer.partitions_for(topic)
+        except (Exception, TimeoutError) as exc:
+            raise KafkaUnavailable(f"reading the partitions of {topic!r}", exc) from exc
+        if not parts:
+            raise KafkaUnavailable(
+                f"reading the partitions of {topic!r}", LookupError("no partitions")
+            )
+        count = len(parts)
+        self._partitions[topic] = count
+        return count
+
+    def forget(self, topic: str) -> None:
+        self._partitions.pop(topic, None)
+
+    async def close(self) -> None:
+        producers, self._producers = self._producers, {}
+        self._partitions.clear()
+        for producer in producers.values():  # idle by now: the pipeline settled its batches
+            await _stop_quietly(producer)
+
+
+async def _stop_quietly(producer: Any, timeout_s: float = 5.0) -> None:
+    """Stop a producer; with the broker gone, pending batches fail (we resend them anyway)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            await producer.stop()
+    except (Exception, TimeoutError) as exc:
+        log.warning("bridge producer did not stop cleanly: %s: %s", type(exc).__name__, exc)
