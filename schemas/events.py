@@ -109,6 +109,10 @@ class TradingSignal(Event, frozen=True, kw_only=True):
     tick_ts: int = 0
     bid: Decimal | None = None
     ask: Decimal | None = None
+    # The market's own time of the tick (exchange timestamp), when it has one: what the
+    # rate limit and the trading day run on, so a replayed day decides as the live one did.
+    # `tick_ts` stays the tick's publish time, from which latency is measured.
+    event_ts: int = 0
 
 
 class ValidatedSignal(Event, frozen=True, kw_only=True):

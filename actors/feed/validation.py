@@ -26,6 +26,7 @@ class TickProblem(StrEnum):
     OFF_TICK_GRID = "OFF_TICK_GRID"
     CROSSED_BOOK = "CROSSED_BOOK"
     UNORDERED_DEPTH = "UNORDERED_DEPTH"
+    SUBJECT_MISMATCH = "SUBJECT_MISMATCH"
 
 
 class InvalidTick(ValueError):

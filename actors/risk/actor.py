@@ -126,7 +126,7 @@ class RiskManager(Actor):
             self.engine.on_order_closed(data.client_order_id, 0)
 
     def _on_signal(self, signal_id: str, signal: TradingSignal, ts: int, ctx: Context) -> None:
-        event_ts = signal.tick_ts or ts
+        event_ts = signal.event_ts or signal.tick_ts or ts
         day = trading_day(event_ts)
         if day != self.day:
             if self.day:

@@ -15,7 +15,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from actors.feed.validation import validate_tick
+import msgspec
+
+from actors.feed.validation import InvalidTick, TickProblem, validate_tick
 from actors.instruments import InstrumentBook
 from actors.stores.pipeline_metrics import PipelineMetrics
 from actors.strategies.config import StrategyConfig, build_strategies
@@ -76,10 +78,20 @@ class StrategyRunner(Actor):
 
     async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
         tick = env.data
+        if ctx.subject[_TICK_PREFIX:] != str(tick.instrument_token):
+            raise InvalidTick(
+                TickProblem.SUBJECT_MISMATCH,
+                f"published on {ctx.subject} but its body names instrument "
+                f"{tick.instrument_token}; publish each tick on market.ticks.<its token>",
+                instrument_token=tick.instrument_token,
+            )
         validate_tick(tick, self.book)  # InvalidTick: dead-lettered by the runtime
         self.ticks += 1
         result = self.router.on_tick(tick, env.ts)
+        event_ts = tick.exchange_timestamp_ns or 0
         for signal in result.signals:
+            if event_ts:
+                signal = msgspec.structs.replace(signal, event_ts=event_ts)
             ctx.emit(self._subject, signal, key=str(signal.instrument_token))
         self.signals += len(result.signals)
         if self.metrics is not None:

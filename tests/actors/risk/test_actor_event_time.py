@@ -1,0 +1,49 @@
+"""The risk actor judges rate and trading day on the market's time, not the publish time."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from actors.risk.actor import RiskManager, trading_day
+from actors.risk.limits import RiskLimits
+from schemas.enums import RejectReason, Side
+from schemas.events import RejectedSignal, TradingSignal, ValidatedSignal
+from supervisors.actor import Context
+
+SECOND = 1_000_000_000
+MARKET_OPEN = 1_732_506_300 * SECOND  # 2024-11-25 09:15 IST
+
+
+def signal(event_ts: int, tick_ts: int) -> TradingSignal:
+    return TradingSignal(
+        strategy_id="s", instrument_token=408065, side=Side.BUY, quantity=1,
+        reference_price=Decimal("1500.00"), tick_ts=tick_ts, event_ts=event_ts,
+    )  # fmt: skip
+
+
+def decide(risk: RiskManager, sig: TradingSignal, n: int) -> object:
+    ctx = Context(risk.name, "paper")
+    risk._on_signal(f"sig-{n}", sig, sig.tick_ts, ctx)
+    return ctx.outputs[0].envelope.data
+
+
+def test_two_signals_a_millisecond_apart_in_market_time_share_one_token_bucket() -> None:
+    risk = RiskManager("paper", RiskLimits(rate_limit_per_s=1, burst=1))
+    # published a minute apart (a slow replay), but 1 ms apart on the exchange clock
+    first = decide(risk, signal(MARKET_OPEN, tick_ts=MARKET_OPEN), 1)
+    second = decide(risk, signal(MARKET_OPEN + 1_000_000, tick_ts=MARKET_OPEN + 60 * SECOND), 2)
+    assert isinstance(first, ValidatedSignal)
+    assert isinstance(second, RejectedSignal)
+    assert second.reason is RejectReason.RATE_LIMIT
+
+
+def test_without_an_exchange_time_the_publish_time_is_used() -> None:
+    risk = RiskManager("paper", RiskLimits(rate_limit_per_s=1, burst=1))
+    decide(risk, signal(0, tick_ts=MARKET_OPEN), 1)
+    later = decide(risk, signal(0, tick_ts=MARKET_OPEN + 2 * SECOND), 2)
+    assert isinstance(later, ValidatedSignal)
+
+
+def test_the_trading_day_is_the_ist_date() -> None:
+    assert trading_day(MARKET_OPEN) == "2024-11-25"
+    assert trading_day(MARKET_OPEN - 10 * 3600 * SECOND) == "2024-11-24"  # 23:15 IST the day before
