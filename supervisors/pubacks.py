@@ -62,9 +62,7 @@ class PubAckWindow:
         self._futures[token] = future
         future.add_done_callback(lambda _: self._settled(token))
         try:
-            await self._nc.publish(
-                subject, payload, reply=self._prefix + token, headers=headers
-            )
+            await self._nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
         except BaseException:
             future.cancel()
             raise
