@@ -11,6 +11,7 @@ reply subject's token, as nats-py does.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import Any
 
 import msgspec
@@ -34,7 +35,8 @@ class PubAckWindow:
         self._prefix = ""
         self._sub: Subscription | None = None
         self._start_lock = asyncio.Lock()
-        self._window = asyncio.Semaphore(max_pending)
+        self._free = max_pending  # slots in the window
+        self._waiters: deque[asyncio.Future[None]] = deque()  # publishers waiting for one
         self._futures: dict[str, asyncio.Future[PubAck]] = {}
         self._next = 0
 
@@ -51,11 +53,9 @@ class PubAckWindow:
         """
         if self._sub is None:
             await self._start()
-        if self._window.locked():
-            async with asyncio.timeout(stall_s):
-                await self._window.acquire()
-        else:
-            await self._window.acquire()  # a free slot: returns without suspending
+        if self._free <= 0:
+            await self._wait_for_slot(stall_s)
+        self._free -= 1
         self._next += 1
         token = str(self._next)
         future: asyncio.Future[PubAck] = asyncio.get_running_loop().create_future()
@@ -70,7 +70,28 @@ class PubAckWindow:
 
     def _settled(self, token: str) -> None:
         self._futures.pop(token, None)
-        self._window.release()
+        self._free += 1
+        self._wake_next()
+
+    async def _wait_for_slot(self, stall_s: float) -> None:
+        """The window is full: wait until an acknowledgement frees a slot."""
+        async with asyncio.timeout(stall_s):
+            while self._free <= 0:  # woken, but another publisher took the slot first
+                waiter = asyncio.get_running_loop().create_future()
+                self._waiters.append(waiter)
+                try:
+                    await waiter
+                except BaseException:
+                    if waiter.done() and not waiter.cancelled():
+                        self._wake_next()  # woken as we timed out: pass the wake-up on
+                    raise
+
+    def _wake_next(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     async def _start(self) -> None:
         async with self._start_lock:
@@ -94,4 +115,12 @@ class PubAckWindow:
         if "error" in reply:
             future.set_exception(APIError.from_error(reply["error"]))
             return
-        future.set_result(PubAck.from_response(reply))
+        try:  # built directly: PubAck.from_response introspects the dataclass every time
+            ack = PubAck(
+                stream=reply["stream"], seq=reply["seq"], domain=reply.get("domain"),
+                duplicate=reply.get("duplicate"),
+            )  # fmt: skip
+        except KeyError as exc:
+            future.set_exception(exc)
+            return
+        future.set_result(ack)

@@ -118,7 +118,9 @@ class MarketFeed(Actor):
         while not limit or feed.next_index < limit:
             due = int((time.monotonic() - start) * self.config.rate_per_s) - sent_here
             if due <= 0:
-                await asyncio.sleep(min(0.005, 1 / self.config.rate_per_s))
+                # Not below 1 ms: uvloop's timers count whole milliseconds, and a shorter
+                # sleep rounds down to 0 and spins the event loop (every rate > 1,000/s did).
+                await asyncio.sleep(max(0.001, min(0.005, 1 / self.config.rate_per_s)))
                 continue
             batch = []
             for _ in range(min(due, self.config.window)):

@@ -122,13 +122,15 @@ class PaperBroker:
         self.config = config or PaperConfig()
         self.charges = charges or ChargesTable()
         self._orders: dict[str, PaperOrder] = {}
+        self._live: dict[str, PaperOrder] = {}  # orders that may be open, in arrival order
         self._submit_events: dict[str, tuple[Event, ...]] = {}
 
     def order(self, client_order_id: str) -> PaperOrder | None:
         return self._orders.get(client_order_id)
 
     def open_orders(self) -> list[PaperOrder]:
-        return [o for o in self._orders.values() if o.is_open]
+        self._live = {c: o for c, o in self._live.items() if o.is_open}  # none ever reopens
+        return list(self._live.values())
 
     def submit(self, order: OrderSubmitted, market: MarketView | None, ts_ns: int) -> list[Event]:
         """Accept (and fill what is marketable) or fail; a resubmit returns the first answer."""
@@ -148,7 +150,7 @@ class PaperBroker:
             tick_ts=order.tick_ts,
             updated_ns=ts_ns,
         )
-        self._orders[po.client_order_id] = po
+        self._orders[po.client_order_id] = self._live[po.client_order_id] = po
         view = market or MarketView()
         failure = self._refusal(po, view)
         events: list[Event]
@@ -217,6 +219,7 @@ class PaperBroker:
         """Replace the book; a resubmit of a restored order then returns no events."""
         orders = msgspec.convert(data["orders"], list[PaperOrder])
         self._orders = {o.client_order_id: o for o in orders}
+        self._live = {cid: o for cid, o in self._orders.items() if o.is_open}
         self._submit_events = {}
 
     # -- matching -----------------------------------------------------------------------

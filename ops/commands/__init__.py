@@ -6,7 +6,7 @@ from types import ModuleType
 
 from bridge import cli as bridge_cli
 from bridge import schemas_cli
-from ops.commands import control, ops_cmd, portfolio, status, up
+from ops.commands import bench, control, ops_cmd, portfolio, status, up
 
 __all__ = ["COMMAND_MODULES"]
 
@@ -18,4 +18,5 @@ COMMAND_MODULES: list[ModuleType] = [
     ops_cmd,
     bridge_cli,
     schemas_cli,
+    bench,
 ]

@@ -1,0 +1,64 @@
+"""A strategy for benchmarks: it signals on a known fraction of the ticks it sees.
+
+Every `every`-th tick it receives (one counter across its instruments, in stream order)
+flips that tick's instrument between FLAT and LONG, so it emits exactly
+`ticks // every` signals, alternately buying and selling one size. A benchmark can then
+count the signals, validations and fills that must come out of a run and call any
+shortfall a loss. It trades nothing real; keep it out of `strategies.yaml`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from actors.instruments import Instrument
+from actors.strategies.base import Decision, ParamError, Position, Strategy, StrategyParams
+
+__all__ = ["BenchParams", "BenchStrategy"]
+
+
+class BenchParams(StrategyParams, frozen=True, kw_only=True):
+    """`every`: signal on one tick in `every` (1 = every tick)."""
+
+    every: int = 20
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.every < 1:
+            raise ParamError("every", f"must be at least 1, got {self.every}", "use e.g. 20")
+
+
+class BenchStrategy(Strategy[BenchParams]):
+    """Flips FLAT ↔ LONG on every `every`-th tick: a signal rate fixed by the tick rate."""
+
+    kind: ClassVar[str] = "bench"
+    params_type: ClassVar[type[StrategyParams]] = BenchParams
+
+    def __init__(
+        self, strategy_id: str, instruments: Iterable[Instrument], params: BenchParams
+    ) -> None:
+        super().__init__(strategy_id, instruments, params)
+        self._every = params.every
+        self.seen = 0
+
+    def _decide(self, token: int, price: Decimal, position: Position) -> Decision | None:
+        self.seen += 1
+        if self.seen % self._every:
+            return None
+        target = Position.FLAT if position is Position.LONG else Position.LONG
+        return Decision(target, f"bench tick {self.seen}")
+
+    def snapshot(self) -> dict[str, Any]:
+        return {**super().snapshot(), "seen": self.seen}
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        super().restore(snapshot)
+        self.seen = int(snapshot.get("seen", 0))
+
+    def _indicator_snapshot(self, token: int) -> dict[str, Any]:
+        return {}
+
+    def _indicator_restore(self, token: int, data: Mapping[str, Any]) -> None:
+        return None

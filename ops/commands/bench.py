@@ -1,0 +1,115 @@
+"""`alpha-panda bench pipeline|bridge [--json]`: benchmarks on throwaway servers.
+
+`--json` prints one JSON object as the last line of stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from ops.commands.common import run_async
+
+__all__ = ["register", "render_pipeline"]
+
+_COLUMNS = ("p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("bench", help="benchmarks (each starts the servers it needs)")
+    bench = p.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
+    pipe = bench.add_parser(
+        "pipeline", help="tick-to-fill latency and throughput of the paper pipeline"
+    )
+    pipe.add_argument("--rate", type=float, default=2000.0, help="ticks per second")
+    pipe.add_argument("--seconds", type=float, help="ticks for this long (15; 30 --saturate)")
+    pipe.add_argument(
+        "--every", type=int, help="one signal per EVERY ticks (20; 1000 with --saturate)"
+    )
+    pipe.add_argument("--no-baselines", action="store_true", help="skip floor and Kafka runs")
+    pipe.add_argument(
+        "--saturate", action="store_true", help="find the highest rate sustained, from --rate up"
+    )
+    pipe.add_argument(
+        "--max-p99-ms", type=float, default=50.0, help="--saturate: tick-to-fill p99 bound"
+    )
+    pipe.add_argument(
+        "--feed-process", action="store_true", help="run the market feed in its own process"
+    )
+    pipe.add_argument("--plot-dir", type=Path, help="write latency-<rate>.png there")
+    pipe.add_argument("--json", action="store_true", help="print one JSON object as last line")
+    pipe.set_defaults(func=_pipeline)
+    bridge = bench.add_parser("bridge", help="how fast the bridge mirrors JetStream into Kafka")
+    bridge.add_argument("--messages", type=int, default=50000, help="messages to mirror")
+    bridge.add_argument("--json", action="store_true", help="print one JSON object as last line")
+    bridge.set_defaults(func=_bridge)
+
+
+def _quiet_libraries() -> None:
+    """Progress lines are the output; the servers' clients' INFO chatter is not."""
+    for name in ("aiokafka", "actors", "supervisors", "ops"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _pipeline(args: argparse.Namespace) -> int:
+    _quiet_libraries()
+    if args.every is None:
+        args.every = 1000 if args.saturate else 20
+    if args.rate <= 0 or args.every < 1 or (args.seconds is not None and args.seconds <= 0):
+        print("alpha-panda: --rate and --seconds must be > 0, --every >= 1", file=sys.stderr)
+        return 2
+    if args.saturate:
+        from ops.bench.saturation import run_saturation
+
+        result = run_async(
+            run_saturation(args.rate, args.seconds or 30.0, every=args.every,
+                           max_p99_ms=args.max_p99_ms, feed_process=args.feed_process)
+        )  # fmt: skip
+    else:
+        from ops.bench.pipeline_bench import run_pipeline_bench
+
+        result = run_async(
+            run_pipeline_bench(args.rate, args.seconds or 15.0, every=args.every,
+                               baselines=not args.no_baselines, plot_dir=args.plot_dir,
+                               feed_process=args.feed_process)
+        )  # fmt: skip
+    print(json.dumps(result) if args.json else render_pipeline(result))
+    return 0 if result.get("lost") == 0 else 1
+
+
+def render_pipeline(r: dict[str, Any]) -> str:
+    """A short human summary of a pipeline or saturation result."""
+    if r.get("bench") == "pipeline-saturation":
+        lines = [f"{s['rate']:>8.0f} ticks/s  {s['failed'] or 'sustained'}" for s in r["steps"]]
+        lines.append(f"highest sustained rate: {r['max_sustained_ticks_per_s']:.0f} ticks/s")
+        return "\n".join(lines)
+    lines = [f"pipeline at {r['rate']:.0f} ticks/s for {r['seconds']:g} s "
+             f"({r['ticks_per_s']:.0f} ticks/s into the strategies), lost {r['lost']}"]  # fmt: skip
+    for name, s in r["latency"].items():
+        figures = "  ".join(f"{k[:-3].replace('_', '.')} {s[k]:.3f}" for k in _COLUMNS)
+        lines.append(f"  {name:<18} {figures} ms")
+    if r.get("floor_ratio") is not None:
+        lines.append(f"  floor (jetstream relays) p50 {r['floor_p50_ms']} ms: floor_ratio "
+                     f"{r['floor_ratio']}")  # fmt: skip
+        lines.append(f"  kafka-per-hop chain p50 {r['kafka_p50_ms']} ms: kafka_ratio "
+                     f"{r['kafka_ratio']}")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _bridge(args: argparse.Namespace) -> int:
+    try:
+        module = importlib.import_module("ops.bench.bridge_bench")
+    except ImportError as exc:
+        print(f"alpha-panda: the bridge benchmark is not available in this build "
+              f"(ops.bench.bridge_bench: {exc})", file=sys.stderr)  # fmt: skip
+        return 1
+    outcome = module.run_bridge_bench(args.messages, not args.json)
+    result: dict[str, Any] = run_async(outcome) if inspect.iscoroutine(outcome) else outcome
+    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+    return 0 if result.get("lost", 0) == 0 and result.get("duplicates", 0) == 0 else 1
