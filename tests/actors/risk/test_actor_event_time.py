@@ -47,3 +47,16 @@ def test_without_an_exchange_time_the_publish_time_is_used() -> None:
 def test_the_trading_day_is_the_ist_date() -> None:
     assert trading_day(MARKET_OPEN) == "2024-11-25"
     assert trading_day(MARKET_OPEN - 10 * 3600 * SECOND) == "2024-11-24"  # 23:15 IST the day before
+
+
+def test_the_snapshot_keeps_open_orders_but_not_the_days_id_history() -> None:
+    risk = RiskManager("paper", RiskLimits(rate_limit_per_s=1000, burst=1000))
+    for n in range(15):  # under the default max_open_orders (20)
+        decide(risk, signal(MARKET_OPEN + n * SECOND, tick_ts=MARKET_OPEN + n * SECOND), n)
+    state = risk.dump_state()
+    assert len(state["engine"]["pending"]) == 15
+    assert state["engine"]["accepted_ids"] == sorted(state["engine"]["pending"])
+    assert state["engine"]["fill_ids"] == []
+    successor = RiskManager("paper", RiskLimits())
+    successor.load_state(state)
+    assert successor.engine.open_orders == 15
