@@ -11,7 +11,6 @@ redelivered to its successor and outputs already stored are dropped as duplicate
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import random
@@ -23,20 +22,11 @@ from nats.aio.msg import Msg
 from nats.js import api as js_api
 
 from schemas.envelope import (
-    HDR_TYPE,
-    DecodeError,
-    Envelope,
-    decode,
-    decode_as,
     encode,
     headers_for,
-    new_envelope,
 )
-from schemas.events import DeadLetter
-from schemas.names import dlq_subject
 from supervisors.actor import (
     Actor,
-    Context,
     CoreSub,
     Durable,
     Input,
@@ -49,7 +39,7 @@ from supervisors.actor import (
 from supervisors.bus import Bus, ConsumerSettings, Subscription
 from supervisors.child import Ready
 from supervisors.consumer import PullFeeder
-from supervisors.errors import Crash
+from supervisors.handling import ActorStats, Handling
 from supervisors.metrics import ActorMetrics
 
 __all__ = ["ActorProcess", "STATE_BUCKET"]
@@ -65,42 +55,6 @@ _SNAPSHOT: Any = object()
 _snapshot_encoder = msgspec.json.Encoder(enc_hook=str)
 
 
-def _stream_seq_and_pending(msg: Msg) -> tuple[int, int]:
-    """The stream sequence and pending count of a JetStream message, read off its reply
-    subject (`$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`).
-    Ticks come through here; nats-py's `metadata` builds dataclasses and a datetime each."""
-    tokens = (msg.reply or "").split(".")
-    if len(tokens) == 9 and tokens[0] == "$JS" and tokens[1] == "ACK":
-        return int(tokens[5]), int(tokens[8])
-    meta = msg.metadata  # the domain-qualified form, or anything unusual
-    return int(meta.sequence.stream), int(meta.num_pending)
-
-
-class _Stats:
-    __slots__ = (
-        "consumer_pending",
-        "dead_lettered",
-        "failed",
-        "invalid",
-        "last_error",
-        "last_seq",
-        "outputs",
-        "processed",
-        "skipped",
-    )
-
-    def __init__(self) -> None:
-        self.processed = 0
-        self.failed = 0
-        self.dead_lettered = 0
-        self.invalid = 0
-        self.outputs = 0
-        self.skipped = 0  # ordered inputs its `accept` refused before they were queued
-        self.consumer_pending = 0
-        self.last_seq = 0
-        self.last_error: str | None = None
-
-
 class ActorProcess:
     """The supervised process of one actor instance (implements `Child`)."""
 
@@ -109,15 +63,16 @@ class ActorProcess:
         self.name = actor.name
         self.bus = bus
         self.state = "idle"
-        self.stats = _Stats()
+        self.stats = ActorStats()
         self.metrics = ActorMetrics(actor.name, actor.broker)
+        self.handling = Handling(actor, self.stats, self.metrics)
         self._flush_batch = flush_batch
         self._mailbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=actor.mailbox_size)
         self._stop = asyncio.Event()
         self._stopping = False
         self._feeders: list[PullFeeder] = []
         self._subs: list[Subscription] = []
-        self._applied_seq = 0  # stateful actors: highest stream seq their state includes
+        self.handling.applied_seq = 0  # stateful actors: highest stream seq their state includes
         self._busy = False  # the mailbox loop is handling a batch
         self._kv: Any = None
 
@@ -229,8 +184,8 @@ class ActorProcess:
 
     async def _bind_ordered(self, inp: Ordered[Any]) -> Subscription:
         start = inp.start_seq() if inp.start_seq else 0
-        if inp.resume and self._applied_seq:
-            start = self._applied_seq + 1
+        if inp.resume and self.handling.applied_seq:
+            start = self.handling.applied_seq + 1
         if start > 0:
             config = js_api.ConsumerConfig(
                 deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
@@ -267,7 +222,7 @@ class ActorProcess:
         key = self.actor.snapshot_key
         if not key or self._kv is None:
             return
-        body = {"seq": self._applied_seq, "state": self.actor.dump_state()}
+        body = {"seq": self.handling.applied_seq, "state": self.actor.dump_state()}
         await self._kv.put(key, _snapshot_encoder.encode(body))
 
     async def _restore_and_replay(self) -> None:
@@ -283,20 +238,21 @@ class ActorProcess:
         if entry is not None and entry.value:
             snap = json.loads(entry.value)
             self.actor.load_state(snap["state"])
-            self._applied_seq = int(snap["seq"])
+            self.handling.applied_seq = int(snap["seq"])
         for inp in self.actor.inputs():
             if isinstance(inp, Durable) and inp.replay:
                 await self._replay(inp)
 
     async def _replay(self, inp: Durable[Any]) -> None:
         end = await self.bus.stream_last_seq(inp.stream)
-        if end <= self._applied_seq:
+        if end <= self.handling.applied_seq:
             return
         replayed = 0
         outputs: list[Output] = []
         pending = 0
-        async for msg in self.bus.replay(inp.stream, inp.subjects, self._applied_seq + 1, end):
-            await self._handle_durable(inp, msg, outputs, None)
+        start = self.handling.applied_seq + 1
+        async for msg in self.bus.replay(inp.stream, inp.subjects, start, end):
+            await self.handling.durable(inp, msg, outputs, None)
             pending += 1
             if pending >= self._flush_batch:
                 await self._store(outputs)
@@ -304,7 +260,7 @@ class ActorProcess:
                 replayed, pending, outputs = replayed + pending, 0, []
         await self._store(outputs)
         replayed += pending
-        self._applied_seq = max(self._applied_seq, end)
+        self.handling.applied_seq = max(self.handling.applied_seq, end)
         await self._write_snapshot()
         if replayed:
             log.info("%s: replayed %d input(s) up to %s seq %d", self.name, replayed,
@@ -380,17 +336,17 @@ class ActorProcess:
             try:
                 for inp, msg in batch:
                     if isinstance(inp, Durable):
-                        await self._handle_durable(inp, msg, outputs, to_ack)
+                        await self.handling.durable(inp, msg, outputs, to_ack)
                     elif inp is _SNAPSHOT:
                         continue  # written below, once this batch's outputs are stored
                     elif isinstance(inp, Ordered):
-                        await self._handle_ordered(inp, msg, outputs)
+                        await self.handling.ordered(inp, msg, outputs)
                     elif isinstance(inp, CoreSub):
-                        await self._handle_core(inp, msg, outputs)
+                        await self.handling.core(inp, msg, outputs)
                     elif isinstance(inp, Request):
-                        await self._handle_request(inp, msg, outputs, replies)
+                        await self.handling.request(inp, msg, outputs, replies)
                     else:
-                        await self._handle_timer(inp, outputs)
+                        await self.handling.timer(inp, outputs)
                 await self._store(outputs)
                 if any(inp is _SNAPSHOT for inp, _ in batch):
                     await self._write_snapshot()
@@ -444,188 +400,3 @@ class ActorProcess:
         await self.bus.wait_acks(pending)
         self.stats.outputs += len(outputs)
         self.metrics.outputs.inc(len(outputs))
-
-    async def _handle_durable(
-        self, inp: Durable[Any], msg: Msg, outputs: list[Output], to_ack: list[Msg] | None
-    ) -> None:
-        """Handle one durable input; `to_ack` None means a replay (nothing to ack or nak)."""
-        meta = msg.metadata
-        seq = int(meta.sequence.stream)
-        replaying = to_ack is None
-        attempt = 1 if replaying else int(meta.num_delivered)
-        if to_ack is None:
-            to_ack = []
-        else:
-            self.stats.consumer_pending = int(meta.num_pending)
-        self.stats.last_seq = seq
-        if inp.replay:
-            if not replaying and seq <= self._applied_seq:
-                to_ack.append(msg)  # already in our state (snapshot or replay)
-                return
-            self._applied_seq = max(self._applied_seq, seq)
-        if attempt > inp.max_redeliver:
-            self._dead_letter(
-                msg,
-                outputs,
-                attempt,
-                "DeliveryLimit",
-                f"delivered {attempt} times (max_redeliver {inp.max_redeliver}) without a "
-                f"verdict; last error: {self.stats.last_error or 'the actor crashed'}",
-                seq,
-            )
-            to_ack.append(msg)
-            return
-        try:
-            env = self._decode(msg, inp.event)
-        except DecodeError as exc:
-            self.stats.invalid += 1
-            self._dead_letter(msg, outputs, attempt, "DecodeError", str(exc), seq)
-            to_ack.append(msg)
-            return
-        ctx = Context(
-            self.name, self.actor.broker, env, subject=msg.subject, seq=seq, attempt=attempt
-        )
-        try:
-            await inp.handler(env, ctx)
-        except Crash:
-            raise
-        except Exception as exc:
-            self._failed(exc)
-            # A stateful actor's handler is deterministic: retrying cannot help, and a
-            # retry out of stream order would break its replayed state.
-            if attempt >= inp.max_deliver or inp.replay:
-                self._dead_letter(msg, outputs, attempt, type(exc).__name__, str(exc), seq)
-                to_ack.append(msg)
-            else:
-                await msg.nak(delay=min(0.05 * 2**attempt, 5.0))
-            return
-        outputs.extend(ctx.outputs)
-        to_ack.append(msg)
-
-    async def _handle_core(self, inp: CoreSub[Any], msg: Msg, outputs: list[Output]) -> None:
-        try:
-            env = self._decode(msg, inp.event)
-        except DecodeError as exc:
-            self.stats.invalid += 1
-            self._dead_letter(msg, outputs, 1, "DecodeError", str(exc), 0)
-            return
-        ctx = Context(self.name, self.actor.broker, env, subject=msg.subject)
-        try:
-            await inp.handler(env, ctx)
-        except Crash:
-            raise
-        except Exception as exc:
-            self._failed(exc)
-            self._dead_letter(msg, outputs, 1, type(exc).__name__, str(exc), 0)
-            return
-        outputs.extend(ctx.outputs)
-
-    async def _handle_ordered(self, inp: Ordered[Any], msg: Msg, outputs: list[Output]) -> None:
-        seq, pending = _stream_seq_and_pending(msg)
-        self.stats.last_seq = seq
-        self.stats.consumer_pending = pending
-        if inp.resume:
-            self._applied_seq = seq
-        if inp.accept is not None and not inp.accept(msg.subject):
-            return
-        try:
-            env = self._decode(msg, inp.event)
-        except DecodeError as exc:
-            self.stats.invalid += 1
-            self._dead_letter(msg, outputs, 1, "DecodeError", str(exc), seq)
-            return
-        ctx = Context(self.name, self.actor.broker, env, subject=msg.subject, seq=seq)
-        try:
-            await inp.handler(env, ctx)
-        except Crash:
-            raise
-        except Exception as exc:
-            self._failed(exc)
-            self._dead_letter(msg, outputs, 1, type(exc).__name__, str(exc), seq)
-            return
-        outputs.extend(ctx.outputs)
-
-    async def _handle_request(
-        self, inp: Request, msg: Msg, outputs: list[Output], replies: list[tuple[str, bytes]]
-    ) -> None:
-        headers = {str(k): str(v) for k, v in (msg.headers or {}).items()}
-        ctx = Context(
-            self.name, self.actor.broker, subject=msg.subject, reply_to=msg.reply or "",
-            headers=headers,
-        )  # fmt: skip
-        try:
-            await inp.handler(msg.data, ctx)
-        except Crash:
-            raise
-        except Exception as exc:
-            self._failed(exc)
-            if msg.reply:
-                body = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-                replies.append((msg.reply, json.dumps(body).encode()))
-            return
-        outputs.extend(ctx.outputs)
-        replies.extend(ctx.replies)
-
-    async def _handle_timer(self, timer: Timer, outputs: list[Output]) -> None:
-        ctx = Context(self.name, self.actor.broker)
-        try:
-            await timer.handler(ctx)
-        except Crash:
-            raise
-        except Exception as exc:
-            self._failed(exc)
-            log.exception("%s: timer %s failed", self.name, timer.name)
-            return
-        outputs.extend(ctx.outputs)
-
-    @staticmethod
-    def _decode(msg: Msg, event: Any) -> Envelope[Any]:
-        if event is not None:
-            return decode_as(msg.data, event)
-        type_name = msg.headers.get(HDR_TYPE) if msg.headers else None
-        return decode(msg.data, type_name)
-
-    def _failed(self, exc: Exception) -> None:
-        self.stats.failed += 1
-        self.stats.last_error = f"{type(exc).__name__}: {exc}"
-        self.metrics.failed.inc()
-
-    def _dead_letter(
-        self,
-        msg: Msg,
-        outputs: list[Output],
-        attempts: int,
-        error_type: str,
-        error: str,
-        seq: int,
-    ) -> None:
-        try:
-            payload, encoding = msg.data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            payload, encoding = base64.b64encode(msg.data).decode(), "base64"
-        letter = DeadLetter(
-            original_subject=msg.subject,
-            error=error,
-            error_type=error_type,
-            actor=self.name,
-            attempts=attempts,
-            headers={str(k): str(v) for k, v in (msg.headers or {}).items()},
-            payload=payload,
-            payload_encoding=encoding,
-            stream_seq=seq,
-        )
-        env = new_envelope(letter, source=self.name, broker=self.actor.broker, key=msg.subject)
-        # Dedup key: the same input dead-lettered twice (crash before its ack) is stored once.
-        msg_id = f"dlq:{msg.subject}:{seq}" if seq else f"dlq:{env.id}"
-        outputs.append(Output(dlq_subject(msg.subject), env, msg_id))
-        self.stats.dead_lettered += 1
-        self.metrics.dead_lettered.inc()
-        log.warning(
-            "%s: dead-lettered %s (seq %s) after %d attempt(s): %s: %s",
-            self.name,
-            msg.subject,
-            seq,
-            attempts,
-            error_type,
-            error,
-        )
