@@ -29,14 +29,15 @@ def alpha_panda(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[
     )
 
 
-async def status_reply(bus: Bus, timeout_s: float = 10.0) -> dict[str, object]:
+async def status_reply(bus: Bus, pid: int, timeout_s: float = 10.0) -> dict[str, object]:
+    """The reply of process `pid` (other tests' processes may share this server)."""
     async with asyncio.timeout(timeout_s):
         while True:
-            try:
-                msg = await bus.request(STATUS_SUBJECT, b"", timeout_s=0.5)
-                return json.loads(msg.data)  # type: ignore[no-any-return]
-            except Exception:
-                await asyncio.sleep(0.2)
+            for msg in await bus.gather_replies(STATUS_SUBJECT, b"", window_s=0.5):
+                body = json.loads(msg.data)
+                if body["process"]["pid"] == pid:
+                    return body  # type: ignore[no-any-return]
+            await asyncio.sleep(0.2)
 
 
 async def test_up_answers_alpha_status_with_the_tree_and_exits_zero_on_sigterm(
@@ -44,7 +45,7 @@ async def test_up_answers_alpha_status_with_the_tree_and_exits_zero_on_sigterm(
 ) -> None:
     proc = alpha_panda("up", env={"NATS_URL": nats_url, "ALPHA_PANDA_ENV": "test"}, cwd=tmp_path)
     try:
-        reply = await status_reply(bus)
+        reply = await status_reply(bus, proc.pid)
         tree = reply["tree"]
         assert isinstance(tree, dict) and tree["name"] == "root" and tree["state"] == "running"
         assert reply["process"]["pid"] == proc.pid  # type: ignore[index]
