@@ -226,6 +226,9 @@ class Bus:
         first = asyncio.Event()
 
         async def on_reply(msg: Msg) -> None:
+            if msg.headers and msg.headers.get("Status") == "503":
+                first.set()  # no responders: nobody will answer
+                return
             replies.append(msg)
             first.set()
 

@@ -34,6 +34,8 @@ async def status_reply(bus: Bus, pid: int, timeout_s: float = 10.0) -> dict[str,
     async with asyncio.timeout(timeout_s):
         while True:
             for msg in await bus.gather_replies(STATUS_SUBJECT, b"", window_s=0.5):
+                if not msg.data:  # "no responders" while the process is still starting
+                    continue
                 body = json.loads(msg.data)
                 if body["process"]["pid"] == pid:
                     return body  # type: ignore[no-any-return]
