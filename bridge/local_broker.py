@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from supervisors.embedded_nats import free_port
+
 __all__ = ["find_tansu", "LocalKafka"]
 
 
@@ -33,17 +35,11 @@ def find_tansu() -> str:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class LocalKafka:
     """Tansu on a free loopback port; `advertised_port` lets a proxy sit in front of it."""
 
     def __init__(self, *, port: int | None = None, advertised_port: int | None = None) -> None:
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.advertised_port = advertised_port or self.port
         fd, path = tempfile.mkstemp(prefix="ap-tansu-", suffix=".log")
         os.close(fd)

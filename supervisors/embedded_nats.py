@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from supervisors.errors import EmbeddedNatsError
 
-__all__ = ["EmbeddedNats", "find_nats_server", "free_port"]
+__all__ = ["EmbeddedNats", "die_with_parent", "find_nats_server", "free_port"]
 
 
 def find_nats_server() -> str:
@@ -41,7 +41,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Runs in the child before exec: a SIGKILLed launcher must not leave an orphan server
     holding the store's lock (Linux prctl PR_SET_PDEATHSIG; a no-op elsewhere)."""
     try:
@@ -95,7 +95,7 @@ class EmbeddedNats:
             "-sd", str(self.store_dir),
             stdout=self._log,
             stderr=asyncio.subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )  # fmt: skip
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s

