@@ -20,7 +20,7 @@ from typing import Any, Final
 import asyncpg  # type: ignore[import-untyped, unused-ignore]
 import msgspec
 
-from actors.stores.migrations import apply_migrations, normalize_dsn
+from actors.stores.migrations import normalize_dsn, open_migrated_pool
 from schemas.names import parse_broker
 
 __all__ = [
@@ -156,15 +156,9 @@ class ConfigStore:
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 2) -> ConfigStore:
         dsn = normalize_dsn(dsn)
-        pool = await asyncpg.create_pool(
+        pool = await open_migrated_pool(
             dsn, min_size=min_size, max_size=max_size, init=_init_connection
         )
-        try:
-            async with pool.acquire() as conn:
-                await apply_migrations(conn)
-        except BaseException:
-            await pool.close()
-            raise
         return cls(pool, dsn)
 
     async def load_strategies(self) -> list[dict[str, Any]]:

@@ -11,7 +11,6 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any, Final, Protocol
 
-import asyncpg  # type: ignore[import-untyped, unused-ignore]
 import msgspec
 
 from actors.stores.file_ledger import FileLedger
@@ -23,7 +22,7 @@ from actors.stores.ledger_rows import (
     fill_row,
     order_row,
 )
-from actors.stores.migrations import apply_migrations, normalize_dsn
+from actors.stores.migrations import open_migrated_pool
 from schemas.envelope import Envelope
 from schemas.events import Charges, OrderFilled
 from schemas.names import parse_broker
@@ -123,14 +122,7 @@ class PostgresLedger:
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 4) -> PostgresLedger:
-        pool = await asyncpg.create_pool(normalize_dsn(dsn), min_size=min_size, max_size=max_size)
-        try:
-            async with pool.acquire() as conn:
-                await apply_migrations(conn)
-        except BaseException:
-            await pool.close()
-            raise
-        return cls(pool)
+        return cls(await open_migrated_pool(dsn, min_size=min_size, max_size=max_size))
 
     async def record_order(
         self,

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import asyncpg  # type: ignore[import-untyped, unused-ignore]
+
 __all__ = [
     "MIGRATIONS_DIR",
     "LOCK_KEY",
@@ -24,6 +26,7 @@ __all__ = [
     "load_migrations",
     "apply_migrations",
     "normalize_dsn",
+    "open_migrated_pool",
 ]
 
 MIGRATIONS_DIR: Final = Path(__file__).with_name("migrations")
@@ -114,3 +117,17 @@ def normalize_dsn(dsn: str) -> str:
     if sep and "+" in scheme:
         scheme = scheme.split("+", 1)[0]
     return f"{scheme}{sep}{rest}"
+
+
+async def open_migrated_pool(dsn: str, *, min_size: int, max_size: int, init: Any = None) -> Any:
+    """A connection pool on a database whose migrations are applied (closed on failure)."""
+    pool = await asyncpg.create_pool(
+        normalize_dsn(dsn), min_size=min_size, max_size=max_size, init=init
+    )
+    try:
+        async with pool.acquire() as conn:
+            await apply_migrations(conn)
+    except BaseException:
+        await pool.close()
+        raise
+    return pool
