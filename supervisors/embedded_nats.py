@@ -14,7 +14,14 @@ from typing import BinaryIO
 
 from supervisors.errors import EmbeddedNatsError
 
-__all__ = ["EmbeddedNats", "die_with_parent", "find_nats_server", "free_port"]
+__all__ = [
+    "EmbeddedNats",
+    "die_with_parent",
+    "find_nats_server",
+    "free_port",
+    "terminate",
+    "wait_listening",
+]
 
 
 def find_nats_server() -> str:
@@ -51,6 +58,38 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
     except Exception:  # not Linux: the launcher's own stop() is the only cleanup
         pass
+
+
+async def wait_listening(
+    proc: asyncio.subprocess.Process, host: str, port: int, timeout_s: float
+) -> bool:
+    """True once `port` accepts connections; False if the process exits or time runs out."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline and proc.returncode is None:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+        return True
+    return False
+
+
+async def terminate(proc: asyncio.subprocess.Process, grace_s: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after `grace_s`; a process already gone is left alone."""
+    if proc.returncode is not None:
+        return
+    proc.terminate()
+    try:
+        async with asyncio.timeout(grace_s):
+            await proc.wait()
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -97,37 +136,22 @@ class EmbeddedNats:
             stderr=asyncio.subprocess.STDOUT,
             preexec_fn=die_with_parent,
         )  # fmt: skip
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while loop.time() < deadline:
-            if self._proc.returncode is not None:
-                raise EmbeddedNatsError(
-                    f"nats-server exited with {self._proc.returncode}; see {log_path} "
-                    "(another server using the same store directory?)"
-                )
-            try:
-                _, writer = await asyncio.open_connection(self.host, self.port)
-            except OSError:
-                await asyncio.sleep(0.05)
-                continue
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+        if await wait_listening(self._proc, self.host, self.port, timeout_s):
             (self.store_dir.parent / "nats.url").write_text(self.url + "\n")
             return self.url
+        code = self._proc.returncode
         await self.stop()
+        if code is not None:
+            raise EmbeddedNatsError(
+                f"nats-server exited with {code}; see {log_path} "
+                "(another server using the same store directory?)"
+            )
         raise EmbeddedNatsError(f"nats-server did not listen within {timeout_s:g}s; see {log_path}")
 
     async def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and proc.returncode is None:
-            proc.terminate()
-            try:
-                async with asyncio.timeout(5):
-                    await proc.wait()
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        if proc is not None:
+            await terminate(proc)
         url_file = self.store_dir.parent / "nats.url"
         if proc is not None and url_file.exists():
             url_file.unlink(missing_ok=True)

@@ -7,14 +7,19 @@ resident memory is read from `/proc` before it stops.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from bridge.local_broker import find_tansu
-from supervisors.embedded_nats import die_with_parent, find_nats_server, free_port
+from supervisors.embedded_nats import (
+    die_with_parent,
+    find_nats_server,
+    free_port,
+    terminate,
+    wait_listening,
+)
 
 __all__ = ["ServerProcess", "start_nats", "start_tansu", "find_tansu", "peak_rss_mib"]
 
@@ -45,13 +50,7 @@ class ServerProcess:
         proc = self.proc
         if proc.returncode is None:
             self.peak_rss_mib = peak_rss_mib(proc.pid)
-            proc.terminate()
-            try:
-                async with asyncio.timeout(5):
-                    await proc.wait()
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await terminate(proc)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -65,19 +64,7 @@ async def _start(name: str, argv: list[str], port: int, url: str, workdir: Path)
     finally:
         log.close()
     server = ServerProcess(name, proc, url, workdir)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10.0
-    while loop.time() < deadline:
-        if proc.returncode is not None:
-            break
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.05)
-            continue
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
+    if await wait_listening(proc, "127.0.0.1", port, 10.0):
         return server
     tail = (workdir / f"{name}.log").read_text(errors="replace")[-2000:]
     await server.stop()
