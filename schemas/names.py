@@ -30,6 +30,7 @@ __all__ = [
     "ControlVerb",
     "STATUS_SUBJECT",
     "MARKET_TICKS_ALL",
+    "TICK_PREFIX",
     "tick_subject",
     "token_of_tick_subject",
     "broker_subject",
@@ -104,7 +105,8 @@ class StreamSpec:
     broker: Broker | None = None
 
 
-MARKET_TICKS_ALL: Final = "market.ticks.>"
+TICK_PREFIX: Final = "market.ticks."
+MARKET_TICKS_ALL: Final = TICK_PREFIX + ">"
 STATUS_SUBJECT: Final = "alpha.status"
 
 STREAMS: Final[dict[str, StreamSpec]] = {
@@ -146,7 +148,7 @@ def parse_broker(value: str) -> Broker:
 def tick_subject(instrument_token: int) -> str:
     if instrument_token <= 0:
         raise ValueError(f"instrument token must be positive, got {instrument_token}")
-    return f"market.ticks.{instrument_token}"
+    return f"{TICK_PREFIX}{instrument_token}"
 
 
 def token_of_tick_subject(subject: str) -> int:

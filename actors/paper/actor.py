@@ -38,6 +38,7 @@ from schemas.names import (
     ORDERS_FILLED,
     ORDERS_SUBMITTED,
     SIGNALS_VALIDATED,
+    TICK_PREFIX,
     Broker,
     PerBrokerEvent,
     broker_subject,
@@ -49,7 +50,7 @@ __all__ = ["PaperExecution"]
 
 log = logging.getLogger(__name__)
 
-_TICK_PREFIX = len("market.ticks.")
+_TICK_PREFIX = len(TICK_PREFIX)
 _EVENT_SUBJECT: dict[type[Event], tuple[PerBrokerEvent, str]] = {
     OrderSubmitted: (ORDERS_SUBMITTED, "submitted"),
     OrderAccepted: (ORDERS_ACCEPTED, "accepted"),

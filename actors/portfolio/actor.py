@@ -29,6 +29,7 @@ from schemas.names import (
     ORDERS_FILLED,
     ORDERS_SUBMITTED,
     PNL_SNAPSHOTS,
+    TICK_PREFIX,
     Broker,
     broker_subject,
     stream_for_broker,
@@ -40,7 +41,7 @@ __all__ = ["PortfolioActor", "portfolio_request_subject"]
 
 log = logging.getLogger(__name__)
 
-_TICK_PREFIX = len("market.ticks.")
+_TICK_PREFIX = len(TICK_PREFIX)
 
 
 def portfolio_request_subject(broker: str) -> str:

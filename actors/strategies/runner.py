@@ -24,14 +24,14 @@ from actors.strategies.config import StrategyConfig, build_strategies
 from actors.strategies.router import StrategyRouter
 from schemas.envelope import Envelope
 from schemas.events import MarketTick
-from schemas.names import MARKET_TICKS_ALL, SIGNALS_RAW, Broker, broker_subject
+from schemas.names import MARKET_TICKS_ALL, SIGNALS_RAW, TICK_PREFIX, Broker, broker_subject
 from supervisors.actor import Actor, Context, Input, Ordered
 
 __all__ = ["StrategyRunner"]
 
 log = logging.getLogger(__name__)
 
-_TICK_PREFIX = len("market.ticks.")
+_TICK_PREFIX = len(TICK_PREFIX)
 
 
 class StrategyRunner(Actor):
