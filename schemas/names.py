@@ -29,6 +29,8 @@ __all__ = [
     "STREAMS",
     "ControlVerb",
     "STATUS_SUBJECT",
+    "LEASE_BUCKET",
+    "lease_key",
     "MARKET_TICKS_ALL",
     "TICK_PREFIX",
     "tick_subject",
@@ -108,6 +110,8 @@ class StreamSpec:
 TICK_PREFIX: Final = "market.ticks."
 MARKET_TICKS_ALL: Final = TICK_PREFIX + ">"
 STATUS_SUBJECT: Final = "alpha.status"
+#: JetStream KV bucket of the per-broker ownership leases (its max age is the lease TTL)
+LEASE_BUCKET: Final = "alpha_leases"
 
 STREAMS: Final[dict[str, StreamSpec]] = {
     "MARKET": StreamSpec("MARKET", ("market.>",)),
@@ -185,6 +189,11 @@ def alert_subject(severity: str) -> str:
 
 def audit_subject(kind: str) -> str:
     return f"audit.{_check_token(kind, 'audit kind')}"
+
+
+def lease_key(broker: Broker) -> str:
+    """The key of a broker's lease in `LEASE_BUCKET`: whoever holds it runs its stateful roles."""
+    return f"broker-{parse_broker(broker)}"
 
 
 def stream_for_broker(broker: Broker) -> StreamSpec:

@@ -39,6 +39,7 @@ from supervisors.actor import (
 from supervisors.bus import Bus, ConsumerSettings, Subscription
 from supervisors.child import Ready
 from supervisors.consumer import PullFeeder
+from supervisors.errors import LeaseLost
 from supervisors.handling import ActorStats, Handling
 from supervisors.metrics import ActorMetrics
 
@@ -58,7 +59,14 @@ _snapshot_encoder = msgspec.json.Encoder(enc_hook=str)
 class ActorProcess:
     """The supervised process of one actor instance (implements `Child`)."""
 
-    def __init__(self, actor: Actor, bus: Bus, *, flush_batch: int = 256) -> None:
+    def __init__(
+        self,
+        actor: Actor,
+        bus: Bus,
+        *,
+        flush_batch: int = 256,
+        guard: Callable[[], bool] | None = None,
+    ) -> None:
         self.actor = actor
         self.name = actor.name
         self.bus = bus
@@ -75,6 +83,10 @@ class ActorProcess:
         self.handling.applied_seq = 0  # stateful actors: highest stream seq their state includes
         self._busy = False  # the mailbox loop is handling a batch
         self._kv: Any = None
+        # Leased actors: False once this process may no longer act for the broker. Checked
+        # before each batch and each store, so nothing is handled or stored after the
+        # lease's deadline even if the gate that stops us runs late.
+        self._guard = guard
 
     # --- Child protocol ----------------------------------------------------------------------
 
@@ -103,6 +115,7 @@ class ActorProcess:
     async def run(self, ready: Ready) -> None:
         self.state = "starting"
         try:
+            self._check_guard()
             await self.actor.on_start(self.bus)
             await self._restore_and_replay()
             async with asyncio.TaskGroup() as tg:
@@ -218,10 +231,19 @@ class ActorProcess:
             await self._mailbox.put((_SNAPSHOT, None))
             await asyncio.sleep(interval)
 
+    def _check_guard(self) -> None:
+        if self._guard is not None and not self._guard():
+            raise LeaseLost(
+                f"{self.name}: this process no longer holds the lease of broker "
+                f"{self.actor.broker}; another process may own it now"
+            )
+
     async def _write_snapshot(self) -> None:
         key = self.actor.snapshot_key
         if not key or self._kv is None:
             return
+        if self._guard is not None and not self._guard():
+            return  # the state is no longer ours to publish: the new owner's snapshot wins
         body = {"seq": self.handling.applied_seq, "state": self.actor.dump_state()}
         await self._kv.put(key, _snapshot_encoder.encode(body))
 
@@ -324,6 +346,9 @@ class ActorProcess:
                 await self._write_snapshot()
                 return
             batch = [item]
+            if self._guard is not None and not self._guard():
+                await self._release(item)
+                self._check_guard()
             while len(batch) < self._flush_batch and not mailbox.empty():
                 nxt = mailbox.get_nowait()
                 if nxt is _SENTINEL:
@@ -391,6 +416,7 @@ class ActorProcess:
     async def _store(self, outputs: list[Output]) -> None:
         if not outputs:
             return
+        self._check_guard()
         pending = []
         for out in outputs:
             fut = await self.bus.publish_pipelined(

@@ -157,7 +157,12 @@ class Supervisor:
             self.state = "gave_up" if self.gave_up else "failed"
             raise
         self.state = "stopping"
-        await self._stop_all()
+        try:
+            await self._stop_all()
+        except asyncio.CancelledError:  # cancelled mid-stop: no child may outlive us
+            await self._kill_all()
+            self.state = "stopped"
+            raise
         self.state = "stopped"
 
     def status(self) -> dict[str, Any]:
@@ -179,8 +184,10 @@ class Supervisor:
         base: dict[str, Any] = {"name": slot.spec.name, "kind": "actor"}
         if slot.child is not None:
             base.update(slot.child.status())
+        # A started child may be a standby (a lease gate without its lease): say so.
+        standby = slot.state == "running" and base.get("state") == "standby"
         base.update(
-            state=slot.state,
+            state="standby" if standby else slot.state,
             restart=str(slot.spec.restart),
             restarts=slot.restarts,
             last_error=slot.last_error,

@@ -66,6 +66,11 @@ def render_tree(node: dict[str, Any], prefix: str = "") -> list[str]:
     label += f"] {node.get('state')}"
     if node.get("restarts"):
         label += f"  restarts={node['restarts']}"
+    lease = node.get("lease")
+    if isinstance(lease, dict):
+        label += f"  lease {lease.get('key')}: " + (
+            "held by this process" if lease.get("held") else f"owner {lease.get('owner')}"
+        )
     if kind != "supervisor":
         label += (
             f"  mailbox={node.get('mailbox_depth', 0)}/{node.get('mailbox_size', 0)}"

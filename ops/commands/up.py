@@ -11,10 +11,13 @@ from ops.bootstrap import bootstrap_streams
 from ops.commands.common import run_async
 from ops.config_loading import load_domain_config
 from ops.preflight import check_compatibility, check_nats_server, check_secrets
-from ops.settings import load_settings
+from ops.settings import Settings, load_settings
 from ops.tree import ROLES, build_tree
 from supervisors.bus import Bus
+from supervisors.dirlock import DataDirLock
+from supervisors.errors import DataDirInUse
 from supervisors.launcher import LaunchConfig, launch
+from supervisors.lease import process_owner_id
 
 __all__ = ["register"]
 
@@ -41,9 +44,25 @@ def _up(args: argparse.Namespace) -> int:
         print("alpha-panda: --duration must be a positive number of seconds", file=sys.stderr)
         return 2
     roles = tuple(args.role or ROLES)
+    # First, before any server starts: a second `up` on this directory must not touch
+    # its embedded NATS store or ledger.
+    lock = DataDirLock(settings.data_dir)
+    try:
+        lock.acquire(roles=list(roles))
+    except DataDirInUse as exc:
+        print(f"alpha-panda: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run(args, settings, roles)
+    finally:
+        lock.release()
+
+
+def _run(args: argparse.Namespace, settings: Settings, roles: tuple[str, ...]) -> int:
     domain = run_async(load_domain_config(settings))  # a broken config stops us here, clearly
     log.info("strategies from %s: %s", domain.strategies_source,
              ", ".join(c.id for c in domain.strategies if c.enabled) or "none enabled")  # fmt: skip
+    owner = process_owner_id()  # this process, in the broker leases it holds
     stores = Stores(
         settings.redis_url.get_secret_value() if settings.redis_url else None,
         settings.database_url.get_secret_value() if settings.database_url else None,
@@ -66,6 +85,9 @@ def _up(args: argparse.Namespace) -> int:
         embedded_port=settings.embedded_nats_port,
         prepare=prepare,
         cleanup=stores.close,
-        process_info={"env": settings.env, "brokers": list(settings.brokers), **stores.kind},
+        process_info={"env": settings.env, "brokers": list(settings.brokers), "owner": owner,
+                      **stores.kind},
+    )  # fmt: skip
+    return run_async(
+        launch(config, lambda bus: build_tree(bus, settings, roles, domain, stores, owner=owner))
     )
-    return run_async(launch(config, lambda bus: build_tree(bus, settings, roles, domain, stores)))
