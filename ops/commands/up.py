@@ -52,6 +52,9 @@ def _up(args: argparse.Namespace) -> int:
     except DataDirInUse as exc:
         print(f"alpha-panda: {exc}", file=sys.stderr)
         return 2
+    # Holding the lock, any nats.url here was left by a predecessor that died: it would send
+    # `alpha-panda status` to a server that is gone.
+    (settings.data_dir / "nats.url").unlink(missing_ok=True)
     try:
         return _run(args, settings, roles)
     finally:
