@@ -172,7 +172,9 @@ class LeaseGate:
         finally:
             for task in (keeper, stop, is_up):
                 task.cancel()
-            await asyncio.gather(keeper, stop, is_up, return_exceptions=True)
+            if not run.done():  # we were cancelled: the leased actors must not outlive us
+                run.cancel()
+            await asyncio.gather(keeper, stop, is_up, run, return_exceptions=True)
             self._restarts_before += sup.restarts_total
             self._sup = None
 

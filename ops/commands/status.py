@@ -11,7 +11,7 @@ from ops.settings import load_settings
 from schemas.names import STATUS_SUBJECT
 from supervisors.bus import Bus
 
-__all__ = ["register", "render_tree", "fetch_status"]
+__all__ = ["register", "render_tree", "render_process", "fetch_status"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 from actors.portfolio.actor import portfolio_request_subject
-from ops.commands.status import fetch_status
+from ops.commands.status import fetch_status, render_process
 from schemas.events import (
     OrderCancelled,
     OrderFailed,
@@ -202,6 +202,11 @@ async def test_a_standby_takes_over_a_killed_owner_with_no_order_or_fill_twice_o
         node = await owner_node(url, standby)
         assert node is not None and node["owner"] == owner_id
         assert {c["state"] for c in node["children"]} == {"standby"}
+        shown = "\n".join(render_process(r) for r in await fetch_status(url, 0.5))
+        assert (
+            f"owner:paper [supervisor one_for_one] standby  lease broker-paper: owner {owner_id}"
+            in shown
+        )
 
         async with connected(url) as bus:
 

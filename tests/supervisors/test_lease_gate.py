@@ -97,6 +97,17 @@ async def test_a_standby_is_ready_at_once_names_the_owner_and_takes_over_when_it
     assert b.gate.status()["owner"] == "host-b:2:01B"
 
 
+async def test_a_cancelled_owner_leaves_no_leased_child_running(
+    bus: Bus, gates: Callable[..., Started]
+) -> None:
+    fam = Family()
+    a = gates(bus, fam, unique("leases_"), "host-a:1:01A")
+    await asyncio.wait_for(a.ready.wait(), 5)
+    a.task.cancel()
+    await asyncio.gather(a.task, return_exceptions=True)
+    assert running(fam) == set()
+
+
 async def test_an_owner_whose_lease_was_taken_stops_its_children_at_once(
     bus: Bus, gates: Callable[..., Started]
 ) -> None:
