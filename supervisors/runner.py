@@ -146,6 +146,9 @@ class ActorProcess:
             if self.state != "crashed":
                 self.state = "stopping"
             await self._unbind_inputs()
+            # Feeders may have queued more after the loop ended (a crash, a lost lease):
+            # hand those back now, or they would wait out ack_wait before a successor gets them.
+            await self._release(None)
             try:
                 async with asyncio.timeout(5):
                     await self.actor.on_stop()
@@ -168,6 +171,12 @@ class ActorProcess:
                         ack_wait_s=inp.ack_wait_s,
                         max_ack_pending=inp.max_ack_pending,
                         deliver_new=inp.deliver_new,
+                    ),
+                    # after a fence (`_fence`): from the first sequence the state lacks
+                    start_seq=(
+                        self.handling.applied_seq + 1
+                        if self._guard is not None and inp.replay
+                        else None
                     ),
                 )
                 feeder = PullFeeder(
@@ -252,6 +261,8 @@ class ActorProcess:
         key = self.actor.snapshot_key
         if not key:
             return
+        if self._guard is not None:
+            await self._fence()
         self._kv = await self.bus.key_value(STATE_BUCKET)
         try:
             entry = await self._kv.get(key)
@@ -264,6 +275,21 @@ class ActorProcess:
         for inp in self.actor.inputs():
             if isinstance(inp, Durable) and inp.replay:
                 await self._replay(inp)
+
+    async def _fence(self) -> None:
+        """A leased actor takes its durable consumers over from any previous owner.
+
+        A previous owner that is frozen or cut off may still have pull requests waiting on
+        the consumer: messages stored after our replay could go to it, come back out of
+        stream order, and be skipped here as already applied. Deleting the consumer ends
+        those requests; it is created again after the replay, from the first sequence our
+        state does not include, and everything before that is covered by the replay.
+        """
+        for inp in self.actor.inputs():
+            if not isinstance(inp, Durable) or not inp.replay:
+                continue
+            if await self.bus.delete_consumer(inp.stream, inp.durable):
+                log.info("%s: took consumer %s over", self.name, inp.durable)
 
     async def _replay(self, inp: Durable[Any]) -> None:
         end = await self.bus.stream_last_seq(inp.stream)

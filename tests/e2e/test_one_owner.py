@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from schemas.events import (
     TradingSignal,
     ValidatedSignal,
 )
+from supervisors.bus import Bus
 from tests.conftest import NatsServer
 from tests.e2e.conftest import (
     AlphaPanda,
@@ -171,37 +172,45 @@ async def process_owner_id(url: str, app: AlphaPanda) -> str:
     raise AssertionError(f"process {app.proc.pid} did not answer")
 
 
+async def fill_count(bus: Bus) -> int:
+    info = await bus.js.stream_info("PAPER", subjects_filter="paper.orders.filled")
+    return sum((info.state.subjects or {}).values())
+
+
 @pytest.mark.timeout(60)
-async def test_a_standby_takes_over_a_killed_owner_with_no_order_or_fill_twice_or_missing(
+@pytest.mark.parametrize("disruption", ["sigkill", "sigstop"])
+async def test_a_standby_takes_over_from_its_owner_with_no_order_or_fill_twice_or_missing(
     tmp_path: Path,
     fresh_nats: NatsServer,
     fresh_database_url: str,  # noqa: F811
-    alpha_panda: Callable[..., AlphaPanda],
+    disruption: str,
 ) -> None:
+    """SIGKILL: the owner is gone. SIGSTOP: it is frozen, as in a long pause or a partition,
+    and wakes up after the standby took over: it must stand by then, not act."""
     url = fresh_nats.url
     owner = start_process(tmp_path / "a", fresh_nats, fresh_database_url,
                           ("portfolio", "execution", "risk"))  # fmt: skip
     standby: AlphaPanda | None = None
+
+    async def owns(app: AlphaPanda) -> bool:
+        node = await owner_node(url, app)
+        return node is not None and node["state"] == "running" and node["lease"]["held"]
+
+    async def stands_by(app: AlphaPanda, behind: str) -> bool:
+        node = await owner_node(url, app)
+        return node is not None and node["state"] == "standby" and node["owner"] == behind
+
     try:
-
-        async def owns(app: AlphaPanda) -> bool:
-            node = await owner_node(url, app)
-            return node is not None and node["state"] == "running" and node["lease"]["held"]
-
         await eventually(lambda: owns(owner), "the first process to take the lease", app=owner)
         owner_id = await process_owner_id(url, owner)
         # The second runs everything, the feed included: a standby for the broker's
-        # stateful roles, so the ticks and signals go on when the owner dies.
+        # stateful roles, so the ticks and signals go on when the owner is gone.
         standby = start_process(tmp_path / "b", fresh_nats, fresh_database_url, ())
-
-        async def stands_by() -> bool:
-            node = await owner_node(url, standby)  # type: ignore[arg-type]
-            return node is not None and node["state"] == "standby"
-
-        await eventually(stands_by, "the second process to stand by", app=standby)
-        node = await owner_node(url, standby)
-        assert node is not None and node["owner"] == owner_id
-        assert {c["state"] for c in node["children"]} == {"standby"}
+        second = standby
+        await eventually(lambda: stands_by(second, owner_id), "the second to stand by",
+                         app=second)  # fmt: skip
+        node = await owner_node(url, second)
+        assert node is not None and {c["state"] for c in node["children"]} == {"standby"}
         shown = "\n".join(render_process(r) for r in await fetch_status(url, 0.5))
         assert (
             f"owner:paper [supervisor one_for_one] standby  lease broker-paper: owner {owner_id}"
@@ -211,15 +220,21 @@ async def test_a_standby_takes_over_a_killed_owner_with_no_order_or_fill_twice_o
         async with connected(url) as bus:
 
             async def filled(n: int) -> bool:
-                info = await bus.js.stream_info("PAPER", subjects_filter="paper.orders.filled")
-                return sum((info.state.subjects or {}).values()) >= n
+                return await fill_count(bus) >= n
 
             await eventually(lambda: filled(10), "the owner to fill orders", app=owner)
-            owner.kill()  # SIGKILL, mid-run
-            killed_at = time.monotonic()
-            await eventually(lambda: owns(standby), "the standby to take over",  # type: ignore[arg-type]
-                             app=standby, timeout_s=TTL_S + 5)  # fmt: skip
-            assert time.monotonic() - killed_at < TTL_S + 1, "taken over within the TTL"
+            lost_at = time.monotonic()
+            owner.proc.send_signal(signal.SIGKILL if disruption == "sigkill" else signal.SIGSTOP)
+            fills_before = await fill_count(bus)
+            await eventually(lambda: owns(second), "the standby to take over", app=second,
+                             timeout_s=TTL_S + 5)  # fmt: skip
+            # Killed on this host: taken at once; frozen: once the record lapsed, then a poll.
+            assert time.monotonic() - lost_at < TTL_S + TTL_S / 3 + 1.5, "taken within the TTL"
+            if disruption == "sigstop":
+                owner.proc.send_signal(signal.SIGCONT)
+                second_id = await process_owner_id(url, second)
+                await eventually(lambda: stands_by(owner, second_id),
+                                 "the woken owner to stand by behind the new one", app=owner)  # fmt: skip
 
             async def settled() -> bool:
                 if await last_seq(bus, "MARKET") < TICKS:
@@ -228,12 +243,15 @@ async def test_a_standby_takes_over_a_killed_owner_with_no_order_or_fill_twice_o
                 await asyncio.sleep(3)
                 return await trading_events(bus) == before
 
-            await eventually(settled, "the feed to finish and trading to settle", app=standby,
+            await eventually(settled, "the feed to finish and trading to settle", app=second,
                              timeout_s=40)  # fmt: skip
+            assert await fill_count(bus) > fills_before, "the new owner traded"
             events = [e.data for _, e in await read_stream(bus, "PAPER")]
             reply = await bus.request(portfolio_request_subject("paper"), b"", timeout_s=5)
             books = json.loads(reply.data)
-        assert await standby.stop() == 0, standby.output()
+        assert await second.stop() == 0, second.output()
+        if disruption == "sigstop":
+            assert await owner.stop() == 0, owner.output()
     finally:
         owner.kill()
         if standby is not None:

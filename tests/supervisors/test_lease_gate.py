@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 import msgspec
 import pytest
@@ -12,7 +14,7 @@ import pytest
 from schemas.envelope import Envelope
 from schemas.events import Heartbeat
 from supervisors.actor import Actor, Context, Durable, Input
-from supervisors.bus import Bus
+from supervisors.bus import Bus, Msg
 from supervisors.errors import LeaseLost
 from supervisors.lease import Lease, LeaseRecord
 from supervisors.lease_gate import LeaseGate
@@ -191,3 +193,65 @@ async def test_a_guarded_actor_handles_nothing_once_its_guard_turns_false(
     with pytest.raises(LeaseLost):
         await asyncio.wait_for(task, 5)
     assert len(actor.seen) == 3, "no input handled after the guard turned false"
+
+
+class Tally(Echo):
+    """A stateful Echo: its state is the inputs it applied (snapshot plus replay)."""
+
+    snapshot_interval_s = 0.05
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(prefix)
+        self.snapshot_key = f"{prefix}-tally"
+
+    def inputs(self) -> Sequence[Input]:
+        return (Durable(self.prefix.upper(), (f"{self.prefix}.in",), "tally", self.on_input,
+                        Heartbeat, ack_wait_s=30.0, replay=True),)  # fmt: skip
+
+    def dump_state(self) -> dict[str, Any]:
+        return {"seen": self.seen}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.seen = list(state["seen"])
+
+
+async def test_a_new_owner_fences_off_the_pull_requests_of_a_frozen_one(
+    bus: Bus, stream: str
+) -> None:
+    first = Tally(stream)
+    process = ActorProcess(first, bus, guard=lambda: True)
+    ready = asyncio.Event()
+    task = asyncio.create_task(process.run(ready.set))
+    await asyncio.wait_for(ready.wait(), 5)
+    await publish_inputs(bus, f"{stream}.in", 3)
+    await wait_for(lambda: len(first.seen) == 3, 5)
+    process.request_stop()
+    await asyncio.wait_for(task, 5)
+
+    # A frozen owner: its pull request still waits on the consumer, and it never acks.
+    frozen: list[Msg] = []
+
+    async def hold(msg: Msg) -> None:
+        frozen.append(msg)
+
+    inbox = bus.nc.new_inbox()
+    sub = await bus.nc.subscribe(inbox, cb=hold)
+    request = json.dumps({"batch": 100, "expires": int(30e9)}).encode()
+    await bus.nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{stream.upper()}.tally", request, reply=inbox)
+    await bus.nc.flush()
+
+    second = Tally(stream)
+    process = ActorProcess(second, bus, guard=lambda: True)
+    ready = asyncio.Event()
+    task = asyncio.create_task(process.run(ready.set))
+    await asyncio.wait_for(ready.wait(), 5)
+    await publish_inputs(bus, f"{stream}.in", 3)
+    try:
+        await wait_for(lambda: len(second.seen) == 6, 5)
+        assert second.seen == [0, 1, 2, 0, 1, 2], "the snapshot, then the new inputs, in order"
+        delivered = [m for m in frozen if not (m.headers or {}).get("Status")]
+        assert delivered == [], "nothing went to the old owner's waiting request"
+    finally:
+        process.request_stop()
+        await asyncio.wait_for(task, 5)
+        await sub.unsubscribe()
