@@ -77,7 +77,8 @@ def start_up(workdir: Path, env: dict[str, str], log_name: str) -> AlphaPanda:
 
 
 async def answering(workdir: Path, env: dict[str, str], app: AlphaPanda) -> dict[str, Any]:
-    """Poll until this `up` has written var/nats.url and answers alpha.status as itself."""
+    """Poll until this `up` has written var/nats.url and answers alpha.status as itself,
+    its tree running."""
     found: list[dict[str, Any]] = []
 
     async def probe() -> bool:
@@ -85,6 +86,8 @@ async def answering(workdir: Path, env: dict[str, str], app: AlphaPanda) -> dict
             return False
         body = await asyncio.to_thread(cli_status, workdir, env)
         if body is None or body["process"]["pid"] != app.proc.pid:
+            return False
+        if body["tree"]["state"] != "running":
             return False
         found.append(body)
         return True
@@ -126,7 +129,7 @@ async def test_a_second_up_on_a_data_directory_refuses_at_once_naming_the_first(
         third = start_up(tmp_path, env, "third.log")
         try:
             body = await answering(tmp_path, env, third)
-            assert body["tree"]["state"] == "running"
+            assert find_actor(body["tree"], "owner:paper")["lease"]["held"]
         finally:
             assert await third.stop() == 0, third.output()
     finally:
