@@ -7,8 +7,8 @@ import logging
 from typing import Any
 
 from bridge.errors import KafkaUnavailable
-from bridge.producer_config import ProducerProfile, make_producer
-from bridge.topic_overlays import TopicClass, topic_class
+from bridge.mirror.producer_config import ProducerProfile, make_producer
+from bridge.topics.overlays import TopicClass, topic_class
 
 __all__ = ["ProducerPool"]
 

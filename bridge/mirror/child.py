@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from bridge.config import BridgeConfig
-from bridge.mirror import BridgeProcess
+from bridge.mirror.config import BridgeConfig, BridgeSettings
+from bridge.mirror.process import BridgeProcess
 from supervisors.bus import Bus
 from supervisors.child import ChildSpec
-
-if TYPE_CHECKING:
-    from ops.settings import Settings
 
 __all__ = ["bridge_child_spec"]
 
 
-def bridge_child_spec(bus: Bus, settings: Settings) -> ChildSpec | None:
+def bridge_child_spec(bus: Bus, settings: BridgeSettings) -> ChildSpec | None:
     """The bridge as a permanent child, or None when KAFKA_BOOTSTRAP_SERVERS is unset.
 
     Put it first among the root's children: started first and stopped last, it catches up

@@ -22,11 +22,11 @@ from aiokafka import TopicPartition
 from nats.aio.msg import Msg
 
 from bridge.errors import KafkaUnavailable
-from bridge.metrics import DEAD_LETTERED, MIRRORED, SKIPPED, StreamFigures
-from bridge.partitioner import partition_for
-from bridge.producers import ProducerPool
-from bridge.records import OutRecord
-from bridge.resume import TailReader
+from bridge.mirror.metrics import DEAD_LETTERED, MIRRORED, SKIPPED, StreamFigures
+from bridge.mirror.partitioner import partition_for
+from bridge.mirror.producers import ProducerPool
+from bridge.mirror.records import OutRecord
+from bridge.mirror.resume import TailReader
 
 __all__ = ["Pipeline", "Item"]
 

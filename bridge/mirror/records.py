@@ -13,7 +13,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any, Final
 
-from bridge.codec import ValueCodec
+from bridge.governance.codec import ValueCodec
 from schemas.avro import DLQ_SUFFIX, event_type_for_topic
 from schemas.envelope import (
     HDR_MSG_ID,

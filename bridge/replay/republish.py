@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge.codec import AvroDecoder
 from bridge.errors import RedriveRefused, ReplayError
-from bridge.progress import Progress
-from bridge.records import H_ID, H_MSG_ID, H_SUBJECT, H_TRACEPARENT, H_TYPE
-from bridge.registry import RegistryClient
-from bridge.replay_source import new_reader, parse_time_ms, plan_range, read_range
-from bridge.wire import is_wire_format
+from bridge.governance.codec import AvroDecoder
+from bridge.governance.registry import RegistryClient
+from bridge.governance.wire import is_wire_format
+from bridge.mirror.records import H_ID, H_MSG_ID, H_SUBJECT, H_TRACEPARENT, H_TYPE
+from bridge.replay.progress import Progress
+from bridge.replay.source import new_reader, parse_time_ms, plan_range, read_range
 from schemas.avro import DLQ_SUFFIX
 from schemas.envelope import HDR_MSG_ID, HDR_TRACEPARENT, HDR_TYPE, decode_as, new_envelope
 from schemas.events import AuditEvent, DeadLetter

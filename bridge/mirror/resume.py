@@ -18,7 +18,7 @@ from typing import Any, Final
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bridge.errors import KafkaUnavailable
-from bridge.records import H_SEQ, H_STREAM
+from bridge.mirror.records import H_SEQ, H_STREAM
 
 __all__ = ["TailReader", "last_seq_in"]
 

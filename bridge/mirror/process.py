@@ -12,25 +12,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from bridge.codec import AvroCodec, JsonCodec, ValueCodec
-from bridge.config import BridgeConfig
-from bridge.consumers import ack_meta, bind_consumer
 from bridge.errors import BridgeError, DeliveryGap
-from bridge.feeder import EpochFeeder
-from bridge.lag import LagMonitor
-from bridge.metrics import HEALTHY, RESETS, StreamFigures
-from bridge.pipeline import Pipeline
-from bridge.producers import ProducerPool
-from bridge.records import RecordBuilder
-from bridge.registry import RegistryClient
-from bridge.resume import TailReader
-from bridge.topics import ensure_topics
+from bridge.governance.codec import AvroCodec, JsonCodec, ValueCodec
+from bridge.governance.registry import RegistryClient
+from bridge.mirror.config import BridgeConfig
+from bridge.mirror.consumers import bind_consumer
+from bridge.mirror.lag import LagMonitor
+from bridge.mirror.metrics import HEALTHY, RESETS, StreamFigures
+from bridge.mirror.pipeline import Pipeline
+from bridge.mirror.producers import ProducerPool
+from bridge.mirror.records import RecordBuilder
+from bridge.mirror.resume import TailReader
+from bridge.topics.admin import ensure_topics
+from supervisors.acks import parse_ack_subject
 from supervisors.bus import Bus, ConsumerSettings, Msg
 from supervisors.child import Ready
-from supervisors.consumer import ConsumerLost
+from supervisors.consumer import ConsumerLost, PullFeeder
 
 __all__ = ["BridgeProcess"]
 
@@ -62,8 +62,7 @@ class BridgeProcess:
         self._healthy = True
         self._stop = asyncio.Event()
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()
-        self._epoch = 0
-        self._feeders: list[EpochFeeder] = []
+        self._feeders: dict[str, PullFeeder] = {}  # one per stream; each bind is an epoch
         self._watchdogs: list[asyncio.Task[None]] = []
         self._topics_ready = False
         self._pipeline: Pipeline | None = None
@@ -154,7 +153,6 @@ class BridgeProcess:
         settings = ConsumerSettings(
             ack_wait_s=config.ack_wait_s, max_ack_pending=config.max_ack_pending
         )
-        self._epoch += 1
         self.bound = []
         self._deliveries.clear()
         existing = set(await self._stream_names())
@@ -167,12 +165,12 @@ class BridgeProcess:
             durable = config.durable(stream)
             await bind_consumer(self.bus, stream, durable, settings)
             self._deliveries[stream] = 0  # a (re)created consumer numbers deliveries from 1
-            feeder = EpochFeeder(
-                self.bus, stream, durable, self._deliver_for(stream, self._epoch),
-                batch=config.pull_batch,
-            )  # fmt: skip
-            await feeder.start()
-            self._feeders.append(feeder)
+            feeder = self._feeders.get(stream)
+            if feeder is None:
+                feeder = self._feeders[stream] = PullFeeder(
+                    self.bus, stream, durable, self._deliver_for(stream), batch=config.pull_batch
+                )
+            await feeder.start()  # a new epoch: nothing the previous one fetched gets through
             task = asyncio.create_task(feeder.watchdog(), name=f"{self.name}:{stream}:watchdog")
             task.add_done_callback(self._watchdog_done)
             self._watchdogs.append(task)
@@ -184,9 +182,13 @@ class BridgeProcess:
         except Exception as exc:
             raise BridgeError(f"listing JetStream streams failed: {exc}") from exc
 
-    def _deliver_for(self, stream: str, epoch: int) -> Callable[[Msg], None]:
+    def _deliver_for(self, stream: str) -> Callable[[Msg], Awaitable[None]]:
         inbox = self._inbox
-        return lambda msg: inbox.put_nowait((stream, epoch, msg))
+
+        async def deliver(msg: Msg) -> None:
+            inbox.put_nowait((stream, msg))  # unbounded: max_ack_pending bounds it
+
+        return deliver
 
     def _watchdog_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -200,12 +202,20 @@ class BridgeProcess:
         self._inbox.put_nowait(_Failure(exc))
 
     async def _unbind(self) -> None:
-        feeders, self._feeders = self._feeders, []
+        """End the epoch: stop the feeders, then forget what they delivered and we did not
+        handle yet (unacked, so the next epoch's consumer delivers it again, in order)."""
         watchdogs, self._watchdogs = self._watchdogs, []
         for task in watchdogs:
             task.cancel()
-        for feeder in feeders:
+        for feeder in self._feeders.values():
             await feeder.stop()
+        kept = []
+        while not self._inbox.empty():
+            entry = self._inbox.get_nowait()
+            if not isinstance(entry, tuple):
+                kept.append(entry)
+        for entry in kept:
+            self._inbox.put_nowait(entry)
 
     async def _pump(self, builder: RecordBuilder, pipeline: Pipeline) -> object:
         while True:
@@ -245,17 +255,15 @@ class BridgeProcess:
         if isinstance(entry, _Failure):
             exc = entry.exc
             raise exc if isinstance(exc, BridgeError | ConsumerLost) else BridgeError(str(exc))
-        stream, epoch, msg = entry
-        if epoch != self._epoch:
-            return  # delivered to a feeder of a previous epoch: redelivered in order
-        seq, delivery, ts_ms = ack_meta(msg.reply)
+        stream, msg = entry
+        meta = parse_ack_subject(msg.reply)
         expected = self._deliveries[stream] + 1
-        if delivery != expected:
-            raise DeliveryGap(stream, expected, delivery)
-        self._deliveries[stream] = delivery
+        if meta.consumer_seq != expected:
+            raise DeliveryGap(stream, expected, meta.consumer_seq)
+        self._deliveries[stream] = meta.consumer_seq
         headers = msg.headers or {}
-        record = await builder.build(stream, msg.subject, seq, msg.data, headers)
-        await pipeline.submit(msg, stream, seq, ts_ms, record)
+        record = await builder.build(stream, msg.subject, meta.stream_seq, msg.data, headers)
+        await pipeline.submit(msg, stream, meta.stream_seq, meta.ts_ms, record)
 
     async def _recover(self, pipeline: Pipeline, exc: BaseException, attempt: int) -> None:
         """Drop everything held in memory, back off, and let `_bind` resume from the floor."""

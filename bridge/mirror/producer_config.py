@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka import codec as kafka_codec
 
 from bridge.errors import BridgeConfigError
-from bridge.topic_overlays import TOPIC_CLASSES, TopicClass
+from bridge.topics.overlays import TOPIC_CLASSES, TopicClass
 
 __all__ = [
     "ProducerProfile",

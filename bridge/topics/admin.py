@@ -18,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from bridge.errors import KafkaUnavailable
-from bridge.topic_overlays import TopicPlan, plan_topics
+from bridge.topics.overlays import TopicPlan, plan_topics
 
 __all__ = ["bootstrap_topics", "check_topics", "ensure_topics", "describe_live", "LiveTopic"]
 
