@@ -21,7 +21,7 @@ from collections.abc import Callable
 from aiokafka import TopicPartition
 from nats.aio.msg import Msg
 
-from bridge.errors import KafkaUnavailable
+from bridge.errors import kafka_failure
 from bridge.mirror.metrics import DEAD_LETTERED, MIRRORED, SKIPPED, StreamFigures
 from bridge.mirror.partitioner import partition_for
 from bridge.mirror.producers import ProducerPool
@@ -161,8 +161,8 @@ class Pipeline:
             future = await producer.send_batch(batch, topic, partition=pipe.tp.partition)
             async with asyncio.timeout(self._pool.profile(topic).request_timeout_ms / 1000 + 5):
                 await future
-        except (Exception, TimeoutError) as exc:
-            raise KafkaUnavailable(
+        except (Exception, TimeoutError) as exc:  # no retry here: the epoch ends (see above)
+            raise kafka_failure(
                 f"producing {len(items)} records to {pipe.tp.topic}[{pipe.tp.partition}]", exc
             ) from exc
         self.batches += 1

@@ -5,6 +5,11 @@ encodes each message and hands it to the pipeline (per-partition batches, ack af
 Kafka's ack). Kafka trouble does not crash the child: the bridge reports unhealthy, drops
 what it holds, waits a jittered backoff and resumes from the consumers' unacked messages,
 so a long Kafka outage never exhausts its supervisor's restart intensity.
+
+What retrying cannot fix (an error with `retriable` False: a topic setting the cluster
+refuses, a missing topic, a permission, a producer setting the broker does not support)
+stops the bridge instead: `run` raises that error, whose message is the remedy, and the
+bridge's transient child spec is then not restarted (`bridge.mirror.child`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from bridge.errors import BridgeError, DeliveryGap
+from bridge.errors import BridgeError, DeliveryGap, MirrorInterrupted
 from bridge.governance.codec import AvroCodec, JsonCodec, ValueCodec
 from bridge.governance.registry import RegistryClient
 from bridge.mirror.config import BridgeConfig
@@ -93,8 +98,10 @@ class BridgeProcess:
     async def run(self, ready: Ready) -> None:
         self.state = "starting"
         config = self.config
-        builder = RecordBuilder(self._codec())
         pool = ProducerPool(config.bootstrap_servers, config.profiles, config.client_id)
+        builder = RecordBuilder(
+            self._codec(), limit_bytes=lambda topic: pool.profile(topic).request_limit_bytes
+        )
         tails = TailReader(config.bootstrap_servers, client_id=f"{config.client_id}-resume")
         pipeline = self._pipeline = Pipeline(
             pool, tails, self.figures, self._wake, lambda: self._set_healthy(True)
@@ -123,6 +130,9 @@ class BridgeProcess:
                         continue
                     await self._catch_up(builder, pipeline)
                 except (BridgeError, ConsumerLost) as exc:
+                    if not getattr(exc, "retriable", True):
+                        self._give_up(exc)
+                        raise
                     self._failures += 1
                     await self._recover(pipeline, exc, self._failures)
             self.state = "stopping"
@@ -130,14 +140,16 @@ class BridgeProcess:
             if not await pipeline.drain(config.drain_timeout_s):
                 log.warning("bridge stopped with records in flight; they are resent on restart")
         except BaseException:
-            self.state = "crashed"
+            if self.state != "failed":
+                self.state = "crashed"
             raise
         finally:
             lag.cancel()
             await asyncio.gather(lag, return_exceptions=True)
             await self._unbind()
             await pipeline.reset(settle_s=5.0)
-            self.state = "stopped" if self.state != "crashed" else self.state
+            if self.state not in ("crashed", "failed"):
+                self.state = "stopped"
             HEALTHY.set(0)
 
     # --- consumption -------------------------------------------------------------------------
@@ -180,7 +192,7 @@ class BridgeProcess:
         try:
             return [str(info.config.name) for info in await self.bus.js.streams_info()]
         except Exception as exc:
-            raise BridgeError(f"listing JetStream streams failed: {exc}") from exc
+            raise MirrorInterrupted("listing JetStream streams", exc) from exc
 
     def _deliver_for(self, stream: str) -> Callable[[Msg], Awaitable[None]]:
         inbox = self._inbox
@@ -254,7 +266,9 @@ class BridgeProcess:
     async def _handle(self, entry: Any, builder: RecordBuilder, pipeline: Pipeline) -> None:
         if isinstance(entry, _Failure):
             exc = entry.exc
-            raise exc if isinstance(exc, BridgeError | ConsumerLost) else BridgeError(str(exc))
+            if isinstance(exc, BridgeError | ConsumerLost):
+                raise exc
+            raise MirrorInterrupted("a task of the mirror", exc) from exc
         stream, msg = entry
         meta = parse_ack_subject(msg.reply)
         expected = self._deliveries[stream] + 1
@@ -264,6 +278,12 @@ class BridgeProcess:
         headers = msg.headers or {}
         record = await builder.build(stream, msg.subject, meta.stream_seq, msg.data, headers)
         await pipeline.submit(msg, stream, meta.stream_seq, meta.ts_ms, record)
+
+    def _give_up(self, exc: BaseException) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self._set_healthy(False)
+        self.state = "failed"
+        log.error("bridge stopped: %s", self.last_error)
 
     async def _recover(self, pipeline: Pipeline, exc: BaseException, attempt: int) -> None:
         """Drop everything held in memory, back off, and let `_bind` resume from the floor."""

@@ -6,7 +6,9 @@ import asyncio
 import logging
 from typing import Any
 
-from bridge.errors import KafkaUnavailable
+from aiokafka.errors import KafkaError
+
+from bridge.errors import BridgeConfigError, KafkaRefused, kafka_failure
 from bridge.mirror.producer_config import ProducerProfile, make_producer
 from bridge.topics.overlays import TopicClass, topic_class
 
@@ -39,13 +41,19 @@ class ProducerPool:
         async with self._lock:
             producer = self._producers.get(profile)
             if producer is None:
-                producer = make_producer(self._bootstrap, profile, self._client_id)
+                try:
+                    producer = make_producer(self._bootstrap, profile, self._client_id)
+                except (ValueError, TypeError, KafkaError) as exc:  # aiokafka checks its settings
+                    raise BridgeConfigError(
+                        f"producer settings of {topic!r} ({profile}) are refused by aiokafka: "
+                        f"{exc}; fix them in ALPHA_PANDA_BRIDGE_PRODUCER"
+                    ) from exc
                 try:
                     async with asyncio.timeout(profile.request_timeout_ms / 1000):
                         await producer.start()
                 except (Exception, TimeoutError) as exc:
                     await _stop_quietly(producer)
-                    raise KafkaUnavailable("connecting the producer", exc) from exc
+                    raise _start_failure(profile, exc) from exc
                 self._producers[profile] = producer
         return producer
 
@@ -55,15 +63,14 @@ class ProducerPool:
         if count is not None:
             return count
         producer = await self.producer(topic)
-        try:
-            async with asyncio.timeout(self.profile(topic).request_timeout_ms / 1000):
+        what = f"reading the partitions of {topic!r}"
+        try:  # aiokafka waits up to request_timeout_ms for the topic to appear, then gives up
+            async with asyncio.timeout(self.profile(topic).request_timeout_ms / 1000 + 5):
                 parts = await producer.partitions_for(topic)
         except (Exception, TimeoutError) as exc:
-            raise KafkaUnavailable(f"reading the partitions of {topic!r}", exc) from exc
+            raise kafka_failure(what, exc, missing_topic=True) from exc
         if not parts:
-            raise KafkaUnavailable(
-                f"reading the partitions of {topic!r}", LookupError("no partitions")
-            )
+            raise kafka_failure(what, LookupError("no partitions"), missing_topic=True)
         count = len(parts)
         self._partitions[topic] = count
         return count
@@ -76,6 +83,24 @@ class ProducerPool:
         self._partitions.clear()
         for producer in producers.values():  # idle by now: the pipeline settled its batches
             await _stop_quietly(producer)
+
+
+def _start_failure(profile: ProducerProfile, exc: BaseException) -> Exception:
+    """Why a producer did not start. An idempotent one needs InitProducerId, which some
+    Kafka-protocol brokers (Tansu) answer with an error: that is a setting to change."""
+    if (
+        profile.enable_idempotence
+        and isinstance(exc, KafkaError)
+        and not getattr(exc, "retriable", False)
+    ):
+        return KafkaRefused(
+            "starting an idempotent producer",
+            exc,
+            "the broker does not support idempotent producers: set "
+            "ALPHA_PANDA_BRIDGE_PRODUCER=<class>.enable_idempotence=false (the bridge is "
+            "exactly-once without them)",
+        )
+    return kafka_failure("connecting the producer", exc)
 
 
 async def _stop_quietly(producer: Any, timeout_s: float = 5.0) -> None:

@@ -82,7 +82,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from prometheus_client import start_http_server
 
         start_http_server(args.metrics_port, addr="127.0.0.1")
-    return asyncio.run(_run(resolve_nats_url(settings), config, args.duration))
+    try:
+        return asyncio.run(_run(resolve_nats_url(settings), config, args.duration))
+    except BridgeError as exc:  # retrying cannot fix it: the message says what will
+        print(f"alpha-panda bridge: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 async def _run(url: str, config: BridgeConfig, duration_s: float | None) -> int:
@@ -162,6 +166,12 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             f"{data['mode']} {data['topic']}: read {data['read']}, matched {data['matched']}, "
             f"published {data['published']}, duplicates {data['duplicates']} "
             f"in {data['seconds']}s; by type {data['by_type']}"
+        )
+    if data["omitted"]:
+        print(
+            f"{data['omitted']} dead letter(s) carry no payload (too large for Kafka) and were "
+            "not re-driven: republish them from JetStream at the stream sequence each names",
+            file=sys.stderr,
         )
     return 0
 
