@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 
 from bridge.errors import BridgeConfigError, KafkaRefused, kafka_failure
 from bridge.mirror.producer_config import ProducerProfile, make_producer
@@ -64,13 +64,18 @@ class ProducerPool:
             return count
         producer = await self.producer(topic)
         what = f"reading the partitions of {topic!r}"
-        try:  # aiokafka waits up to request_timeout_ms for the topic to appear, then gives up
-            async with asyncio.timeout(self.profile(topic).request_timeout_ms / 1000 + 5):
+        timeout_s = self.profile(topic).request_timeout_ms / 1000
+        try:
+            async with asyncio.timeout(timeout_s):
                 parts = await producer.partitions_for(topic)
+        except UnknownTopicOrPartitionError as exc:  # absent, or no broker answered at all
+            raise await _absent_or_unreachable(producer, topic, what, exc, timeout_s) from exc
         except (Exception, TimeoutError) as exc:
-            raise kafka_failure(what, exc, missing_topic=True) from exc
+            raise kafka_failure(what, exc) from exc
         if not parts:
-            raise kafka_failure(what, LookupError("no partitions"), missing_topic=True)
+            raise await _absent_or_unreachable(
+                producer, topic, what, LookupError("no partitions"), timeout_s
+            )
         count = len(parts)
         self._partitions[topic] = count
         return count
@@ -83,6 +88,21 @@ class ProducerPool:
         self._partitions.clear()
         for producer in producers.values():  # idle by now: the pipeline settled its batches
             await _stop_quietly(producer)
+
+
+async def _absent_or_unreachable(
+    producer: Any, topic: str, what: str, exc: BaseException, timeout_s: float
+) -> Exception:
+    """A topic aiokafka did not find is missing only if a broker says so: during an outage
+    its metadata wait ends the same way, and that is worth retrying."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            metadata = await producer.client.fetch_all_metadata()
+    except (Exception, TimeoutError) as unreachable:
+        return kafka_failure(what, unreachable)
+    if topic in metadata.topics():
+        return kafka_failure(what, exc)  # it exists after all (just created): retry
+    return kafka_failure(what, exc, missing_topic=True)
 
 
 def _start_failure(profile: ProducerProfile, exc: BaseException) -> Exception:
