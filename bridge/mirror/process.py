@@ -1,10 +1,10 @@
 """`BridgeProcess`: the JetStream → Kafka mirror as a supervised child.
 
-One durable consumer per mirrored stream feeds one inbox; one loop maps, validates and
-encodes each message and hands it to the pipeline (per-partition batches, ack after
-Kafka's ack). Kafka trouble does not crash the child: the bridge reports unhealthy, drops
-what it holds, waits a jittered backoff and resumes from the consumers' unacked messages,
-so a long Kafka outage never exhausts its supervisor's restart intensity.
+One durable consumer per mirrored stream feeds one inbox (`bridge.mirror.intake`); one
+loop maps, validates and encodes each message and hands it to the pipeline (per-partition
+batches, ack after Kafka's ack). Kafka trouble does not crash the child: the bridge reports
+unhealthy, drops what it holds, waits a jittered backoff and resumes from the consumers'
+unacked messages, so a long Kafka outage never exhausts its supervisor's restart intensity.
 
 What retrying cannot fix (an error with `retriable` False: a topic setting the cluster
 refuses, a missing topic, a permission, a producer setting the broker does not support)
@@ -17,14 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from bridge.errors import BridgeError, DeliveryGap, MirrorInterrupted
+from bridge.errors import BridgeError, MirrorInterrupted
 from bridge.governance.codec import AvroCodec, JsonCodec, ValueCodec
 from bridge.governance.registry import RegistryClient
 from bridge.mirror.config import BridgeConfig
-from bridge.mirror.consumers import bind_consumer
+from bridge.mirror.intake import Intake
 from bridge.mirror.lag import LagMonitor
 from bridge.mirror.metrics import HEALTHY, RESETS, StreamFigures
 from bridge.mirror.pipeline import Pipeline
@@ -32,10 +31,9 @@ from bridge.mirror.producers import ProducerPool
 from bridge.mirror.records import RecordBuilder
 from bridge.mirror.resume import TailReader
 from bridge.topics.admin import ensure_topics
-from supervisors.acks import parse_ack_subject
-from supervisors.bus import Bus, ConsumerSettings, Msg
+from supervisors.bus import Bus
 from supervisors.child import Ready
-from supervisors.consumer import ConsumerLost, PullFeeder
+from supervisors.consumer import ConsumerLost
 
 __all__ = ["BridgeProcess"]
 
@@ -63,16 +61,18 @@ class BridgeProcess:
         self.figures = {s: StreamFigures(s) for s in config.streams}
         self.resets = 0
         self.last_error: str | None = None
-        self.bound: list[str] = []
         self._healthy = True
         self._stop = asyncio.Event()
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()
-        self._feeders: dict[str, PullFeeder] = {}  # one per stream; each bind is an epoch
-        self._watchdogs: list[asyncio.Task[None]] = []
+        self._intake = Intake(bus, config, self._inbox, self._wake, name=name)
         self._topics_ready = False
         self._pipeline: Pipeline | None = None
-        self._deliveries: dict[str, int] = {}
         self._failures = 0  # consecutive: the backoff grows with it, a success resets it
+
+    @property
+    def bound(self) -> list[str]:
+        """The streams mirrored in this epoch."""
+        return self._intake.bound
 
     # --- Child protocol ----------------------------------------------------------------------
 
@@ -114,7 +114,7 @@ class BridgeProcess:
         try:
             while not self._stop.is_set():
                 try:
-                    await self._bind()
+                    await self._intake.bind()
                     if not is_ready:
                         ready()
                         is_ready = True
@@ -124,7 +124,7 @@ class BridgeProcess:
                         await ensure_topics(config.bootstrap_servers, config.env)
                         self._topics_ready = True
                     if await self._pump(builder, pipeline) is _REBIND:
-                        await self._unbind()
+                        await self._intake.unbind()
                         await pipeline.drain(config.drain_timeout_s)
                         await pipeline.reset(settle_s=5.0)
                         continue
@@ -136,7 +136,7 @@ class BridgeProcess:
                     self._failures += 1
                     await self._recover(pipeline, exc, self._failures)
             self.state = "stopping"
-            await self._unbind()
+            await self._intake.unbind()
             if not await pipeline.drain(config.drain_timeout_s):
                 log.warning("bridge stopped with records in flight; they are resent on restart")
         except BaseException:
@@ -146,7 +146,7 @@ class BridgeProcess:
         finally:
             lag.cancel()
             await asyncio.gather(lag, return_exceptions=True)
-            await self._unbind()
+            await self._intake.unbind()
             await pipeline.reset(settle_s=5.0)
             if self.state not in ("crashed", "failed"):
                 self.state = "stopped"
@@ -160,74 +160,12 @@ class BridgeProcess:
             return AvroCodec(registry, auto_register=self.config.auto_register)
         return JsonCodec()
 
-    async def _bind(self) -> None:
-        config = self.config
-        settings = ConsumerSettings(
-            ack_wait_s=config.ack_wait_s, max_ack_pending=config.max_ack_pending
-        )
-        self.bound = []
-        self._deliveries.clear()
-        existing = set(await self._stream_names())
-        for stream in config.streams:
-            if stream not in existing:
-                log.warning(
-                    "bridge: stream %s does not exist; not mirrored (ops bootstrap)", stream
-                )
-                continue
-            durable = config.durable(stream)
-            await bind_consumer(self.bus, stream, durable, settings)
-            self._deliveries[stream] = 0  # a (re)created consumer numbers deliveries from 1
-            feeder = self._feeders.get(stream)
-            if feeder is None:
-                feeder = self._feeders[stream] = PullFeeder(
-                    self.bus, stream, durable, self._deliver_for(stream), batch=config.pull_batch
-                )
-            await feeder.start()  # a new epoch: nothing the previous one fetched gets through
-            task = asyncio.create_task(feeder.watchdog(), name=f"{self.name}:{stream}:watchdog")
-            task.add_done_callback(self._watchdog_done)
-            self._watchdogs.append(task)
-            self.bound.append(stream)
-
-    async def _stream_names(self) -> list[str]:
-        try:
-            return [str(info.config.name) for info in await self.bus.js.streams_info()]
-        except Exception as exc:
-            raise MirrorInterrupted("listing JetStream streams", exc) from exc
-
-    def _deliver_for(self, stream: str) -> Callable[[Msg], Awaitable[None]]:
-        inbox = self._inbox
-
-        async def deliver(msg: Msg) -> None:
-            inbox.put_nowait((stream, msg))  # unbounded: max_ack_pending bounds it
-
-        return deliver
-
-    def _watchdog_done(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            self._wake(task.exception() or RuntimeError("watchdog"))
-
     def _rebind_soon(self) -> None:
         if self.state == "running":
             self._inbox.put_nowait(_REBIND)
 
     def _wake(self, exc: BaseException) -> None:
         self._inbox.put_nowait(_Failure(exc))
-
-    async def _unbind(self) -> None:
-        """End the epoch: stop the feeders, then forget what they delivered and we did not
-        handle yet (unacked, so the next epoch's consumer delivers it again, in order)."""
-        watchdogs, self._watchdogs = self._watchdogs, []
-        for task in watchdogs:
-            task.cancel()
-        for feeder in self._feeders.values():
-            await feeder.stop()
-        kept = []
-        while not self._inbox.empty():
-            entry = self._inbox.get_nowait()
-            if not isinstance(entry, tuple):
-                kept.append(entry)
-        for entry in kept:
-            self._inbox.put_nowait(entry)
 
     async def _pump(self, builder: RecordBuilder, pipeline: Pipeline) -> object:
         while True:
@@ -270,11 +208,7 @@ class BridgeProcess:
                 raise exc
             raise MirrorInterrupted("a task of the mirror", exc) from exc
         stream, msg = entry
-        meta = parse_ack_subject(msg.reply)
-        expected = self._deliveries[stream] + 1
-        if meta.consumer_seq != expected:
-            raise DeliveryGap(stream, expected, meta.consumer_seq)
-        self._deliveries[stream] = meta.consumer_seq
+        meta = self._intake.check(stream, msg)
         headers = msg.headers or {}
         record = await builder.build(stream, msg.subject, meta.stream_seq, msg.data, headers)
         await pipeline.submit(msg, stream, meta.stream_seq, meta.ts_ms, record)
@@ -293,7 +227,7 @@ class BridgeProcess:
         self._set_healthy(False)
         self.state = "retrying"
         log.warning("bridge: %s (attempt %d); resuming after backoff", self.last_error, attempt)
-        await self._unbind()
+        await self._intake.unbind()
         timeout_ms = max(p.request_timeout_ms for p in self.config.profiles.values())
         await pipeline.reset(settle_s=timeout_ms / 1000 + 5)
         self._drain_inbox()
