@@ -1,6 +1,6 @@
 """Per-partition pipes: the ordering and ack discipline that makes the mirror exactly-once.
 
-* A message maps to one (topic, partition) by its key (`bridge.partitioner`).
+* A message maps to one (topic, partition) by its key (`bridge.mirror.partitioner`).
 * Before the first message of a stream reaches a partition, the partition's last
   `nats-seq` of that stream is read from Kafka; a message at or below it is already there,
   so it is acked and not produced again.

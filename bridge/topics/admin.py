@@ -1,4 +1,4 @@
-"""Topic bootstrap and health against a live cluster, from the overlays in `topic_overlays`.
+"""Topic bootstrap and health against a live cluster, from `bridge.topics.overlays`.
 
 `bootstrap_topics` (behind `alpha-panda ops bootstrap`) creates missing topics and raises
 partitions and configs to the overlay; it never lowers anything. Adding partitions moves
