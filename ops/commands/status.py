@@ -71,7 +71,7 @@ def render_tree(node: dict[str, Any], prefix: str = "") -> list[str]:
         label += f"  lease {lease.get('key')}: " + (
             "held by this process" if lease.get("held") else f"owner {lease.get('owner')}"
         )
-    if kind != "supervisor":
+    if kind != "supervisor" and node.get("state") != "standby":
         label += (
             f"  mailbox={node.get('mailbox_depth', 0)}/{node.get('mailbox_size', 0)}"
             f"  pending={node.get('consumer_pending', 0)}  in={node.get('processed', 0)}"
