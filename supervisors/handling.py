@@ -18,9 +18,20 @@ from supervisors.actor import Actor, Context, CoreSub, Durable, Ordered, Output,
 from supervisors.errors import Crash
 from supervisors.metrics import ActorMetrics
 
-__all__ = ["ActorStats", "Handling", "stream_seq_and_pending"]
+__all__ = ["ActorStats", "Handling", "stored_ns", "stream_seq_and_pending"]
 
 log = logging.getLogger(__name__)
+
+
+def stored_ns(msg: Msg) -> int:
+    """When the stream stored a JetStream message (ns, the server's clock), read off its
+    reply subject as `stream_seq_and_pending` reads the sequence; 0 when it has none."""
+    tokens = (msg.reply or "").split(".")
+    if len(tokens) == 9 and tokens[0] == "$JS" and tokens[1] == "ACK":
+        return int(tokens[7])
+    if len(tokens) >= 11 and tokens[0] == "$JS" and tokens[1] == "ACK":
+        return int(tokens[9])  # $JS.ACK.<domain>.<account hash>.<stream>... (the v2 form)
+    return 0
 
 
 def stream_seq_and_pending(msg: Msg) -> tuple[int, int]:
@@ -113,8 +124,9 @@ class Handling:
             to_ack.append(msg)
             return
         ctx = Context(
-            self.name, self.actor.broker, env, subject=msg.subject, seq=seq, attempt=attempt
-        )
+            self.name, self.actor.broker, env, subject=msg.subject, seq=seq, attempt=attempt,
+            stored_ns=stored_ns(msg),
+        )  # fmt: skip
         try:
             await inp.handler(env, ctx)
         except Crash:
@@ -155,7 +167,10 @@ class Handling:
             self.stats.invalid += 1
             self.dead_letter(msg, outputs, 1, "DecodeError", str(exc), seq)
             return
-        ctx = Context(self.name, self.actor.broker, env, subject=msg.subject, seq=seq)
+        ctx = Context(
+            self.name, self.actor.broker, env, subject=msg.subject, seq=seq,
+            stored_ns=stored_ns(msg) if seq else 0,
+        )  # fmt: skip
         try:
             await inp.handler(env, ctx)
         except Crash:

@@ -1,5 +1,10 @@
 """The risk manager (one per broker): `signals.raw` in, `signals.validated|rejected` out.
 
+Only the strategies configured and enabled for the broker may trade, each only its own
+instruments. A signal is valued at the tick it names, as risk reads it from MARKET itself
+(`actors.named_tick`: the ticks it received, else the stream by sequence), and judged on
+that tick's time: nothing a signal claims about the market is believed.
+
 Its state (positions, open orders, PnL of the day, the rate bucket) is a fold over the
 broker's stream: signals it accepted and the fills, cancels and failures that followed,
 consumed through one durable consumer in stream order and snapshotted with that order's
@@ -11,11 +16,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors.control.state import apply_control
+from actors.named_tick import NamedTick, NamedTicks, TickRefusal
 from actors.risk.engine import RiskEngine
 from actors.risk.limits import RiskLimits
 from actors.stores.shared import Stores
@@ -24,6 +30,7 @@ from schemas.envelope import Envelope, decode_as
 from schemas.events import (
     ControlCommand,
     Event,
+    MarketTick,
     OrderCancelled,
     OrderFailed,
     OrderFilled,
@@ -32,12 +39,14 @@ from schemas.events import (
     ValidatedSignal,
 )
 from schemas.names import (
+    MARKET_TICKS_ALL,
     ORDERS_CANCELLED,
     ORDERS_FAILED,
     ORDERS_FILLED,
     SIGNALS_RAW,
     SIGNALS_REJECTED,
     SIGNALS_VALIDATED,
+    TICK_PREFIX,
     Broker,
     broker_subject,
     control_wildcard,
@@ -62,11 +71,22 @@ class RiskManager(Actor):
     broker: Broker
     mailbox_size = 2048
 
-    def __init__(self, broker: Broker, limits: RiskLimits, stores: Stores | None = None) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        limits: RiskLimits,
+        stores: Stores | None = None,
+        *,
+        strategies: Mapping[str, Collection[int]] | None = None,
+    ) -> None:
+        """`strategies`: strategy id -> the tokens it may trade on `broker`
+        (`actors.strategies.config.allowed_instruments` of the configuration)."""
         self.broker = broker
         self.name = f"risk-{broker}"
         self.snapshot_key = f"risk-{broker}"
-        self.engine = RiskEngine(limits)
+        self.engine = RiskEngine(limits, strategies)
+        self.ticks = NamedTicks(limits.max_signal_tick_age_ms)
+        self._traded = {str(t) for tokens in self.engine.strategies.values() for t in tokens}
         self.stores = stores
         self._unsent: Counter[str] = Counter()
         self.day = ""
@@ -95,10 +115,15 @@ class RiskManager(Actor):
                 self._stream, (s["raw"], s["filled"], s["cancelled"], s["failed"]),
                 self.name, self.on_event, replay=True,
             ),
+            Ordered("MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick, accept=self._trades),
             Timer(1.0, self.on_interval, name="read-models"),
         )  # fmt: skip
 
+    def _trades(self, subject: str) -> bool:
+        return subject[len(TICK_PREFIX) :] in self._traded
+
     async def on_start(self, bus: Bus) -> None:
+        self.ticks.bus = bus
         async for msg in bus.replay("CONTROL", [control_wildcard()], 1):
             command = decode_as(msg.data, ControlCommand).data
             self._control_state = apply_control(self._control_state, command, self.broker)
@@ -114,10 +139,14 @@ class RiskManager(Actor):
                         env.data.requested_by)  # fmt: skip
             self.engine.set_trading_state(self._control_state)
 
+    async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
+        self.ticks.received(ctx.subject, ctx.seq, env, ctx.stored_ns)
+
     async def on_event(self, env: Envelope[Event], ctx: Context) -> None:
         data = env.data
         if isinstance(data, TradingSignal):
-            self._on_signal(env.id, data, env.ts, ctx)
+            market = await self.ticks.named_by(data, ctx.stored_ns)
+            self._on_signal(env.id, data, env.ts, ctx, market)
         elif isinstance(data, OrderFilled):
             self.engine.on_fill(data)
         elif isinstance(data, OrderCancelled):
@@ -125,16 +154,28 @@ class RiskManager(Actor):
         elif isinstance(data, OrderFailed):
             self.engine.on_order_closed(data.client_order_id, 0)
 
-    def _on_signal(self, signal_id: str, signal: TradingSignal, ts: int, ctx: Context) -> None:
-        event_ts = signal.event_ts or signal.tick_ts or ts
-        day = trading_day(event_ts)
-        if day != self.day:
-            if self.day:
-                self.engine.new_day()
-            self.day = day
-        self.engine.mark(signal.instrument_token, signal.reference_price)
+    def _on_signal(
+        self,
+        signal_id: str,
+        signal: TradingSignal,
+        ts: int,
+        ctx: Context,
+        market: NamedTick | TickRefusal,
+    ) -> None:
+        """Judge one signal against `market`, the tick it names as risk read it."""
+        event_ts = ts
+        if isinstance(market, NamedTick):
+            # the market's time of the tick, else its publish time: never what a signal says
+            event_ts = market.tick.exchange_timestamp_ns or market.ts
+            day = trading_day(event_ts)
+            if day != self.day:
+                if self.day:
+                    self.engine.new_day()
+                self.day = day
+            if self.engine.trades(signal.strategy_id, signal.instrument_token):
+                self.engine.mark(signal.instrument_token, market.tick.last_price)
         client_order_id = signal_id  # deterministic: a replayed signal gets the same order id
-        decision = self.engine.evaluate(signal, event_ts, client_order_id)
+        decision = self.engine.evaluate(signal, event_ts, client_order_id, market)
         key = str(signal.instrument_token)
         if self.stores is not None:
             self.stores.metrics.incr("validated" if decision.accepted else "rejected", self.broker)
