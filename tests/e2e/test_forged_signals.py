@@ -321,11 +321,10 @@ async def test_forged_signals_are_refused_or_priced_by_the_market_and_trading_go
         return (await subject_counts(bus, "PAPER")).get("paper.signals.rejected", 0) >= 9
 
     await eventually(both_refused, "the copy's and the stale signal's rejections", app=app)
-    rejected = {e.data.signal_id: e.data for e in await events_on(bus, "paper.signals.rejected")}
-    copy = rejected[body["id"]]
-    assert isinstance(copy, RejectedSignal)
+    answers = {e.data.signal_id: e.data for e in await events_on(bus, "paper.signals.rejected")}
+    copy, stale = answers[body["id"]], answers[stale_id]
+    assert isinstance(copy, RejectedSignal) and isinstance(stale, RejectedSignal)
     assert copy.reason is R.UNKNOWN_STRATEGY
-    stale = rejected[stale_id]
     assert stale.reason is R.STALE_TICK
     assert stale.detail.startswith(f"tick {r1[0]} is ")
     assert stale.detail.endswith(f"ms older than the signal (max_signal_tick_age_ms {MAX_AGE_MS})")
