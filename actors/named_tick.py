@@ -3,9 +3,10 @@
 A signal carries the MARKET stream sequence (`tick_seq`) and envelope id (`tick_id`) of
 the tick its strategy computed on. Risk and execution never value or fill an order at the
 prices a signal claims: they look that sequence up in the ticks they received themselves
-(a small window per instrument), and when it is not there (the signal outran the tick, or
-the actor restarted) they read the message at that sequence from the stream. Both paths
-give the same message, so a replay or a restart takes the same decisions.
+(a small window per instrument, kept as the raw messages their consumer delivered, decoded
+only when a signal names one), and when it is not there (the signal outran the tick, or the
+actor restarted) they read the message at that sequence from the stream. Both paths give
+the same message and go through the same checks, so a replay or a restart decides the same.
 
 The tick must be a tick of the signal's instrument, carry the id the signal names, and be
 stored in MARKET no later than the signal and no more than `max_age_ms` before it: both
@@ -18,13 +19,15 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
+from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
 
 from schemas.enums import RejectReason
-from schemas.envelope import DecodeError, Envelope, decode_as
+from schemas.envelope import DecodeError, decode_as
 from schemas.events import MarketTick, TradingSignal
 from schemas.names import TICK_PREFIX, tick_subject
 from supervisors.errors import Crash
+from supervisors.handling import stored_ns, stream_seq_and_pending
 
 if TYPE_CHECKING:
     from supervisors.bus import Bus
@@ -55,8 +58,16 @@ class TickRefusal(msgspec.Struct, frozen=True, kw_only=True):
     detail: str
 
 
+class _Raw(msgspec.Struct, frozen=True):
+    """A message as the consumer delivered it; decoded only if a signal names it."""
+
+    subject: str
+    data: bytes
+    stored_us: int
+
+
 class TickWindow:
-    """The last `size` ticks received per instrument, by MARKET sequence."""
+    """The last `size` messages received per instrument token, by MARKET sequence."""
 
     __slots__ = ("_by_token", "size")
 
@@ -64,16 +75,18 @@ class TickWindow:
         if size < 1:
             raise ValueError(f"a tick window holds at least 1 tick per instrument, got {size}")
         self.size = size
-        self._by_token: dict[int, dict[int, NamedTick]] = {}
+        self._by_token: dict[str, dict[int, _Raw]] = {}
 
-    def add(self, named: NamedTick) -> None:
-        ticks = self._by_token.setdefault(named.tick.instrument_token, {})
-        ticks[named.seq] = named
+    def add(self, token: str, seq: int, raw: _Raw) -> None:
+        ticks = self._by_token.get(token)
+        if ticks is None:
+            ticks = self._by_token[token] = {}
+        ticks[seq] = raw
         if len(ticks) > self.size:
-            del ticks[next(iter(ticks))]  # the oldest: ticks arrive in stream order
+            del ticks[next(iter(ticks))]  # the oldest: a consumer delivers in stream order
 
-    def get(self, instrument_token: int, seq: int) -> NamedTick | None:
-        ticks = self._by_token.get(instrument_token)
+    def get(self, token: str, seq: int) -> _Raw | None:
+        ticks = self._by_token.get(token)
         return ticks.get(seq) if ticks else None
 
     def __len__(self) -> int:
@@ -87,33 +100,43 @@ def _unknown(detail: str) -> TickRefusal:
 class NamedTicks:
     """Resolves the tick a signal names: this actor's window first, then MARKET by sequence.
 
-    `bus` is set by the owning actor once it is connected (`on_start`); without it only
-    the window answers. `max_age_ms` bounds how long before the signal the tick was stored.
+    `see` is the tap of the actor's ordered consumer on MARKET (`Ordered(tap=...)`): it
+    keeps the messages of `tokens` (all, when None). `bus` is set by the owning actor once
+    it is connected (`on_start`); without it only the window answers. `max_age_ms` bounds
+    how long before the signal the tick was stored.
     """
 
     def __init__(
-        self, max_age_ms: int, *, window: int = WINDOW_TICKS, stream: str = "MARKET"
+        self,
+        max_age_ms: int,
+        *,
+        tokens: frozenset[int] | None = None,
+        window: int = WINDOW_TICKS,
+        stream: str = "MARKET",
     ) -> None:
         if max_age_ms <= 0:
             raise ValueError(f"max_signal_tick_age_ms must be > 0, got {max_age_ms}")
         self.max_age_ms = max_age_ms
         self.stream = stream
         self.window = TickWindow(window)
+        self._tokens = None if tokens is None else {str(t) for t in tokens}
         self.bus: Bus | None = None
-        self.reads = 0  # signals whose tick was read from the stream, not the window
+        self.reads = 0  # ticks read from the stream because the window did not hold them
 
-    def received(self, subject: str, seq: int, env: Envelope[MarketTick], stored_ns: int) -> None:
-        """A tick this actor received from MARKET; one whose body names another instrument
-        than its subject is not a tick of either and is not kept."""
-        if subject[len(TICK_PREFIX) :] != str(env.data.instrument_token):
+    def see(self, msg: Msg) -> None:
+        """A message this actor's consumer delivered from MARKET (no decoding here)."""
+        seq, _ = stream_seq_and_pending(msg)
+        self.remember(msg.subject, seq, msg.data, stored_ns(msg))
+
+    def remember(self, subject: str, seq: int, data: bytes, stored_at_ns: int) -> None:
+        if not subject.startswith(TICK_PREFIX):
             return
-        self.window.add(
-            NamedTick(seq=seq, tick_id=env.id, ts=env.ts, stored_us=stored_ns // 1000,
-                      tick=env.data)
-        )  # fmt: skip
+        token = subject[len(TICK_PREFIX) :]
+        if self._tokens is None or token in self._tokens:
+            self.window.add(token, seq, _Raw(subject, data, stored_at_ns // 1000))
 
-    async def named_by(self, signal: TradingSignal, stored_ns: int) -> NamedTick | TickRefusal:
-        """The tick `signal` names, or why there is none; `stored_ns` is when the stream
+    async def named_by(self, signal: TradingSignal, stored_at_ns: int) -> NamedTick | TickRefusal:
+        """The tick `signal` names, or why there is none; `stored_at_ns` is when the stream
         stored the message that carries the signal (the server's clock)."""
         token, seq = signal.instrument_token, signal.tick_seq
         if seq <= 0:
@@ -121,17 +144,20 @@ class NamedTicks:
                 "the signal names no tick (tick_seq 0): a signal must carry the MARKET "
                 "sequence of the tick it was computed on"
             )
-        named = self.window.get(token, seq)
-        if named is None:
-            found = await self._read(seq, token)
+        raw = self.window.get(str(token), seq)
+        if raw is None:
+            found = await self._read(seq)
             if isinstance(found, TickRefusal):
                 return found
-            named = found
+            raw = found
+        named = self._as_tick(seq, raw, token)
+        if isinstance(named, TickRefusal):
+            return named
         if signal.tick_id and signal.tick_id != named.tick_id:
             return _unknown(
-                f"MARKET sequence {seq} holds tick {named.tick_id}, not {signal.tick_id}"
+                f"{self.stream} sequence {seq} holds tick {named.tick_id}, not {signal.tick_id}"
             )
-        age_us = stored_ns // 1000 - named.stored_us
+        age_us = stored_at_ns // 1000 - named.stored_us
         if age_us < 0:
             return _unknown(f"tick {seq} was stored after the signal: it cannot be its tick")
         if age_us > self.max_age_ms * 1000:
@@ -142,11 +168,28 @@ class NamedTicks:
             )
         return named
 
-    async def _read(self, seq: int, token: int) -> NamedTick | TickRefusal:
+    def _as_tick(self, seq: int, raw: _Raw, token: int) -> NamedTick | TickRefusal:
+        """The checks every tick passes, from the window or from the stream alike."""
+        if raw.subject != tick_subject(token):
+            return _unknown(
+                f"{self.stream} sequence {seq} is {raw.subject}, not a tick of instrument {token}"
+            )
+        try:
+            env = decode_as(raw.data, MarketTick)
+        except DecodeError as exc:
+            return _unknown(f"{self.stream} sequence {seq} is not a market tick ({exc})")
+        if env.data.instrument_token != token:
+            return _unknown(
+                f"{self.stream} sequence {seq} is published for instrument {token} but its "
+                f"body names {env.data.instrument_token}"
+            )
+        return NamedTick(seq=seq, tick_id=env.id, ts=env.ts, stored_us=raw.stored_us, tick=env.data)
+
+    async def _read(self, seq: int) -> _Raw | TickRefusal:
         if self.bus is None:
             raise Crash("no connection to read MARKET with: set NamedTicks.bus in on_start")
         try:
-            raw = await self.bus.js.get_msg(self.stream, seq=seq)
+            msg = await self.bus.js.get_msg(self.stream, seq=seq)
         except NotFoundError:
             return _unknown(f"{self.stream} holds no message at sequence {seq}")
         except Exception as exc:  # the server did not answer: retry the input, never guess
@@ -155,16 +198,6 @@ class NamedTicks:
                 "the input is handled again once NATS answers"
             ) from exc
         self.reads += 1
-        expected = tick_subject(token)
-        if raw.subject != expected:
-            return _unknown(
-                f"{self.stream} sequence {seq} is {raw.subject}, not a tick of instrument {token}"
-            )
-        try:
-            env = decode_as(raw.data or b"", MarketTick)
-        except DecodeError as exc:
-            return _unknown(f"{self.stream} sequence {seq} is not a market tick ({exc})")
-        if env.data.instrument_token != token or raw.time is None:
-            return _unknown(f"{self.stream} sequence {seq} is not a tick of instrument {token}")
-        stored_us = (raw.time - _EPOCH) // _MICROSECOND
-        return NamedTick(seq=seq, tick_id=env.id, ts=env.ts, stored_us=stored_us, tick=env.data)
+        if msg.time is None or msg.subject is None:
+            return _unknown(f"{self.stream} sequence {seq} has no subject or store time")
+        return _Raw(msg.subject, msg.data or b"", (msg.time - _EPOCH) // _MICROSECOND)

@@ -92,8 +92,7 @@ class PaperExecution(Actor):
         self.failed = 0
         self.cancelled = 0
         self._resting: set[str] = set()
-        self._traded = {str(t) for t in tokens}
-        self.ticks = NamedTicks(paper.config.max_signal_tick_age_ms)
+        self.ticks = NamedTicks(paper.config.max_signal_tick_age_ms, tokens=frozenset(tokens))
         self._stream = stream_for_broker(broker).name
         self._validated = broker_subject(broker, SIGNALS_VALIDATED)
         self._filled = broker_subject(broker, ORDERS_FILLED)
@@ -105,12 +104,16 @@ class PaperExecution(Actor):
                 self._stream, (self._validated, self._filled, self._cancelled), self.name,
                 self.on_event, replay=True,
             ),
-            Ordered("MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick, accept=self._watches),
+            # the tap keeps every traded instrument's ticks, to price arriving orders with;
+            # the handler sees only the ticks of instruments with resting orders
+            Ordered(
+                "MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick, accept=self._resting_on,
+                tap=self.ticks.see,
+            ),
         )  # fmt: skip
 
-    def _watches(self, subject: str) -> bool:
-        token = subject[_TICK_PREFIX:]
-        return token in self._traded or token in self._resting
+    def _resting_on(self, subject: str) -> bool:
+        return subject[_TICK_PREFIX:] in self._resting
 
     async def on_start(self, bus: Bus) -> None:
         self.ticks.bus = bus
@@ -150,9 +153,6 @@ class PaperExecution(Actor):
             self._emit(ctx, event)
 
     async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
-        self.ticks.received(ctx.subject, ctx.seq, env, ctx.stored_ns)
-        if ctx.subject[_TICK_PREFIX:] not in self._resting:
-            return
         tick = env.data
         for event in self.book.on_tick(tick, env.ts):
             self._emit(ctx, event)
@@ -216,5 +216,6 @@ class PaperExecution(Actor):
                 "orders_failed": self.failed,
                 "orders_cancelled": self.cancelled,
                 "resting_orders": len(self.book.open_orders()),
+                "order_ticks_read": self.ticks.reads,
             }
         }

@@ -46,7 +46,6 @@ from schemas.names import (
     SIGNALS_RAW,
     SIGNALS_REJECTED,
     SIGNALS_VALIDATED,
-    TICK_PREFIX,
     Broker,
     broker_subject,
     control_wildcard,
@@ -60,6 +59,10 @@ __all__ = ["RiskManager", "trading_day"]
 log = logging.getLogger(__name__)
 
 IST = timedelta(hours=5, minutes=30)
+
+
+def _no_tick(subject: str) -> bool:
+    return False
 
 
 def trading_day(ts_ns: int) -> str:
@@ -85,8 +88,8 @@ class RiskManager(Actor):
         self.name = f"risk-{broker}"
         self.snapshot_key = f"risk-{broker}"
         self.engine = RiskEngine(limits, strategies)
-        self.ticks = NamedTicks(limits.max_signal_tick_age_ms)
-        self._traded = {str(t) for tokens in self.engine.strategies.values() for t in tokens}
+        traded = frozenset().union(*self.engine.strategies.values())
+        self.ticks = NamedTicks(limits.max_signal_tick_age_ms, tokens=traded)
         self.stores = stores
         self._unsent: Counter[str] = Counter()
         self.day = ""
@@ -115,12 +118,13 @@ class RiskManager(Actor):
                 self._stream, (s["raw"], s["filled"], s["cancelled"], s["failed"]),
                 self.name, self.on_event, replay=True,
             ),
-            Ordered("MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick, accept=self._trades),
+            # the ticks a signal may name, kept by the tap; no tick needs a handler here
+            Ordered(
+                "MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick, accept=_no_tick,
+                tap=self.ticks.see,
+            ),
             Timer(1.0, self.on_interval, name="read-models"),
         )  # fmt: skip
-
-    def _trades(self, subject: str) -> bool:
-        return subject[len(TICK_PREFIX) :] in self._traded
 
     async def on_start(self, bus: Bus) -> None:
         self.ticks.bus = bus
@@ -140,7 +144,7 @@ class RiskManager(Actor):
             self.engine.set_trading_state(self._control_state)
 
     async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
-        self.ticks.received(ctx.subject, ctx.seq, env, ctx.stored_ns)
+        """Never called (`_no_tick` refuses every tick before it is decoded)."""
 
     async def on_event(self, env: Envelope[Event], ctx: Context) -> None:
         data = env.data
@@ -236,5 +240,6 @@ class RiskManager(Actor):
                 "rejections": dict(self.rejections),
                 "open_orders": self.engine.open_orders,
                 "daily_pnl": str(self.engine.daily_pnl),
+                "signal_ticks_read": self.ticks.reads,
             }
         }

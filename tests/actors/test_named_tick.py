@@ -15,10 +15,10 @@ import pytest
 from actors.named_tick import NamedTick, NamedTicks, TickRefusal, TickWindow
 from ops.bootstrap import bootstrap_streams
 from schemas.enums import RejectReason, Side
-from schemas.envelope import Envelope, decode_as, new_envelope
+from schemas.envelope import Envelope, encode, new_envelope
 from schemas.events import Depth, DepthLevel, MarketTick, TradingSignal
 from schemas.names import tick_subject
-from supervisors.bus import Bus
+from supervisors.bus import Bus, Msg
 from supervisors.errors import Crash
 from supervisors.handling import stored_ns
 from tests.conftest import NatsServer
@@ -56,10 +56,10 @@ async def publish(bus: Bus, tick: MarketTick) -> tuple[int, Envelope[MarketTick]
     return await bus.publish(tick_subject(tick.instrument_token), env), env
 
 
-async def as_received(bus: Bus, seq: int) -> tuple[str, int, Envelope[MarketTick], int]:
-    """The tick at `seq` as an actor's consumer delivers it: subject, seq, envelope, stored."""
+async def as_received(bus: Bus, seq: int) -> Msg:
+    """The message at `seq` as an actor's ordered consumer on MARKET delivers it."""
     async for msg in bus.replay("MARKET", ["market.>"], seq, seq):
-        return msg.subject, seq, decode_as(msg.data, MarketTick), stored_ns(msg)
+        return msg
     raise AssertionError(f"MARKET has no message at {seq}")
 
 
@@ -68,9 +68,10 @@ async def test_a_tick_in_the_window_and_the_same_tick_read_from_market_are_equal
 ) -> None:
     seq, env = await publish(market, market_tick())
     received = NamedTicks(30_000)
-    received.received(*(await as_received(market, seq)))
+    delivered = await as_received(market, seq)
+    received.see(delivered)
     signal = signal_on(seq, env.id)
-    _, _, _, stored = await as_received(market, seq)
+    stored = stored_ns(delivered)
     from_window = await received.named_by(signal, stored + 1_000_000)
     assert received.reads == 0, "the window answered without a trip to the server"
 
@@ -89,7 +90,7 @@ async def test_a_signal_naming_a_tick_market_does_not_hold_gets_none(market: Bus
     seq, env = await publish(market, market_tick())
     ticks = NamedTicks(30_000)
     ticks.bus = market
-    _, _, _, stored = await as_received(market, seq)
+    stored = stored_ns(await as_received(market, seq))
     now = stored + 1_000_000
     assert await ticks.named_by(signal_on(seq + 1000), now) == TickRefusal(
         reason=R.UNKNOWN_TICK, detail=f"MARKET holds no message at sequence {seq + 1000}"
@@ -109,7 +110,7 @@ async def test_a_tick_of_another_instrument_is_not_the_signals_tick(market: Bus)
     seq, _ = await publish(market, market_tick(INFY, "1500.00"))
     ticks = NamedTicks(30_000)
     ticks.bus = market
-    _, _, _, stored = await as_received(market, seq)
+    stored = stored_ns(await as_received(market, seq))
     assert await ticks.named_by(signal_on(seq, token=RELIANCE), stored) == TickRefusal(
         reason=R.UNKNOWN_TICK,
         detail=f"MARKET sequence {seq} is market.ticks.{INFY}, not a tick of instrument {RELIANCE}",
@@ -122,7 +123,7 @@ async def test_a_tick_stored_too_long_before_the_signal_or_after_it_prices_nothi
     seq, _ = await publish(market, market_tick())
     ticks = NamedTicks(2_000)
     ticks.bus = market
-    _, _, _, stored = await as_received(market, seq)
+    stored = stored_ns(await as_received(market, seq))
     at_the_bound = stored + 2_000 * 1_000_000
     assert isinstance(await ticks.named_by(signal_on(seq), at_the_bound), NamedTick)
     assert await ticks.named_by(signal_on(seq), at_the_bound + 1_000) == TickRefusal(
@@ -140,18 +141,31 @@ async def test_without_a_connection_a_miss_crashes_rather_than_guesses() -> None
         await NamedTicks(30_000).named_by(signal_on(5), 10**18)
 
 
-def test_the_window_keeps_the_last_ticks_of_each_instrument() -> None:
-    window = TickWindow(2)
+def body(tick: MarketTick) -> bytes:
+    return encode(new_envelope(tick, source="test-feed"))
+
+
+def test_the_window_keeps_the_last_ticks_of_the_traded_instruments() -> None:
+    ticks = NamedTicks(30_000, tokens=frozenset({RELIANCE, INFY}), window=2)
     for seq in (1, 2, 3):
-        window.add(NamedTick(seq=seq, tick_id=f"t{seq}", ts=0, stored_us=0, tick=market_tick()))
-    window.add(NamedTick(seq=4, tick_id="t4", ts=0, stored_us=0, tick=market_tick(INFY)))
-    assert [window.get(RELIANCE, s) is not None for s in (1, 2, 3)] == [False, True, True]
-    assert window.get(INFY, 4) is not None and window.get(RELIANCE, 4) is None
+        ticks.remember(tick_subject(RELIANCE), seq, body(market_tick()), 0)
+    ticks.remember(tick_subject(INFY), 4, body(market_tick(INFY)), 0)
+    ticks.remember(tick_subject(2953217), 5, body(market_tick(2953217)), 0)  # not traded
+    ticks.remember("market.status", 6, b"{}", 0)
+    window = ticks.window
+    assert [window.get(str(RELIANCE), s) is not None for s in (1, 2, 3)] == [False, True, True]
+    assert window.get(str(INFY), 4) is not None and window.get(str(RELIANCE), 4) is None
     assert len(window) == 3
+    assert TickWindow(1).size == 1
+    with pytest.raises(ValueError, match="at least 1 tick"):
+        TickWindow(0)
 
 
-def test_a_tick_whose_body_names_another_instrument_than_its_subject_is_not_kept() -> None:
+async def test_a_tick_whose_body_names_another_instrument_than_its_subject_is_nobodys() -> None:
     ticks = NamedTicks(30_000)
-    env = new_envelope(market_tick(INFY), source="test-feed")
-    ticks.received(tick_subject(RELIANCE), 9, env, 1_000)
-    assert len(ticks.window) == 0
+    ticks.remember(tick_subject(RELIANCE), 9, body(market_tick(INFY)), 1_000)
+    assert await ticks.named_by(signal_on(9), 2_000) == TickRefusal(
+        reason=R.UNKNOWN_TICK,
+        detail=f"MARKET sequence 9 is published for instrument {RELIANCE} but its body names "
+        f"{INFY}",
+    )

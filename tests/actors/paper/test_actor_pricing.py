@@ -8,7 +8,7 @@ from decimal import Decimal
 from actors.paper.actor import PaperExecution
 from actors.paper.matching import PaperBroker, PaperConfig
 from schemas.enums import RejectReason, Side
-from schemas.envelope import new_envelope
+from schemas.envelope import encode, new_envelope
 from schemas.events import (
     Depth,
     DepthLevel,
@@ -39,7 +39,7 @@ def levels(*rows: tuple[str, int]) -> list[DepthLevel]:
 
 def receive(actor: PaperExecution, seq: int, tick: MarketTick) -> str:
     env = new_envelope(tick, source="market-feed", ts=5)
-    actor.ticks.received(tick_subject(tick.instrument_token), seq, env, STORED_NS)
+    actor.ticks.remember(tick_subject(tick.instrument_token), seq, encode(env), STORED_NS)
     return env.id
 
 

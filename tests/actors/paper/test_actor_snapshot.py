@@ -7,7 +7,7 @@ from decimal import Decimal
 from actors.paper.actor import PaperExecution
 from actors.paper.matching import PaperBroker
 from schemas.enums import OrderType, Side
-from schemas.envelope import new_envelope
+from schemas.envelope import encode, new_envelope
 from schemas.events import Depth, DepthLevel, MarketTick, TradingSignal, ValidatedSignal
 from schemas.names import tick_subject
 from supervisors.actor import Context
@@ -35,7 +35,7 @@ def receive_tick(actor: PaperExecution) -> None:
     )
     tick = MarketTick(instrument_token=TOKEN, last_price=Decimal("1500.00"), depth=depth)
     env = new_envelope(tick, source="feed", ts=1)
-    actor.ticks.received(tick_subject(TOKEN), TICK_SEQ, env, STORED_NS)
+    actor.ticks.remember(tick_subject(TOKEN), TICK_SEQ, encode(env), STORED_NS)
 
 
 def context(actor: PaperExecution) -> Context:
