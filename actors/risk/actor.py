@@ -25,7 +25,7 @@ from actors.named_tick import NamedTick, NamedTicks, TickRefusal
 from actors.risk.engine import RiskEngine
 from actors.risk.limits import RiskLimits
 from actors.stores.shared import Stores
-from schemas.enums import TradingState
+from schemas.enums import RejectReason, TradingState
 from schemas.envelope import Envelope, decode_as
 from schemas.events import (
     ControlCommand,
@@ -59,6 +59,11 @@ __all__ = ["RiskManager", "trading_day"]
 log = logging.getLogger(__name__)
 
 IST = timedelta(hours=5, minutes=30)
+
+
+_NOT_LOOKED_UP = TickRefusal(
+    reason=RejectReason.UNKNOWN_TICK, detail="not looked up: the strategy may not trade it"
+)
 
 
 def _no_tick(subject: str) -> bool:
@@ -149,7 +154,10 @@ class RiskManager(Actor):
     async def on_event(self, env: Envelope[Event], ctx: Context) -> None:
         data = env.data
         if isinstance(data, TradingSignal):
-            market = await self.ticks.named_by(data, ctx.stored_ns)
+            market: NamedTick | TickRefusal = _NOT_LOOKED_UP
+            if self.engine.trades(data.strategy_id, data.instrument_token):
+                # a signal of no configured strategy costs no read of MARKET: refused first
+                market = await self.ticks.named_by(data, ctx.stored_ns)
             self._on_signal(env.id, data, env.ts, ctx, market)
         elif isinstance(data, OrderFilled):
             self.engine.on_fill(data)
