@@ -292,7 +292,7 @@ async def test_forged_signals_are_refused_or_priced_by_the_market_and_trading_go
 
     # -- trading goes on: the configured strategy's own crossover fills at the market -------
     for price in ("1000.00", "999.00", "998.00", "997.00", "999.00", "1002.00"):
-        await publish_tick(bus, hdfc(price))
+        crossing = await publish_tick(bus, hdfc(price))
 
     async def genuine_filled() -> bool:
         return (await subject_counts(bus, "PAPER")).get("paper.orders.filled", 0) >= 5
@@ -303,6 +303,8 @@ async def test_forged_signals_are_refused_or_priced_by_the_market_and_trading_go
     assert (genuine.data.strategy_id, genuine.data.side, genuine.data.quantity) == (
         "mom-trust", BUY, 1
     )  # fmt: skip
+    # the runner named the tick it computed on: the 1002.00 tick's MARKET sequence and id
+    assert (genuine.data.tick_seq, genuine.data.tick_id) == crossing
     last = [e.data for e in await events_on(bus, "paper.orders.filled")][-1]
     assert (last.client_order_id, fill_facts(last)) == (genuine.id, expected_fill(GENUINE_FILL))
 
