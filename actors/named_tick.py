@@ -124,16 +124,25 @@ class NamedTicks:
         self.reads = 0  # ticks read from the stream because the window did not hold them
 
     def see(self, msg: Msg) -> None:
-        """A message this actor's consumer delivered from MARKET (no decoding here)."""
-        seq, _ = stream_seq_and_pending(msg)
-        self.remember(msg.subject, seq, msg.data, stored_ns(msg))
+        """A message this actor's consumer delivered from MARKET (no decoding here: it runs
+        for every tick, so it reads only the subject, then the reply subject of a kept one)."""
+        token = self._kept(msg.subject)
+        if token is not None:
+            seq, _ = stream_seq_and_pending(msg)
+            self.window.add(token, seq, _Raw(msg.subject, msg.data, stored_ns(msg) // 1000))
 
     def remember(self, subject: str, seq: int, data: bytes, stored_at_ns: int) -> None:
-        if not subject.startswith(TICK_PREFIX):
-            return
-        token = subject[len(TICK_PREFIX) :]
-        if self._tokens is None or token in self._tokens:
+        """`see` for a message known by its parts."""
+        token = self._kept(subject)
+        if token is not None:
             self.window.add(token, seq, _Raw(subject, data, stored_at_ns // 1000))
+
+    def _kept(self, subject: str) -> str | None:
+        """The token of a tick subject this window keeps, else None."""
+        if not subject.startswith(TICK_PREFIX):
+            return None
+        token = subject[len(TICK_PREFIX) :]
+        return token if self._tokens is None or token in self._tokens else None
 
     async def named_by(self, signal: TradingSignal, stored_at_ns: int) -> NamedTick | TickRefusal:
         """The tick `signal` names, or why there is none; `stored_at_ns` is when the stream
