@@ -26,8 +26,8 @@ from schemas.enums import RejectReason
 from schemas.envelope import DecodeError, decode_as
 from schemas.events import MarketTick, TradingSignal
 from schemas.names import TICK_PREFIX, tick_subject
+from supervisors.acks import parse_ack_subject
 from supervisors.errors import Crash
-from supervisors.handling import stored_ns, stream_seq_and_pending
 
 if TYPE_CHECKING:
     from supervisors.bus import Bus
@@ -38,7 +38,7 @@ __all__ = ["NamedTick", "TickRefusal", "TickWindow", "NamedTicks", "WINDOW_TICKS
 #: costs one read from the stream
 WINDOW_TICKS = 32
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
+_MILLISECOND = timedelta(milliseconds=1)
 
 
 class NamedTick(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,7 +47,7 @@ class NamedTick(msgspec.Struct, frozen=True, kw_only=True):
     seq: int
     tick_id: str
     ts: int  # the tick envelope's event time (ns)
-    stored_us: int  # the server's store time (µs: what a stream read reports exactly)
+    stored_ms: int  # the server's store time, as a consumer's ack subject reports it
     tick: MarketTick
 
 
@@ -63,7 +63,7 @@ class _Raw(msgspec.Struct, frozen=True):
 
     subject: str
     data: bytes
-    stored_us: int
+    stored_ms: int
 
 
 class TickWindow:
@@ -128,14 +128,17 @@ class NamedTicks:
         for every tick, so it reads only the subject, then the reply subject of a kept one)."""
         token = self._kept(msg.subject)
         if token is not None:
-            seq, _ = stream_seq_and_pending(msg)
-            self.window.add(token, seq, _Raw(msg.subject, msg.data, stored_ns(msg) // 1000))
+            try:
+                meta = parse_ack_subject(msg.reply)
+            except ValueError:  # not from a consumer: nothing says where it is stored
+                return
+            self.window.add(token, meta.stream_seq, _Raw(msg.subject, msg.data, meta.ts_ms))
 
-    def remember(self, subject: str, seq: int, data: bytes, stored_at_ns: int) -> None:
+    def remember(self, subject: str, seq: int, data: bytes, stored_ms: int) -> None:
         """`see` for a message known by its parts."""
         token = self._kept(subject)
         if token is not None:
-            self.window.add(token, seq, _Raw(subject, data, stored_at_ns // 1000))
+            self.window.add(token, seq, _Raw(subject, data, stored_ms))
 
     def _kept(self, subject: str) -> str | None:
         """The token of a tick subject this window keeps, else None."""
@@ -144,9 +147,9 @@ class NamedTicks:
         token = subject[len(TICK_PREFIX) :]
         return token if self._tokens is None or token in self._tokens else None
 
-    async def named_by(self, signal: TradingSignal, stored_at_ns: int) -> NamedTick | TickRefusal:
-        """The tick `signal` names, or why there is none; `stored_at_ns` is when the stream
-        stored the message that carries the signal (the server's clock)."""
+    async def named_by(self, signal: TradingSignal, stored_ms: int) -> NamedTick | TickRefusal:
+        """The tick `signal` names, or why there is none; `stored_ms` is when the stream
+        stored the message that carries the signal (the server's clock, ms since the epoch)."""
         token, seq = signal.instrument_token, signal.tick_seq
         if seq <= 0:
             return _unknown(
@@ -166,13 +169,13 @@ class NamedTicks:
             return _unknown(
                 f"{self.stream} sequence {seq} holds tick {named.tick_id}, not {signal.tick_id}"
             )
-        age_us = stored_at_ns // 1000 - named.stored_us
-        if age_us < 0:
+        age_ms = stored_ms - named.stored_ms
+        if age_ms < 0:
             return _unknown(f"tick {seq} was stored after the signal: it cannot be its tick")
-        if age_us > self.max_age_ms * 1000:
+        if age_ms > self.max_age_ms:
             return TickRefusal(
                 reason=RejectReason.STALE_TICK,
-                detail=f"tick {seq} is {age_us // 1000} ms older than the signal "
+                detail=f"tick {seq} is {age_ms} ms older than the signal "
                 f"(max_signal_tick_age_ms {self.max_age_ms})",
             )
         return named
@@ -192,7 +195,7 @@ class NamedTicks:
                 f"{self.stream} sequence {seq} is published for instrument {token} but its "
                 f"body names {env.data.instrument_token}"
             )
-        return NamedTick(seq=seq, tick_id=env.id, ts=env.ts, stored_us=raw.stored_us, tick=env.data)
+        return NamedTick(seq=seq, tick_id=env.id, ts=env.ts, stored_ms=raw.stored_ms, tick=env.data)
 
     async def _read(self, seq: int) -> _Raw | TickRefusal:
         if self.bus is None:
@@ -209,4 +212,4 @@ class NamedTicks:
         self.reads += 1
         if msg.time is None or msg.subject is None:
             return _unknown(f"{self.stream} sequence {seq} has no subject or store time")
-        return _Raw(msg.subject, msg.data or b"", (msg.time - _EPOCH) // _MICROSECOND)
+        return _Raw(msg.subject, msg.data or b"", (msg.time - _EPOCH) // _MILLISECOND)

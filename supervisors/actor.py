@@ -63,7 +63,7 @@ class Context:
         "replies",
         "reply_to",
         "seq",
-        "stored_ns",
+        "stored_ms",
         "subject",
     )
 
@@ -78,7 +78,7 @@ class Context:
         attempt: int = 1,
         reply_to: str = "",
         headers: dict[str, str] | None = None,
-        stored_ns: int = 0,
+        stored_ms: int = 0,
     ) -> None:
         self.actor = actor
         self.broker = broker
@@ -88,7 +88,7 @@ class Context:
         self.attempt = attempt
         self.reply_to = reply_to
         self.headers = headers or {}
-        self.stored_ns = stored_ns  # when JetStream stored the input (server clock), 0: not known
+        self.stored_ms = stored_ms  # when JetStream stored the input (server clock), 0: not known
         self.outputs: list[Output] = []
         self.replies: list[tuple[str, bytes]] = []
 

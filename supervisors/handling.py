@@ -14,35 +14,22 @@ from nats.aio.msg import Msg
 from schemas.envelope import HDR_TYPE, DecodeError, Envelope, decode, decode_as, new_envelope
 from schemas.events import DeadLetter
 from schemas.names import dlq_subject
+from supervisors.acks import parse_ack_subject
 from supervisors.actor import Actor, Context, CoreSub, Durable, Ordered, Output, Request, Timer
 from supervisors.errors import Crash
 from supervisors.metrics import ActorMetrics
 
-__all__ = ["ActorStats", "Handling", "stored_ns", "stream_seq_and_pending"]
+__all__ = ["ActorStats", "Handling"]
 
 log = logging.getLogger(__name__)
 
 
-def stored_ns(msg: Msg) -> int:
-    """When the stream stored a JetStream message (ns, the server's clock), read off its
-    reply subject as `stream_seq_and_pending` reads the sequence; 0 when it has none."""
-    tokens = (msg.reply or "").split(".")
-    if len(tokens) == 9 and tokens[0] == "$JS" and tokens[1] == "ACK":
-        return int(tokens[7])
-    if len(tokens) >= 11 and tokens[0] == "$JS" and tokens[1] == "ACK":
-        return int(tokens[9])  # $JS.ACK.<domain>.<account hash>.<stream>... (the v2 form)
-    return 0
-
-
-def stream_seq_and_pending(msg: Msg) -> tuple[int, int]:
-    """The stream sequence and pending count of a JetStream message, read off its reply
-    subject (`$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`).
-    Ticks come through here; nats-py's `metadata` builds dataclasses and a datetime each."""
-    tokens = (msg.reply or "").split(".")
-    if len(tokens) == 9 and tokens[0] == "$JS" and tokens[1] == "ACK":
-        return int(tokens[5]), int(tokens[8])
-    meta = msg.metadata  # the domain-qualified form, or anything unusual
-    return int(meta.sequence.stream), int(meta.num_pending)
+def _stored_ms(msg: Msg) -> int:
+    """When the stream stored a JetStream message (the server's clock); 0 when unknown."""
+    try:
+        return parse_ack_subject(msg.reply).ts_ms
+    except ValueError:
+        return 0
 
 
 class ActorStats:
@@ -125,7 +112,7 @@ class Handling:
             return
         ctx = Context(
             self.name, self.actor.broker, env, subject=msg.subject, seq=seq, attempt=attempt,
-            stored_ns=stored_ns(msg),
+            stored_ms=_stored_ms(msg),
         )  # fmt: skip
         try:
             await inp.handler(env, ctx)
@@ -148,17 +135,23 @@ class Handling:
         await self._once(inp, msg, outputs, 0)
 
     async def ordered(self, inp: Ordered[Any], msg: Msg, outputs: list[Output]) -> None:
-        seq, pending = stream_seq_and_pending(msg)
+        meta = parse_ack_subject(msg.reply)
+        seq = meta.stream_seq
         self.stats.last_seq = seq
-        self.stats.consumer_pending = pending
+        self.stats.consumer_pending = meta.pending
         if inp.resume:
             self.applied_seq = seq
         if inp.accept is not None and not inp.accept(msg.subject):
             return
-        await self._once(inp, msg, outputs, seq)
+        await self._once(inp, msg, outputs, seq, meta.ts_ms)
 
     async def _once(
-        self, inp: CoreSub[Any] | Ordered[Any], msg: Msg, outputs: list[Output], seq: int
+        self,
+        inp: CoreSub[Any] | Ordered[Any],
+        msg: Msg,
+        outputs: list[Output],
+        seq: int,
+        stored_ms: int = 0,
     ) -> None:
         """An input that is never redelivered: any failure dead-letters it at once."""
         try:
@@ -168,9 +161,8 @@ class Handling:
             self.dead_letter(msg, outputs, 1, "DecodeError", str(exc), seq)
             return
         ctx = Context(
-            self.name, self.actor.broker, env, subject=msg.subject, seq=seq,
-            stored_ns=stored_ns(msg) if seq else 0,
-        )  # fmt: skip
+            self.name, self.actor.broker, env, subject=msg.subject, seq=seq, stored_ms=stored_ms
+        )
         try:
             await inp.handler(env, ctx)
         except Crash:

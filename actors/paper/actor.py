@@ -143,7 +143,7 @@ class PaperExecution(Actor):
             events = self.book.submit(order, None, ts)
         else:
             self._emit(ctx, order)
-            market = await self.ticks.named_by(s, ctx.stored_ns)
+            market = await self.ticks.named_by(s, ctx.stored_ms)
             if isinstance(market, TickRefusal):
                 refusal = (market.reason.value, market.detail)
                 events = self.book.submit(order, None, ts, refusal=refusal)

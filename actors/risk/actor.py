@@ -157,7 +157,7 @@ class RiskManager(Actor):
             market: NamedTick | TickRefusal = _NOT_LOOKED_UP
             if self.engine.trades(data.strategy_id, data.instrument_token):
                 # a signal of no configured strategy costs no read of MARKET: refused first
-                market = await self.ticks.named_by(data, ctx.stored_ns)
+                market = await self.ticks.named_by(data, ctx.stored_ms)
             self._on_signal(env.id, data, env.ts, ctx, market)
         elif isinstance(data, OrderFilled):
             self.engine.on_fill(data)

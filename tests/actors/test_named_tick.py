@@ -18,9 +18,9 @@ from schemas.enums import RejectReason, Side
 from schemas.envelope import Envelope, encode, new_envelope
 from schemas.events import Depth, DepthLevel, MarketTick, TradingSignal
 from schemas.names import tick_subject
+from supervisors.acks import parse_ack_subject
 from supervisors.bus import Bus, Msg
 from supervisors.errors import Crash
-from supervisors.handling import stored_ns
 from tests.conftest import NatsServer
 
 D = Decimal
@@ -71,27 +71,27 @@ async def test_a_tick_in_the_window_and_the_same_tick_read_from_market_are_equal
     delivered = await as_received(market, seq)
     received.see(delivered)
     signal = signal_on(seq, env.id)
-    stored = stored_ns(delivered)
-    from_window = await received.named_by(signal, stored + 1_000_000)
+    stored = parse_ack_subject(delivered.reply).ts_ms
+    from_window = await received.named_by(signal, stored + 1)
     assert received.reads == 0, "the window answered without a trip to the server"
 
     cold = NamedTicks(30_000)
     cold.bus = market
-    from_stream = await cold.named_by(signal, stored + 1_000_000)
+    from_stream = await cold.named_by(signal, stored + 1)
     assert cold.reads == 1
     assert isinstance(from_window, NamedTick)
     assert from_stream == from_window
     assert (from_window.seq, from_window.tick_id, from_window.ts) == (seq, env.id, env.ts)
     assert from_window.tick == market_tick(), "depth included"
-    assert from_window.stored_us == stored // 1000
+    assert from_window.stored_ms == stored
 
 
 async def test_a_signal_naming_a_tick_market_does_not_hold_gets_none(market: Bus) -> None:
     seq, env = await publish(market, market_tick())
     ticks = NamedTicks(30_000)
     ticks.bus = market
-    stored = stored_ns(await as_received(market, seq))
-    now = stored + 1_000_000
+    stored = parse_ack_subject((await as_received(market, seq)).reply).ts_ms
+    now = stored + 1
     assert await ticks.named_by(signal_on(seq + 1000), now) == TickRefusal(
         reason=R.UNKNOWN_TICK, detail=f"MARKET holds no message at sequence {seq + 1000}"
     )
@@ -110,7 +110,7 @@ async def test_a_tick_of_another_instrument_is_not_the_signals_tick(market: Bus)
     seq, _ = await publish(market, market_tick(INFY, "1500.00"))
     ticks = NamedTicks(30_000)
     ticks.bus = market
-    stored = stored_ns(await as_received(market, seq))
+    stored = parse_ack_subject((await as_received(market, seq)).reply).ts_ms
     assert await ticks.named_by(signal_on(seq, token=RELIANCE), stored) == TickRefusal(
         reason=R.UNKNOWN_TICK,
         detail=f"MARKET sequence {seq} is market.ticks.{INFY}, not a tick of instrument {RELIANCE}",
@@ -123,14 +123,14 @@ async def test_a_tick_stored_too_long_before_the_signal_or_after_it_prices_nothi
     seq, _ = await publish(market, market_tick())
     ticks = NamedTicks(2_000)
     ticks.bus = market
-    stored = stored_ns(await as_received(market, seq))
-    at_the_bound = stored + 2_000 * 1_000_000
+    stored = parse_ack_subject((await as_received(market, seq)).reply).ts_ms
+    at_the_bound = stored + 2_000
     assert isinstance(await ticks.named_by(signal_on(seq), at_the_bound), NamedTick)
-    assert await ticks.named_by(signal_on(seq), at_the_bound + 1_000) == TickRefusal(
+    assert await ticks.named_by(signal_on(seq), at_the_bound + 1) == TickRefusal(
         reason=R.STALE_TICK,
-        detail=f"tick {seq} is 2000 ms older than the signal (max_signal_tick_age_ms 2000)",
+        detail=f"tick {seq} is 2001 ms older than the signal (max_signal_tick_age_ms 2000)",
     )
-    assert await ticks.named_by(signal_on(seq), stored - 1_000) == TickRefusal(
+    assert await ticks.named_by(signal_on(seq), stored - 1) == TickRefusal(
         reason=R.UNKNOWN_TICK,
         detail=f"tick {seq} was stored after the signal: it cannot be its tick",
     )

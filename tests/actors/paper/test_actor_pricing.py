@@ -24,8 +24,7 @@ from tests.actors.paper.factories import NO_CHARGES
 
 D = Decimal
 MARUTI = 2815745
-STORED_NS = 1_700_000_000 * 10**9
-MS = 1_000_000
+STORED_MS = 1_700_000_000_000
 
 
 def execution(partial_fills: bool = False) -> PaperExecution:
@@ -39,7 +38,7 @@ def levels(*rows: tuple[str, int]) -> list[DepthLevel]:
 
 def receive(actor: PaperExecution, seq: int, tick: MarketTick) -> str:
     env = new_envelope(tick, source="market-feed", ts=5)
-    actor.ticks.remember(tick_subject(tick.instrument_token), seq, encode(env), STORED_NS)
+    actor.ticks.remember(tick_subject(tick.instrument_token), seq, encode(env), STORED_MS)
     return env.id
 
 
@@ -56,7 +55,7 @@ def forged(side: Side, quantity: int, seq: int, tick_id: str = "") -> ValidatedS
 async def submit(
     actor: PaperExecution, validated: ValidatedSignal, after_ms: int = 2
 ) -> list[object]:
-    ctx = Context(actor.name, "paper", stored_ns=STORED_NS + after_ms * MS)
+    ctx = Context(actor.name, "paper", stored_ms=STORED_MS + after_ms)
     await actor._submit(validated, 1, ctx)
     return [out.envelope.data for out in ctx.outputs]
 

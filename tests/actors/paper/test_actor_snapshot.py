@@ -14,7 +14,7 @@ from supervisors.actor import Context
 
 TOKEN = 408065
 TICK_SEQ = 7
-STORED_NS = 1_700_000_000 * 10**9
+STORED_MS = 1_700_000_000_000
 
 
 def validated(n: int, order_type: OrderType, limit: str | None = None) -> ValidatedSignal:
@@ -35,11 +35,11 @@ def receive_tick(actor: PaperExecution) -> None:
     )
     tick = MarketTick(instrument_token=TOKEN, last_price=Decimal("1500.00"), depth=depth)
     env = new_envelope(tick, source="feed", ts=1)
-    actor.ticks.remember(tick_subject(TOKEN), TICK_SEQ, encode(env), STORED_NS)
+    actor.ticks.remember(tick_subject(TOKEN), TICK_SEQ, encode(env), STORED_MS)
 
 
 def context(actor: PaperExecution) -> Context:
-    return Context(actor.name, "paper", stored_ns=STORED_NS + 1_000_000)
+    return Context(actor.name, "paper", stored_ms=STORED_MS + 1)
 
 
 async def test_filled_orders_leave_the_snapshot_and_resting_ones_survive_a_restore() -> None:

@@ -76,7 +76,7 @@ def engine(**limits: object) -> RiskEngine:
 def named(price: str = "100", token: int = A, *, seq: int = 1) -> NamedTick:
     """A tick as risk read it from MARKET at sequence `seq`."""
     tick = MarketTick(instrument_token=token, last_price=D(price))
-    return NamedTick(seq=seq, tick_id=f"tick-{seq}", ts=0, stored_us=0, tick=tick)
+    return NamedTick(seq=seq, tick_id=f"tick-{seq}", ts=0, stored_ms=0, tick=tick)
 
 
 def evaluate(eng: RiskEngine, sig: TradingSignal, ts_ns: int, client_order_id: str) -> Decision:

@@ -32,7 +32,7 @@ def tick_of(sig: TradingSignal, n: int) -> NamedTick:
         instrument_token=sig.instrument_token, last_price=sig.reference_price,
         exchange_timestamp_ns=sig.event_ts or None,
     )  # fmt: skip
-    return NamedTick(seq=n + 1, tick_id=f"tick-{n}", ts=sig.tick_ts, stored_us=0, tick=tick)
+    return NamedTick(seq=n + 1, tick_id=f"tick-{n}", ts=sig.tick_ts, stored_ms=0, tick=tick)
 
 
 def decide(risk: RiskManager, sig: TradingSignal, n: int) -> object:

@@ -22,7 +22,7 @@ async def test_a_signal_of_an_unconfigured_strategy_is_refused_without_reading_m
         reference_price=Decimal("100.05"), tick_seq=5,
     )  # fmt: skip
     env: Envelope[Event] = new_envelope(signal, source="intruder", broker="paper")
-    ctx = Context(risk.name, "paper", env, stored_ns=10**18)
+    ctx = Context(risk.name, "paper", env, stored_ms=10**12)
     await risk.on_event(env, ctx)
     [out] = ctx.outputs
     rejected = out.envelope.data
