@@ -219,18 +219,21 @@ class Lease:
 
         Transport errors propagate: the caller retries until its deadline.
         """
-        if self.revision is None:
-            return False
-        sent_at = self._clock()
-        self._last_value = self._record()
-        try:
-            revision = await self._kv.update(self.key, self._last_value, last=self.revision)
-        except KeyWrongLastSequenceError:
-            self.revision = None
-            await self._read_holder()
-            return False
-        self._took(revision, sent_at)
-        return True
+        for _ in range(2):
+            if self.revision is None:
+                return False
+            sent_at = self._clock()
+            self._last_value = self._record()
+            try:
+                revision = await self._kv.update(self.key, self._last_value, last=self.revision)
+            except KeyWrongLastSequenceError:
+                # Ours still, at a later revision: an earlier renewal timed out on the way
+                # back but was stored. Compare-and-set on that one (the deadline stays put).
+                self.revision = await self._read_holder()
+                continue
+            self._took(revision, sent_at)
+            return True
+        return False
 
     async def release(self) -> None:
         """Give the lease up at once (a clean stop), if it is still ours."""
@@ -246,12 +249,17 @@ class Lease:
         """Stop counting the lease as held (after losing it)."""
         self.revision = None
 
-    async def _read_holder(self) -> None:
+    async def _read_holder(self) -> int | None:
+        """Read who holds the key now; its revision if that is us."""
         try:
             entry = await self._kv.get(self.key)
             self.holder = _decoder.decode(entry.value) if entry.value else None
         except (KeyNotFoundError, msgspec.DecodeError):
             self.holder = None
+            return None
+        if self.holder is not None and self.holder.owner == self.owner:
+            return entry.revision
+        return None
 
     def _holder_gone(self, record: LeaseRecord) -> bool:
         """A holder on this host whose process no longer exists holds nothing."""

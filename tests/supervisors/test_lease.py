@@ -69,6 +69,19 @@ async def test_a_renewal_fails_once_another_process_has_taken_the_key(
     assert a.holder is not None and a.holder.owner == "host-b:200:01B"
 
 
+async def test_a_renewal_stored_although_its_reply_was_lost_does_not_cost_the_lease(
+    bus: Bus, bucket: str
+) -> None:
+    a = await lease(bus, bucket, "host-a:100:01A")
+    assert await a.try_acquire()
+    kv = await bus.js.key_value(bucket)
+    entry = await kv.get("broker-paper")
+    await kv.update("broker-paper", entry.value, last=entry.revision)  # the "lost" renewal
+    deadline = a.deadline
+    assert await a.renew(), "the record is still ours, at a later revision"
+    assert a.held() and a.deadline > deadline
+
+
 async def test_two_contenders_at_once_never_both_win(bus: Bus, bucket: str) -> None:
     contenders = [await lease(bus, bucket, f"host-{n}:{n}:01X") for n in range(8)]
     won = await asyncio.gather(*(c.try_acquire() for c in contenders))
