@@ -54,6 +54,10 @@ def _up(args: argparse.Namespace) -> int:
     except DataDirInUse as exc:
         print(f"alpha-panda: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"alpha-panda: cannot use data directory {settings.data_dir} ({exc.strerror}); "
+              "set ALPHA_PANDA_DATA_DIR to a writable directory", file=sys.stderr)  # fmt: skip
+        return 2
     # Holding the lock, any nats.url here was left by a predecessor that died: it would send
     # `alpha-panda status` to a server that is gone.
     (settings.data_dir / "nats.url").unlink(missing_ok=True)

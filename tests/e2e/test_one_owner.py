@@ -37,6 +37,7 @@ from tests.e2e.conftest import (
     find_actor,
     last_seq,
     read_stream,
+    run_alpha_panda_up,
 )
 from tests.faults.test_sigkill_recovery import LIMITS, STRATEGIES, trading_events
 from tests.stores.conftest import database_server, fresh_database_url  # noqa: F401 - fixtures
@@ -134,6 +135,17 @@ async def test_a_second_up_on_a_data_directory_refuses_at_once_naming_the_first(
             assert await third.stop() == 0, third.output()
     finally:
         first.kill()
+
+
+def test_a_data_directory_that_cannot_be_made_is_refused_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    strategies = tmp_path / "strategies.yaml"
+    strategies.write_text(STRATEGIES)
+    done = run_alpha_panda_up(tmp_path, strategies=strategies,
+                              extra={"ALPHA_PANDA_DATA_DIR": str(tmp_path / "a-file" / "var")})  # fmt: skip
+    assert done.returncode == 2
+    assert "set ALPHA_PANDA_DATA_DIR to a writable directory" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 # --- Failover between two processes on one NATS -----------------------------------------------
