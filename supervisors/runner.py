@@ -25,6 +25,7 @@ from schemas.envelope import (
     encode,
     headers_for,
 )
+from schemas.names import STATE_BUCKET
 from supervisors.actor import (
     Actor,
     CoreSub,
@@ -42,9 +43,7 @@ from supervisors.consumer import PullFeeder
 from supervisors.handling import ActorStats, Handling
 from supervisors.metrics import ActorMetrics
 
-__all__ = ["ActorProcess", "STATE_BUCKET"]
-
-STATE_BUCKET = "alpha_state"
+__all__ = ["ActorProcess"]
 
 log = logging.getLogger(__name__)
 

@@ -18,12 +18,12 @@ import msgspec
 from actors.paper.matching import MarketView, PaperBroker
 from actors.paper.orders import OrderTrigger
 from actors.stores.pipeline_metrics import PipelineMetrics
+from schemas.catalogue import per_broker_event
 from schemas.enums import OrderType
 from schemas.envelope import Envelope
 from schemas.events import (
     Event,
     MarketTick,
-    OrderAccepted,
     OrderCancelled,
     OrderFailed,
     OrderFilled,
@@ -31,16 +31,13 @@ from schemas.events import (
     ValidatedSignal,
 )
 from schemas.names import (
+    MARKET_STREAM,
     MARKET_TICKS_ALL,
-    ORDERS_ACCEPTED,
     ORDERS_CANCELLED,
-    ORDERS_FAILED,
     ORDERS_FILLED,
-    ORDERS_SUBMITTED,
     SIGNALS_VALIDATED,
     TICK_PREFIX,
     Broker,
-    PerBrokerEvent,
     broker_subject,
     stream_for_broker,
 )
@@ -51,13 +48,6 @@ __all__ = ["PaperExecution"]
 log = logging.getLogger(__name__)
 
 _TICK_PREFIX = len(TICK_PREFIX)
-_EVENT_SUBJECT: dict[type[Event], tuple[PerBrokerEvent, str]] = {
-    OrderSubmitted: (ORDERS_SUBMITTED, "submitted"),
-    OrderAccepted: (ORDERS_ACCEPTED, "accepted"),
-    OrderFilled: (ORDERS_FILLED, "fill"),
-    OrderFailed: (ORDERS_FAILED, "failed"),
-    OrderCancelled: (ORDERS_CANCELLED, "cancelled"),
-}
 
 
 class PaperExecution(Actor):
@@ -94,7 +84,8 @@ class PaperExecution(Actor):
                 self._stream, (self._validated, self._filled, self._cancelled), self.name,
                 self.on_event, replay=True,
             ),
-            Ordered("MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick, accept=self._resting_on),
+            Ordered(MARKET_STREAM.name, MARKET_TICKS_ALL, self.on_tick, MarketTick,
+                    accept=self._resting_on),
         )  # fmt: skip
 
     def _resting_on(self, subject: str) -> bool:
@@ -152,7 +143,9 @@ class PaperExecution(Actor):
         self._resting = {str(po.instrument_token) for po in self.book.open_orders()}
 
     def _emit(self, ctx: Context, event: Event) -> None:
-        kind, label = _EVENT_SUBJECT[type(event)]
+        kind = per_broker_event(type(event))
+        # The label is part of the dedup key of events already in the stream: keep it.
+        label = "fill" if isinstance(event, OrderFilled) else kind.event
         ident = event.fill_id if isinstance(event, OrderFilled) else event.client_order_id  # type: ignore[attr-defined]
         ctx.emit(
             broker_subject(self.broker, kind), event,

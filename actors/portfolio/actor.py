@@ -22,6 +22,7 @@ from actors.stores.shared import Stores
 from schemas.envelope import Envelope
 from schemas.events import Event, MarketTick, OrderFilled, PnlSnapshot
 from schemas.names import (
+    MARKET_STREAM,
     MARKET_TICKS_ALL,
     ORDERS_ACCEPTED,
     ORDERS_CANCELLED,
@@ -32,20 +33,17 @@ from schemas.names import (
     TICK_PREFIX,
     Broker,
     broker_subject,
+    portfolio_request_subject,
     stream_for_broker,
 )
 from supervisors.actor import Actor, Context, Durable, Input, Ordered, Request, Timer
 from supervisors.errors import Crash
 
-__all__ = ["PortfolioActor", "portfolio_request_subject"]
+__all__ = ["PortfolioActor"]
 
 log = logging.getLogger(__name__)
 
 _TICK_PREFIX = len(TICK_PREFIX)
-
-
-def portfolio_request_subject(broker: str) -> str:
-    return f"alpha.portfolio.{broker}"
 
 
 class PortfolioActor(Actor):
@@ -76,7 +74,7 @@ class PortfolioActor(Actor):
         )  # fmt: skip
         return (
             Durable(self._stream, orders, self.name, self.on_order_event, replay=True),
-            Ordered("MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick,
+            Ordered(MARKET_STREAM.name, MARKET_TICKS_ALL, self.on_tick, MarketTick,
                     last_per_subject=True, accept=self._held_on),
             Timer(self.pnl_interval_s, self.on_interval, name="pnl"),
             Request(portfolio_request_subject(b), self.on_request),

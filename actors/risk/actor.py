@@ -32,6 +32,7 @@ from schemas.events import (
     ValidatedSignal,
 )
 from schemas.names import (
+    CONTROL_STREAM,
     ORDERS_CANCELLED,
     ORDERS_FAILED,
     ORDERS_FILLED,
@@ -88,7 +89,7 @@ class RiskManager(Actor):
         s = self._subjects
         return (
             Ordered(
-                "CONTROL", control_wildcard(), self.on_control, ControlCommand,
+                CONTROL_STREAM.name, control_wildcard(), self.on_control, ControlCommand,
                 start_seq=lambda: self._control_seq + 1,
             ),
             Durable(
@@ -99,7 +100,7 @@ class RiskManager(Actor):
         )  # fmt: skip
 
     async def on_start(self, bus: Bus) -> None:
-        async for msg in bus.replay("CONTROL", [control_wildcard()], 1):
+        async for msg in bus.replay(CONTROL_STREAM.name, [control_wildcard()], 1):
             command = decode_as(msg.data, ControlCommand).data
             self._control_state = apply_control(self._control_state, command, self.broker)
             self._control_seq = int(msg.metadata.sequence.stream)

@@ -24,7 +24,14 @@ from actors.strategies.config import StrategyConfig, build_strategies
 from actors.strategies.router import StrategyRouter
 from schemas.envelope import Envelope
 from schemas.events import MarketTick
-from schemas.names import MARKET_TICKS_ALL, SIGNALS_RAW, TICK_PREFIX, Broker, broker_subject
+from schemas.names import (
+    MARKET_STREAM,
+    MARKET_TICKS_ALL,
+    SIGNALS_RAW,
+    TICK_PREFIX,
+    Broker,
+    broker_subject,
+)
 from supervisors.actor import Actor, Context, Input, Ordered
 
 __all__ = ["StrategyRunner"]
@@ -64,7 +71,7 @@ class StrategyRunner(Actor):
     def inputs(self) -> Sequence[Input]:
         return (
             Ordered(
-                "MARKET",
+                MARKET_STREAM.name,
                 MARKET_TICKS_ALL,
                 self.on_tick,
                 MarketTick,

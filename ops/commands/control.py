@@ -6,11 +6,11 @@ import argparse
 import getpass
 import json
 
-from actors.control.gate import AUTH_HEADER, CONTROL_REQUEST_SUBJECT, ControlRequest
+from actors.control.gate import AUTH_HEADER, ControlRequest
 from ops.commands.common import resolve_nats_url, run_async
 from ops.errors import ConfigError
 from ops.settings import load_settings
-from schemas.names import BROKERS, ControlVerb
+from schemas.names import BROKERS, CONTROL_REQUEST_SUBJECT, ControlVerb
 from supervisors.bus import Bus
 
 __all__ = ["register", "send_control"]
