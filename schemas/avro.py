@@ -8,6 +8,7 @@ class carries the same schema. Mapping rules (kept stable, since the files are g
 * `Decimal` → string (money travels as exact decimal text, as it does in JSON);
 * `X | None` → a union with `null`, the branch of the default listed first (Avro's rule);
 * `list[X]` → array, `dict[str, X]` → map, `StrEnum` → enum, nested Struct → named record;
+* a field annotated with `schemas.events.AVRO_STRING` → string (an enum that was a string);
 * a field's msgspec default becomes its Avro default, so a new field with a default is a
   BACKWARD compatible change and one without is not (STYLE 8).
 """
@@ -86,6 +87,10 @@ def _branch_matches(branch: Any, value: Any) -> bool:
 
 
 def _avro_type(t: mi.Type, namer: _Namer, default: Any = msgspec.NODEFAULT) -> Any:
+    if isinstance(t, mi.Metadata):
+        if (t.extra or {}).get("avro") == "string":
+            return "string"
+        return _avro_type(t.type, namer, default)
     if isinstance(t, mi.StrType | mi.DecimalType):
         return "string"
     if isinstance(t, mi.BoolType):

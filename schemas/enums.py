@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Side", "OrderType", "OrderStatus", "RejectReason", "TradingState"]
+__all__ = ["Side", "OrderType", "OrderStatus", "RejectReason", "OrderFailReason", "TradingState"]
 
 
 class Side(StrEnum):
@@ -45,6 +45,14 @@ class RejectReason(StrEnum):
     UNKNOWN_INSTRUMENT = "UNKNOWN_INSTRUMENT"
     INVALID_SIGNAL = "INVALID_SIGNAL"
     NO_MARKET_PRICE = "NO_MARKET_PRICE"
+
+
+class OrderFailReason(StrEnum):
+    """Why an execution venue refused an order it was handed (`OrderFailed.reason`)."""
+
+    INVALID_ORDER = "INVALID_ORDER"  # the order itself is malformed (quantity, limit price)
+    NO_MARKET_PRICE = "NO_MARKET_PRICE"  # nothing to fill a market order against
+    MARGIN = "MARGIN"  # a live broker's refusal for want of funds
 
 
 class TradingState(StrEnum):

@@ -31,7 +31,7 @@ AUTH_HEADER = "Authorization"
 
 
 class ControlRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    verb: str
+    verb: ControlVerb
     broker: str | None = None
     reason: str = ""
     requested_by: str = ""
@@ -57,7 +57,7 @@ class ControlGate(Actor):
         if error is None:
             try:
                 req = _decoder.decode(body)
-                verb = ControlVerb(req.verb)
+                verb = req.verb
                 if req.broker is not None and req.broker not in BROKERS:
                     raise ValueError(
                         f"unknown broker {req.broker!r}; expected one of {', '.join(BROKERS)}"

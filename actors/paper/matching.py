@@ -27,7 +27,7 @@ import msgspec
 
 from actors.paper.charges import ChargesTable, Product
 from actors.paper.orders import OrderTrigger, PaperOrder
-from schemas.enums import OrderStatus, OrderType, RejectReason, Side
+from schemas.enums import OrderFailReason, OrderStatus, OrderType, Side
 from schemas.events import (
     Depth,
     DepthLevel,
@@ -41,10 +41,9 @@ from schemas.events import (
     TradingSignal,
 )
 
-__all__ = ["PaperConfig", "MarketView", "PaperBroker", "INVALID_ORDER"]
+__all__ = ["PaperConfig", "MarketView", "PaperBroker"]
 
 D = Decimal
-INVALID_ORDER = "INVALID_ORDER"
 _BPS = D(10_000)
 
 
@@ -224,14 +223,16 @@ class PaperBroker:
 
     # -- matching -----------------------------------------------------------------------
 
-    def _refusal(self, po: PaperOrder, view: MarketView) -> tuple[str, str] | None:
+    def _refusal(self, po: PaperOrder, view: MarketView) -> tuple[OrderFailReason, str] | None:
         if po.quantity <= 0:
-            return INVALID_ORDER, f"quantity must be > 0, got {po.quantity}"
+            return OrderFailReason.INVALID_ORDER, f"quantity must be > 0, got {po.quantity}"
         if po.order_type is OrderType.LIMIT:
             if po.limit_price is None or po.limit_price <= 0:
-                return INVALID_ORDER, f"a LIMIT order needs a limit price > 0, got {po.limit_price}"
+                return OrderFailReason.INVALID_ORDER, (
+                    f"a LIMIT order needs a limit price > 0, got {po.limit_price}"
+                )
         elif view.touch(po.side) is None:
-            return RejectReason.NO_MARKET_PRICE.value, (
+            return OrderFailReason.NO_MARKET_PRICE, (
                 f"no last price, quote or depth for instrument {po.instrument_token}"
             )
         return None

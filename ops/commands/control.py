@@ -37,7 +37,7 @@ async def send_control(
     bus = await Bus.connect(url, name="alpha-panda:control")
     try:
         body = msgspec.json.encode(
-            ControlRequest(verb=str(verb), broker=broker, reason=reason, requested_by=who)
+            ControlRequest(verb=verb, broker=broker, reason=reason, requested_by=who)
         )
         reply = await bus.nc.request(
             CONTROL_REQUEST_SUBJECT, body, timeout=5, headers={AUTH_HEADER: f"Bearer {token}"}

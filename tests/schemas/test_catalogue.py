@@ -12,6 +12,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 from schemas.avro import TOPIC_EVENT_TYPES, event_type_for_topic
 from schemas.catalogue import CATALOGUE, entry_for, per_broker_event
 from schemas.events import EVENT_TYPES, MarketTick, OrderFilled, TradingSignal
@@ -107,12 +109,8 @@ def test_every_per_broker_event_has_exactly_one_event_type() -> None:
 
 
 def test_a_struct_without_a_per_broker_subject_says_so() -> None:
-    try:
+    with pytest.raises(ValueError, match="MarketTick is not a per-broker event"):
         per_broker_event(MarketTick)
-    except ValueError as exc:
-        assert "MarketTick is not a per-broker event" in str(exc)
-    else:
-        raise AssertionError("MarketTick has no per-broker subject")
 
 
 def test_each_topic_carries_the_schema_of_its_row() -> None:
