@@ -23,7 +23,7 @@ async def test_a_transient_child_is_restarted_only_after_an_abnormal_exit(runnin
     fam.latest["t"].finish()
     await asyncio.sleep(0.1)
     assert fam.starts("t") == 2
-    assert sup.status()["children"][0]["state"] == "stopped"
+    assert sup.status().children[0].state == "stopped"
 
 
 async def test_a_temporary_child_is_never_restarted(running) -> None:
@@ -32,7 +32,7 @@ async def test_a_temporary_child_is_never_restarted(running) -> None:
     fam.latest["x"].crash()
     await asyncio.sleep(0.1)
     assert fam.starts("x") == 1
-    child = sup.status()["children"][0]
-    assert child["state"] == "failed"
-    assert "x crashed" in child["last_error"]
-    assert child["last_error_at"] is not None
+    child = sup.status().children[0]
+    assert child.state == "failed"
+    assert "x crashed" in str(child.last_error)
+    assert child.last_error_at is not None
