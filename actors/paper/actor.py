@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from actors.paper.matching import MarketView, PaperBroker
-from actors.paper.orders import OrderTrigger
+from actors.paper.orders import OrderTrigger, PaperOrder
 from actors.stores.pipeline_metrics import PipelineMetrics
 from schemas.catalogue import per_broker_event
 from schemas.enums import OrderType
@@ -43,16 +43,28 @@ from schemas.names import (
 )
 from supervisors.actor import Actor, Context, Durable, Input, Ordered
 
-__all__ = ["PaperExecution"]
+__all__ = ["PaperExecution", "ExecutionSnapshot", "BookSnapshot"]
 
 log = logging.getLogger(__name__)
 
 _TICK_PREFIX = len(TICK_PREFIX)
 
 
+class BookSnapshot(msgspec.Struct, kw_only=True):
+    orders: list[PaperOrder] = msgspec.field(default_factory=list)
+
+
+class ExecutionSnapshot(msgspec.Struct, kw_only=True):
+    """Paper execution's snapshot: the open orders, and (orders, fills, failed, cancelled)."""
+
+    book: BookSnapshot
+    counts: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
 class PaperExecution(Actor):
     broker: Broker
     mailbox_size = 2048
+    state_type = ExecutionSnapshot
 
     def __init__(
         self,
@@ -163,16 +175,18 @@ class PaperExecution(Actor):
         elif isinstance(event, OrderCancelled):
             self.cancelled += 1
 
-    def dump_state(self) -> dict[str, Any]:
+    def dump_state(self) -> ExecutionSnapshot:
         """Open orders only. A closed order's signal lies at or below the snapshot's
         sequence, so the runtime never hands it to us again: remembering it would only
         grow the snapshot with the day (a KV value is capped at the server's 1 MiB)."""
-        book = {"orders": msgspec.to_builtins(self.book.open_orders())}
-        return {"book": book, "counts": [self.orders, self.fills, self.failed, self.cancelled]}
+        return ExecutionSnapshot(
+            book=BookSnapshot(orders=self.book.open_orders()),
+            counts=(self.orders, self.fills, self.failed, self.cancelled),
+        )
 
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.book.restore(state["book"])
-        self.orders, self.fills, self.failed, self.cancelled = state.get("counts", [0, 0, 0, 0])
+    def load_state(self, state: ExecutionSnapshot) -> None:
+        self.book.restore_orders(state.book.orders)
+        self.orders, self.fills, self.failed, self.cancelled = state.counts
         self._refresh_resting()
 
     def stats(self) -> dict[str, Any]:

@@ -19,7 +19,7 @@ Fill model (docs/trading.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -215,8 +215,11 @@ class PaperBroker:
         return {"orders": msgspec.to_builtins(list(self._orders.values()))}
 
     def restore(self, data: Mapping[str, Any]) -> None:
+        """Replace the book with a `snapshot()`."""
+        self.restore_orders(msgspec.convert(data["orders"], list[PaperOrder]))
+
+    def restore_orders(self, orders: Iterable[PaperOrder]) -> None:
         """Replace the book; a resubmit of a restored order then returns no events."""
-        orders = msgspec.convert(data["orders"], list[PaperOrder])
         self._orders = {o.client_order_id: o for o in orders}
         self._live = {cid: o for cid, o in self._orders.items() if o.is_open}
         self._submit_events = {}

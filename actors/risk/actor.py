@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from actors.control.state import apply_control
-from actors.risk.engine import RiskEngine
+from actors.risk.engine import RiskEngine, RiskState
 from actors.risk.limits import RiskLimits
 from actors.stores.shared import Stores
 from schemas.enums import TradingState
@@ -47,7 +49,7 @@ from schemas.names import (
 from supervisors.actor import Actor, Context, Durable, Input, Ordered, Timer
 from supervisors.bus import Bus
 
-__all__ = ["RiskManager", "trading_day"]
+__all__ = ["RiskManager", "RiskSnapshot", "trading_day"]
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +61,19 @@ def trading_day(ts_ns: int) -> str:
     return (datetime.fromtimestamp(ts_ns / 1e9, UTC) + IST).date().isoformat()
 
 
+class RiskSnapshot(msgspec.Struct, kw_only=True):
+    """The risk manager's snapshot: the engine, and the day's figures for the read models."""
+
+    engine: RiskState
+    day: str = ""
+    validated: int = 0
+    rejections: dict[str, int] = msgspec.field(default_factory=dict)
+
+
 class RiskManager(Actor):
     broker: Broker
     mailbox_size = 2048
+    state_type = RiskSnapshot
 
     def __init__(self, broker: Broker, limits: RiskLimits, stores: Stores | None = None) -> None:
         self.broker = broker
@@ -170,22 +182,21 @@ class RiskManager(Actor):
             self._unsent.update(unsent)
             log.warning("%s: read model write failed: %s", self.name, exc)
 
-    def dump_state(self) -> dict[str, Any]:
+    def dump_state(self) -> RiskSnapshot:
         """The engine without the day's id history: an input at or below the snapshot's
         sequence is never handed to us again and the stream holds no duplicate fill, so
         only open orders' ids matter (the snapshot must fit in one KV value)."""
-        engine = self.engine.snapshot()
-        engine["accepted_ids"] = sorted(engine.get("pending", {}))
-        engine["fill_ids"] = []
-        return {"engine": engine, "day": self.day,
-                "validated": self.validated, "rejections": dict(self.rejections)}  # fmt: skip
+        engine = self.engine.state()
+        engine = msgspec.structs.replace(engine, accepted_ids=set(engine.pending), fill_ids=set())
+        return RiskSnapshot(engine=engine, day=self.day, validated=self.validated,
+                            rejections=dict(self.rejections))  # fmt: skip
 
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.engine.restore(state["engine"])
+    def load_state(self, state: RiskSnapshot) -> None:
+        self.engine.restore_state(state.engine)
         self.engine.set_trading_state(self._control_state)  # CONTROL is the later word
-        self.day = state.get("day", "")
-        self.validated = int(state.get("validated", 0))
-        self.rejections = Counter({k: int(v) for k, v in state.get("rejections", {}).items()})
+        self.day = state.day
+        self.validated = state.validated
+        self.rejections = Counter(state.rejections)
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -34,16 +34,24 @@ from schemas.names import (
 )
 from supervisors.actor import Actor, Context, Input, Ordered
 
-__all__ = ["StrategyRunner"]
+__all__ = ["StrategyRunner", "StrategiesSnapshot"]
 
 log = logging.getLogger(__name__)
 
 _TICK_PREFIX = len(TICK_PREFIX)
 
 
+class StrategiesSnapshot(msgspec.Struct, kw_only=True):
+    """The runner's snapshot: strategy id → that strategy's own versioned `snapshot()`
+    (its kind and indicator windows; `Strategy.restore` checks kind and version)."""
+
+    strategies: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+
+
 class StrategyRunner(Actor):
     broker: Broker
     mailbox_size = 4096
+    state_type = StrategiesSnapshot
     snapshot_interval_s = 2.0
 
     def __init__(
@@ -115,12 +123,14 @@ class StrategyRunner(Actor):
                     self.strategy_errors[strategy_id], exc,
                 )  # fmt: skip
 
-    def dump_state(self) -> dict[str, Any]:
-        return {s.strategy_id: s.snapshot() for s in self.router.strategies}
+    def dump_state(self) -> StrategiesSnapshot:
+        return StrategiesSnapshot(
+            strategies={s.strategy_id: s.snapshot() for s in self.router.strategies}
+        )
 
-    def load_state(self, state: dict[str, Any]) -> None:
+    def load_state(self, state: StrategiesSnapshot) -> None:
         for strategy in self.router.strategies:
-            saved = state.get(strategy.strategy_id)
+            saved = state.strategies.get(strategy.strategy_id)
             if saved is not None:
                 strategy.restore(saved)
 
