@@ -12,8 +12,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-import msgspec
-
 from schemas.envelope import Envelope, new_envelope
 from schemas.events import Event
 
@@ -209,7 +207,8 @@ Input = Durable[Any] | CoreSub[Any] | Ordered[Any] | Request | Source | Timer
 class Actor:
     """Base of every actor. Subclasses set `name`, declare `inputs()` and write handlers.
 
-    A stateful actor sets `snapshot_key` and `state_type` (a Struct) and implements
+    A stateful actor sets `snapshot_key` and `state_type` (a Struct, or any type msgspec
+    decodes) and implements
     `dump_state` / `load_state`. The runtime then stores `{"seq", "state"}` in the KV
     bucket every `snapshot_interval_s`
     (from inside the mailbox, so the state and the sequence agree), and on start loads the
@@ -222,9 +221,9 @@ class Actor:
     mailbox_size: int = 1024
     snapshot_key: str | None = None
     snapshot_interval_s: float = 2.0
-    state_type: ClassVar[type[msgspec.Struct] | None] = None
+    state_type: ClassVar[Any] = None
 
-    def dump_state(self) -> msgspec.Struct:
+    def dump_state(self) -> object:
         """The state for the snapshot, a `state_type` (stateful actors only)."""
         raise NotImplementedError(f"{type(self).__name__} sets snapshot_key but no dump_state")
 

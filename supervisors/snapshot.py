@@ -1,7 +1,8 @@
 """What a stateful actor's snapshot is in the state bucket, and its one codec per type.
 
-The value is `{"seq": <stream sequence the state includes>, "state": <the actor's state
-Struct>}`. Each state type gets one Decoder, built on first use; one Encoder serves all.
+The value is `{"seq": <stream sequence the state includes>, "state": <the actor's
+state_type>}`. Each state type gets one Decoder, built on first use; one Encoder serves
+all.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import msgspec
 
 __all__ = ["Snapshot", "SnapshotUnreadable", "encode_snapshot", "decode_snapshot"]
 
-S = TypeVar("S", bound=msgspec.Struct)
+S = TypeVar("S")
 
 # Snapshots grow with the state (a day's orders): msgspec encodes them several times faster
-# than json.dumps, and the loop stalls for that long. Decimals travel as strings.
-_encoder: Final = msgspec.json.Encoder(decimal_format="string")
+# than json.dumps, and the loop stalls for that long. Decimals travel as strings, and
+# anything else msgspec has no encoding for becomes its `str`, as json.dumps' default did.
+_encoder: Final = msgspec.json.Encoder(enc_hook=str)
 
 
 class Snapshot(msgspec.Struct, Generic[S], frozen=True, kw_only=True):
@@ -30,17 +32,19 @@ class SnapshotUnreadable(ValueError):
 
 
 @cache
-def _decoder(state_type: type[Any]) -> msgspec.json.Decoder[Snapshot[Any]]:
-    return msgspec.json.Decoder(Snapshot[state_type])  # type: ignore[valid-type]
+def _decoder(state_type: Any) -> msgspec.json.Decoder[Snapshot[Any]]:
+    return msgspec.json.Decoder(Snapshot[state_type])
 
 
-def encode_snapshot(seq: int, state: msgspec.Struct) -> bytes:
+def encode_snapshot(seq: int, state: object) -> bytes:
     return _encoder.encode(Snapshot(seq=seq, state=state))
 
 
-def decode_snapshot(raw: bytes, state_type: type[S]) -> Snapshot[S]:
+def decode_snapshot(raw: bytes, state_type: Any) -> Snapshot[Any]:
+    """`raw` as a snapshot whose state is a `state_type` (a Struct or any msgspec type)."""
     try:
-        snapshot: Snapshot[S] = _decoder(state_type).decode(raw)
+        snapshot: Snapshot[Any] = _decoder(state_type).decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise SnapshotUnreadable(f"not a snapshot of {state_type.__name__}: {exc}") from exc
+        name = getattr(state_type, "__name__", repr(state_type))
+        raise SnapshotUnreadable(f"not a snapshot of {name}: {exc}") from exc
     return snapshot

@@ -41,11 +41,9 @@ log = logging.getLogger(__name__)
 _TICK_PREFIX = len(TICK_PREFIX)
 
 
-class StrategiesSnapshot(msgspec.Struct, kw_only=True):
-    """The runner's snapshot: strategy id → that strategy's own versioned `snapshot()`
-    (its kind and indicator windows; `Strategy.restore` checks kind and version)."""
-
-    strategies: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+# The runner's snapshot: strategy id → that strategy's own `snapshot()`, whose kind and
+# version `Strategy.restore` checks (its shape is the strategy's, one per kind).
+StrategiesSnapshot = dict[str, dict[str, Any]]
 
 
 class StrategyRunner(Actor):
@@ -124,13 +122,11 @@ class StrategyRunner(Actor):
                 )  # fmt: skip
 
     def dump_state(self) -> StrategiesSnapshot:
-        return StrategiesSnapshot(
-            strategies={s.strategy_id: s.snapshot() for s in self.router.strategies}
-        )
+        return {s.strategy_id: s.snapshot() for s in self.router.strategies}
 
     def load_state(self, state: StrategiesSnapshot) -> None:
         for strategy in self.router.strategies:
-            saved = state.strategies.get(strategy.strategy_id)
+            saved = state.get(strategy.strategy_id)
             if saved is not None:
                 strategy.restore(saved)
 

@@ -66,6 +66,7 @@ def test_a_portfolio_snapshot_from_before_events_were_tagged_restores() -> None:
 
 
 def test_a_strategies_snapshot_keeps_each_strategys_own_form() -> None:
-    state = StrategiesSnapshot(strategies={"m": {"version": 1, "kind": "momentum"}})
-    back = decode_snapshot(encode_snapshot(3, state), StrategiesSnapshot)
-    assert back.state == state
+    state: StrategiesSnapshot = {"m": {"version": 1, "kind": "momentum"}}
+    raw = encode_snapshot(3, state)
+    assert raw == b'{"seq":3,"state":{"m":{"version":1,"kind":"momentum"}}}'
+    assert decode_snapshot(raw, StrategiesSnapshot).state == state
