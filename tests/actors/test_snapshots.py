@@ -22,7 +22,7 @@ from tests.actors.risk.test_actor_event_time import MARKET_OPEN, SECOND, decide,
 
 
 def test_a_risk_snapshot_in_the_old_dict_form_restores_the_same_engine() -> None:
-    limits = RiskLimits(rate_limit_per_s=1000, burst=1000)
+    limits = RiskLimits(rate_limit_per_s=Decimal(1000), burst=1000)
     risk = RiskManager("paper", limits)
     for n in range(3):
         decide(risk, signal(MARKET_OPEN + n * SECOND, tick_ts=MARKET_OPEN + n * SECOND), n)

@@ -33,7 +33,7 @@ class _Figures:
                 "last_error": "mine", "pipeline": {"ticks": 3}}  # fmt: skip
 
 
-async def test_a_subtree_encodes_to_the_json_objects_of_the_status_reply(running) -> None:
+async def test_a_subtree_encodes_to_the_json_objects_of_the_status_reply(running: Any) -> None:
     inner = supervisor("inner", [ChildSpec(name="leaf", start=_Figures)], broker="paper")
     spec = supervisor("root", [ChildSpec(name="inner", start=lambda: Supervisor(inner),
                                          is_supervisor=True)])  # fmt: skip
@@ -55,7 +55,9 @@ async def test_a_subtree_encodes_to_the_json_objects_of_the_status_reply(running
     assert pipeline_figures(root.status()) == {"paper": {"ticks": 3}}
 
 
-async def test_a_leaf_childs_figures_are_inline_and_give_way_to_the_slots_facts(running) -> None:
+async def test_a_leaf_childs_figures_are_inline_and_give_way_to_the_slots_facts(
+    running: Any,
+) -> None:
     fam = Family()
     sup, _ = await running(supervisor("s", [fam.spec("a")]))
     fam.latest["a"].crash()
