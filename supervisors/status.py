@@ -18,7 +18,7 @@ __all__ = ["StatusNode", "SUPERVISOR"]
 SUPERVISOR: Final = "supervisor"
 
 
-class StatusNode(msgspec.Struct, kw_only=True):
+class StatusNode(msgspec.Struct, frozen=True, kw_only=True):
     """A supervisor or a supervised child, as its parent sees it."""
 
     name: str
@@ -64,8 +64,7 @@ class StatusNode(msgspec.Struct, kw_only=True):
         figures = {k: v for k, v in data.items() if k not in _FIELDS}
         children = [cls.from_builtins(c) for c in own.pop("children", ())]
         node = msgspec.convert(own, cls)
-        node.children, node.figures = children, figures
-        return node
+        return msgspec.structs.replace(node, children=children, figures=figures)
 
 
 _FIELDS: Final = frozenset(StatusNode.__struct_fields__) - {"figures"}

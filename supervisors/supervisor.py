@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import msgspec
+
 from supervisors.backoff import Backoff
 from supervisors.child import Child, ChildSpec, Ready, Restart
 from supervisors.errors import StartFailed, SupervisorGaveUp
@@ -188,16 +190,18 @@ class Supervisor:
             figures = {k: v for k, v in own.items() if k not in _SLOT_KEYS}
             node = StatusNode(name=slot.spec.name, kind=str(own.get("kind", "actor")),
                               broker=own.get("broker"), figures=figures)  # fmt: skip
-        node.state = slot.state
-        node.restart = str(slot.spec.restart)
-        node.restarts = slot.restarts
-        node.last_error = slot.last_error
-        node.last_error_at = (
-            datetime.fromtimestamp(slot.last_error_at, UTC).isoformat()
-            if slot.last_error_at
-            else None
+        return msgspec.structs.replace(
+            node,
+            state=slot.state,
+            restart=str(slot.spec.restart),
+            restarts=slot.restarts,
+            last_error=slot.last_error,
+            last_error_at=(
+                datetime.fromtimestamp(slot.last_error_at, UTC).isoformat()
+                if slot.last_error_at
+                else None
+            ),
         )
-        return node
 
     async def _run_child(self, slot: _Slot, generation: int, child: Child, ready: Ready) -> None:
         exc: BaseException | None = None
