@@ -10,9 +10,11 @@ which JetStream drops as duplicates (their msg ids derive from the tick's id).
 from __future__ import annotations
 
 import logging
+import operator
 import time
 from collections import Counter
 from collections.abc import Sequence
+from functools import reduce
 from typing import Any
 
 import msgspec
@@ -20,7 +22,9 @@ import msgspec
 from actors.feed.validation import InvalidTick, TickProblem, validate_tick
 from actors.instruments import InstrumentBook
 from actors.stores.pipeline_metrics import PipelineMetrics
+from actors.strategies.base import StrategySnapshot
 from actors.strategies.config import StrategyConfig, build_strategies
+from actors.strategies.registry import STRATEGY_TYPES
 from actors.strategies.router import StrategyRouter
 from schemas.envelope import Envelope
 from schemas.events import MarketTick
@@ -41,15 +45,17 @@ log = logging.getLogger(__name__)
 _TICK_PREFIX = len(TICK_PREFIX)
 
 
-# The runner's snapshot: strategy id → that strategy's own `snapshot()`, whose kind and
-# version `Strategy.restore` checks (its shape is the strategy's, one per kind).
-StrategiesSnapshot = dict[str, dict[str, Any]]
+# The runner's snapshot: strategy id → that strategy's `snapshot()`, each decoded as the
+# Struct of its kind (the tag); `Strategy.restore` checks kind and version.
+StrategiesSnapshot = dict[str, StrategySnapshot[Any]]
+_ANY_KIND: Any = reduce(operator.or_, (c.snapshot_type for c in STRATEGY_TYPES.values()))
+_STATE_TYPE: Any = dict[str, _ANY_KIND]  # decodes as StrategiesSnapshot
 
 
 class StrategyRunner(Actor):
     broker: Broker
     mailbox_size = 4096
-    state_type = StrategiesSnapshot
+    state_type = _STATE_TYPE
     snapshot_interval_s = 2.0
 
     def __init__(

@@ -12,13 +12,16 @@ from actors.paper.matching import PaperBroker
 from actors.portfolio.actor import PortfolioSnapshot
 from actors.risk.actor import RiskManager, RiskSnapshot
 from actors.risk.limits import RiskLimits
-from actors.strategies.runner import StrategiesSnapshot
+from actors.strategies.momentum import MomentumParams, MomentumSnapshot, MomentumStrategy
+from actors.strategies.rsi import RsiParams, RsiSnapshot, RsiStrategy
+from actors.strategies.runner import StrategyRunner
 from schemas.enums import OrderType
 from schemas.events import PnlSnapshot, PositionView
 from supervisors.actor import Context
 from supervisors.snapshot import decode_snapshot, encode_snapshot
 from tests.actors.paper.test_actor_snapshot import validated
 from tests.actors.risk.test_actor_event_time import MARKET_OPEN, SECOND, decide, signal
+from tests.actors.strategies.support import ACME, ticks
 
 
 def test_a_risk_snapshot_in_the_old_dict_form_restores_the_same_engine() -> None:
@@ -65,8 +68,22 @@ def test_a_portfolio_snapshot_from_before_events_were_tagged_restores() -> None:
     assert snap.state == PortfolioSnapshot(snapshot=pnl, snapshots=4)
 
 
-def test_a_strategies_snapshot_keeps_each_strategys_own_form() -> None:
-    state: StrategiesSnapshot = {"m": {"version": 1, "kind": "momentum"}}
-    raw = encode_snapshot(3, state)
-    assert raw == b'{"seq":3,"state":{"m":{"version":1,"kind":"momentum"}}}'
-    assert decode_snapshot(raw, StrategiesSnapshot).state == state
+def test_a_strategies_snapshot_from_before_the_structs_restores_each_strategy() -> None:
+    first = MomentumStrategy("mom", [ACME], MomentumParams(fast_window=2, slow_window=4))
+    rsi = RsiStrategy("rsi", [ACME], RsiParams(period=2))
+    for t in ticks(100, 99, 98, 97, 100, 102):
+        first.on_tick(t, 0)
+        rsi.on_tick(t, 0)
+    old = {  # as the runner stored it when strategies' snapshots were dicts
+        "mom": {"version": 1, "kind": "momentum", "strategy_id": "mom",
+                "instruments": {"1001": {"position": "LONG", "prices": ["98", "97", "100", "102"],
+                                         "sign": 1}}},
+        "rsi": json.loads(msgspec.json.encode(rsi.snapshot())),
+    }  # fmt: skip
+    raw = json.dumps({"seq": 5, "state": old}).encode()
+    state = decode_snapshot(raw, StrategyRunner.state_type).state
+    assert isinstance(state["mom"], MomentumSnapshot) and isinstance(state["rsi"], RsiSnapshot)
+    second = MomentumStrategy("mom", [ACME], MomentumParams(fast_window=2, slow_window=4))
+    second.restore(state["mom"])
+    assert second.snapshot() == first.snapshot()
+    assert json.loads(encode_snapshot(5, {"mom": first.snapshot()}))["state"] == {"mom": old["mom"]}
