@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from schemas.envelope import Envelope, new_envelope
 from schemas.events import Event
@@ -221,7 +221,7 @@ class Actor:
     mailbox_size: int = 1024
     snapshot_key: str | None = None
     snapshot_interval_s: float = 2.0
-    state_type: ClassVar[Any] = None
+    state_type: Any = None
 
     def dump_state(self) -> object:
         """The state for the snapshot, a `state_type` (stateful actors only)."""

@@ -38,7 +38,7 @@ from schemas.names import (
 )
 from supervisors.actor import Actor, Context, Input, Ordered
 
-__all__ = ["StrategyRunner", "StrategiesSnapshot"]
+__all__ = ["StrategyRunner", "StrategiesSnapshot", "strategies_state_type"]
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +48,18 @@ _TICK_PREFIX = len(TICK_PREFIX)
 # The runner's snapshot: strategy id → that strategy's `snapshot()`, each decoded as the
 # Struct of its kind (the tag); `Strategy.restore` checks kind and version.
 StrategiesSnapshot = dict[str, StrategySnapshot[Any]]
-_ANY_KIND: Any = reduce(operator.or_, (c.snapshot_type for c in STRATEGY_TYPES.values()))
-_STATE_TYPE: Any = dict[str, _ANY_KIND]  # decodes as StrategiesSnapshot
+
+
+def strategies_state_type() -> Any:
+    """What decodes as a StrategiesSnapshot: every kind registered by now (a benchmark
+    registers its own strategy when it is imported, after this module)."""
+    kinds = reduce(operator.or_, (c.snapshot_type for c in STRATEGY_TYPES.values()))
+    return dict[str, kinds]  # type: ignore[valid-type]
 
 
 class StrategyRunner(Actor):
     broker: Broker
     mailbox_size = 4096
-    state_type = _STATE_TYPE
     snapshot_interval_s = 2.0
 
     def __init__(
@@ -68,6 +72,7 @@ class StrategyRunner(Actor):
         self.broker = broker
         self.name = f"strategies-{broker}"
         self.snapshot_key = f"strategies-{broker}"
+        self.state_type = strategies_state_type()
         self.book = book
         self.metrics = metrics
         self.router = StrategyRouter(build_strategies(configs, broker))

@@ -14,7 +14,7 @@ from actors.risk.actor import RiskManager, RiskSnapshot
 from actors.risk.limits import RiskLimits
 from actors.strategies.momentum import MomentumParams, MomentumSnapshot, MomentumStrategy
 from actors.strategies.rsi import RsiParams, RsiSnapshot, RsiStrategy
-from actors.strategies.runner import StrategyRunner
+from actors.strategies.runner import strategies_state_type
 from schemas.enums import OrderType
 from schemas.events import PnlSnapshot, PositionView
 from supervisors.actor import Context
@@ -81,9 +81,17 @@ def test_a_strategies_snapshot_from_before_the_structs_restores_each_strategy() 
         "rsi": json.loads(msgspec.json.encode(rsi.snapshot())),
     }  # fmt: skip
     raw = json.dumps({"seq": 5, "state": old}).encode()
-    state = decode_snapshot(raw, StrategyRunner.state_type).state
+    state = decode_snapshot(raw, strategies_state_type()).state
     assert isinstance(state["mom"], MomentumSnapshot) and isinstance(state["rsi"], RsiSnapshot)
     second = MomentumStrategy("mom", [ACME], MomentumParams(fast_window=2, slow_window=4))
     second.restore(state["mom"])
     assert second.snapshot() == first.snapshot()
     assert json.loads(encode_snapshot(5, {"mom": first.snapshot()}))["state"] == {"mom": old["mom"]}
+
+
+def test_a_strategy_kind_registered_later_is_in_the_runners_state_type() -> None:
+    from ops.bench.strategy import BenchSnapshot
+
+    raw = b'{"seq":1,"state":{"b":{"kind":"bench","strategy_id":"b","seen":7}}}'
+    state = decode_snapshot(raw, strategies_state_type()).state
+    assert state == {"b": BenchSnapshot(strategy_id="b", seen=7)}

@@ -4,7 +4,8 @@ Every `every`-th tick it receives (one counter across its instruments, in stream
 flips that tick's instrument between FLAT and LONG, so it emits exactly
 `ticks // every` signals, alternately buying and selling one size. A benchmark can then
 count the signals, validations and fills that must come out of a run and call any
-shortfall a loss. It trades nothing real; keep it out of `strategies.yaml`.
+shortfall a loss. It trades nothing real, so it ships with the benchmarks, not with the
+strategies: importing this module registers `type: bench` (unlisted) for the bench's runs.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from actors.strategies.base import (
     StrategyParams,
     StrategySnapshot,
 )
+from actors.strategies.registry import register_strategy_type
 
 __all__ = ["BenchParams", "BenchStrategy"]
 
@@ -78,3 +80,6 @@ class BenchStrategy(Strategy[BenchParams]):
 
     def _indicator_restore(self, token: int, data: InstrumentSnapshot) -> None:
         return None
+
+
+register_strategy_type(BenchStrategy, listed=False)
