@@ -31,7 +31,11 @@ class OrderStatus(StrEnum):
 
 
 class RejectReason(StrEnum):
-    """Why the risk manager refused a signal; one code per pre-trade check."""
+    """Why the risk manager refused a signal; one code per pre-trade check.
+
+    UNKNOWN_TICK, STALE_TICK and NO_MARKET_PRICE have twins in `OrderFailReason`, with
+    which execution fails an order for the same cause.
+    """
 
     MAX_ORDER_NOTIONAL = "MAX_ORDER_NOTIONAL"
     MAX_POSITION = "MAX_POSITION"
@@ -45,6 +49,11 @@ class RejectReason(StrEnum):
     UNKNOWN_INSTRUMENT = "UNKNOWN_INSTRUMENT"
     INVALID_SIGNAL = "INVALID_SIGNAL"
     NO_MARKET_PRICE = "NO_MARKET_PRICE"
+    # the trust boundary: who may trade what, and the tick a signal is priced from
+    UNKNOWN_STRATEGY = "UNKNOWN_STRATEGY"
+    INSTRUMENT_NOT_ALLOWED = "INSTRUMENT_NOT_ALLOWED"
+    UNKNOWN_TICK = "UNKNOWN_TICK"
+    STALE_TICK = "STALE_TICK"
 
 
 class OrderFailReason(StrEnum):
@@ -52,6 +61,8 @@ class OrderFailReason(StrEnum):
 
     INVALID_ORDER = "INVALID_ORDER"  # the order itself is malformed (quantity, limit price)
     NO_MARKET_PRICE = "NO_MARKET_PRICE"  # nothing to fill a market order against
+    UNKNOWN_TICK = "UNKNOWN_TICK"  # the tick its signal names is not in MARKET
+    STALE_TICK = "STALE_TICK"  # the tick its signal names is too old to price from
     MARGIN = "MARGIN"  # a live broker's refusal for want of funds
 
 

@@ -17,23 +17,28 @@ from actors.strategies.rsi import RsiParams, RsiSnapshot, RsiStrategy
 from actors.strategies.runner import strategies_state_type
 from schemas.enums import OrderType
 from schemas.events import PnlSnapshot, PositionView
-from supervisors.actor import Context
 from supervisors.snapshot import decode_snapshot, encode_snapshot
-from tests.actors.paper.test_actor_snapshot import validated
-from tests.actors.risk.test_actor_event_time import MARKET_OPEN, SECOND, decide, signal
+from tests.actors.paper.test_actor_snapshot import TOKEN, context, receive_tick, validated
+from tests.actors.risk.test_actor_event_time import (
+    MARKET_OPEN,
+    SECOND,
+    STRATEGIES,
+    decide,
+    signal,
+)
 from tests.actors.strategies.support import ACME, ticks
 
 
 def test_a_risk_snapshot_in_the_old_dict_form_restores_the_same_engine() -> None:
     limits = RiskLimits(rate_limit_per_s=Decimal(1000), burst=1000)
-    risk = RiskManager("paper", limits)
+    risk = RiskManager("paper", limits, strategies=STRATEGIES)
     for n in range(3):
         decide(risk, signal(MARKET_OPEN + n * SECOND, tick_ts=MARKET_OPEN + n * SECOND), n)
     engine = risk.engine.snapshot()  # the form dump_state used to store
     engine["accepted_ids"], engine["fill_ids"] = sorted(engine["pending"]), []
     old = {"engine": engine, "day": risk.day, "validated": risk.validated, "rejections": {}}
     snap = decode_snapshot(json.dumps({"seq": 9, "state": old}).encode(), RiskSnapshot)
-    successor = RiskManager("paper", limits)
+    successor = RiskManager("paper", limits, strategies=STRATEGIES)
     successor.load_state(snap.state)
     assert snap.seq == 9
     assert successor.engine.open_orders == risk.engine.open_orders == 3
@@ -41,13 +46,14 @@ def test_a_risk_snapshot_in_the_old_dict_form_restores_the_same_engine() -> None
     assert (successor.day, successor.validated) == (risk.day, 3)
 
 
-def test_an_execution_snapshot_in_the_old_dict_form_restores_the_resting_orders() -> None:
-    actor = PaperExecution("paper", PaperBroker())
-    actor._submit(validated(7, OrderType.LIMIT, "1400.00"), 1, Context(actor.name, "paper"))
+async def test_an_execution_snapshot_in_the_old_dict_form_restores_the_resting_orders() -> None:
+    actor = PaperExecution("paper", PaperBroker(), tokens=[TOKEN])
+    receive_tick(actor)
+    await actor._submit(validated(7, OrderType.LIMIT, "1400.00"), 1, context(actor))
     orders = msgspec.to_builtins(actor.book.open_orders())
     old = {"seq": 4, "state": {"book": {"orders": orders}, "counts": [1, 0, 0, 0]}}
     snap = decode_snapshot(json.dumps(old).encode(), ExecutionSnapshot)
-    successor = PaperExecution("paper", PaperBroker())
+    successor = PaperExecution("paper", PaperBroker(), tokens=[TOKEN])
     successor.load_state(snap.state)
     assert [o.client_order_id for o in successor.book.open_orders()] == ["sig7"]
     assert successor.orders == 1
