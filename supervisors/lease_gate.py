@@ -31,6 +31,7 @@ from nats.js import JetStreamContext
 
 from supervisors.child import Ready
 from supervisors.lease import Lease
+from supervisors.status import SUPERVISOR, StatusNode
 from supervisors.supervisor import Supervisor, SupervisorSpec
 
 __all__ = ["LeaseGate"]
@@ -87,42 +88,37 @@ class LeaseGate:
                 pass
             self.state = "stopped"
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> StatusNode:
         holder = self.lease.holder
         sup = self._sup
         if sup is not None:
-            children = sup.status()["children"]
+            children = sup.status().children
         else:
             children = [
-                {"name": c.name, "kind": "supervisor" if c.is_supervisor else "actor",
-                 "state": "standby" if self.state == "standby" else "stopped"}
+                StatusNode(name=c.name, kind=SUPERVISOR if c.is_supervisor else "actor",
+                           broker=self.spec.broker,
+                           state="standby" if self.state == "standby" else "stopped")
                 for c in self.spec.children
             ]  # fmt: skip
         owner = holder.owner if holder is not None else None
-        return {
-            "name": self.name,
-            "kind": "supervisor",
-            "strategy": str(self.spec.strategy),
-            "state": self.state,
-            "broker": self.spec.broker,
-            "restarts": self._restarts_before + (sup.restarts_total if sup else 0),
-            "max_restarts": self.spec.max_restarts,
-            "period_s": self.spec.period_s,
-            "owner": owner,
-            "lease": {
-                "bucket": self.lease.bucket,
-                "key": self.lease.key,
-                "held": self.lease.held(),
+        renewed_at = datetime.fromtimestamp(holder.renewed_at, UTC).isoformat() if holder else None
+        return StatusNode(
+            name=self.name,
+            kind=SUPERVISOR,
+            strategy=str(self.spec.strategy),
+            state=self.state,
+            broker=self.spec.broker,
+            restarts=self._restarts_before + (sup.restarts_total if sup else 0),
+            max_restarts=self.spec.max_restarts,
+            period_s=self.spec.period_s,
+            children=children,
+            figures={
                 "owner": owner,
-                "ttl_s": self.lease.ttl_s,
-                "renewed_at": (
-                    datetime.fromtimestamp(holder.renewed_at, UTC).isoformat()
-                    if holder is not None
-                    else None
-                ),
+                "lease": {"bucket": self.lease.bucket, "key": self.lease.key,
+                          "held": self.lease.held(), "owner": owner,
+                          "ttl_s": self.lease.ttl_s, "renewed_at": renewed_at},
             },
-            "children": children,
-        }
+        )  # fmt: skip
 
     # --- internals ---------------------------------------------------------------------------
 

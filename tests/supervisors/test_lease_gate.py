@@ -6,7 +6,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
 
 import msgspec
 import pytest
@@ -71,9 +70,11 @@ async def test_the_owner_starts_its_children_before_it_reports_ready(
         await a.ready.wait()
     assert running(fam) == {"portfolio", "execution"}
     status = a.gate.status()
-    assert status["state"] == "running"
-    assert status["lease"]["held"] and status["owner"] == "host-a:1:01A"
-    assert [c["name"] for c in status["children"]] == ["portfolio", "execution"]
+    assert status.state == "running"
+    assert status.figures["lease"]["held"] and status.figures["owner"] == "host-a:1:01A"
+    assert [c.name for c in status.children] == ["portfolio", "execution"]
+    wire = status.to_builtins()
+    assert wire["owner"] == "host-a:1:01A" and wire["lease"]["key"] == "broker-paper"
 
 
 async def test_a_standby_is_ready_at_once_names_the_owner_and_takes_over_when_it_stops(
@@ -86,8 +87,8 @@ async def test_a_standby_is_ready_at_once_names_the_owner_and_takes_over_when_it
     b = gates(bus, standby_fam, bucket, "host-b:2:01B")
     await asyncio.wait_for(b.ready.wait(), 5)
     status = b.gate.status()
-    assert status["state"] == "standby" and status["owner"] == "host-a:1:01A"
-    assert {c["state"] for c in status["children"]} == {"standby"}
+    assert status.state == "standby" and status.figures["owner"] == "host-a:1:01A"
+    assert {c.state for c in status.children} == {"standby"}
     assert standby_fam.journal == [], "a standby runs none of the stateful children"
 
     a.gate.request_stop()
@@ -96,7 +97,7 @@ async def test_a_standby_is_ready_at_once_names_the_owner_and_takes_over_when_it
     assert running(owner_fam) == set()
     await wait_for(lambda: running(standby_fam) == {"portfolio", "execution"}, TTL)
     assert time.monotonic() - stopped_at < TTL, "a released lease is taken within a poll"
-    assert b.gate.status()["owner"] == "host-b:2:01B"
+    assert b.gate.status().figures["owner"] == "host-b:2:01B"
 
 
 async def test_a_cancelled_owner_leaves_no_leased_child_running(
@@ -122,8 +123,8 @@ async def test_an_owner_whose_lease_was_taken_stops_its_children_at_once(
                            acquired_at=time.time(), renewed_at=time.time())  # fmt: skip
     await kv.put("broker-paper", msgspec.json.encode(intruder))
     await wait_for(lambda: running(fam) == set(), TTL / 3 + 0.5)
-    await wait_for(lambda: a.gate.status()["state"] == "standby", 2)
-    assert a.gate.status()["owner"] == "host-b:2:01B"
+    await wait_for(lambda: a.gate.status().state == "standby", 2)
+    assert a.gate.status().figures["owner"] == "host-b:2:01B"
 
 
 async def test_an_owner_cut_off_from_nats_stops_its_children_before_its_lease_can_lapse(
@@ -145,7 +146,7 @@ async def test_an_owner_cut_off_from_nats_stops_its_children_before_its_lease_ca
         assert last_renewal <= cut_off_at
         assert stopped_at < last_renewal + TTL, "stopped before the record can lapse"
         assert not lease.held()
-        assert a.gate.status()["state"] == "standby"
+        assert a.gate.status().state == "standby"
         fresh_nats.start()
         await wait_for(lambda: running(fam) == {"portfolio", "execution"}, TTL * 4)
         assert lease.held(), "back in touch, it takes its lease again"
@@ -195,10 +196,15 @@ async def test_a_guarded_actor_handles_nothing_once_its_guard_turns_false(
     assert len(actor.seen) == 3, "no input handled after the guard turned false"
 
 
+class Seen(msgspec.Struct):
+    seen: list[int]
+
+
 class Tally(Echo):
     """A stateful Echo: its state is the inputs it applied (snapshot plus replay)."""
 
     snapshot_interval_s = 0.05
+    state_type = Seen
 
     def __init__(self, prefix: str) -> None:
         super().__init__(prefix)
@@ -208,11 +214,11 @@ class Tally(Echo):
         return (Durable(self.prefix.upper(), (f"{self.prefix}.in",), "tally", self.on_input,
                         Heartbeat, ack_wait_s=30.0, replay=True),)  # fmt: skip
 
-    def dump_state(self) -> dict[str, Any]:
-        return {"seen": self.seen}
+    def dump_state(self) -> Seen:
+        return Seen(seen=list(self.seen))
 
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.seen = list(state["seen"])
+    def load_state(self, state: Seen) -> None:
+        self.seen = list(state.seen)
 
 
 async def test_a_new_owner_fences_off_the_pull_requests_of_a_frozen_one(
