@@ -8,6 +8,7 @@ from ops.commands import (
     bench,
     bridge_cmd,
     control,
+    data,
     ops_cmd,
     portfolio,
     schemas_cmd,
@@ -26,4 +27,5 @@ COMMAND_MODULES: list[ModuleType] = [
     bridge_cmd,
     schemas_cmd,
     bench,
+    data,
 ]
