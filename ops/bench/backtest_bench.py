@@ -285,6 +285,6 @@ def run_backtest_bench(
             "candles": year.candles,
             "generate_seconds": round(generated_s, 2),
             **generated,
-        },  # fmt: skip
+        },
         "backtrader": anchor,
     }
