@@ -199,3 +199,20 @@ def test_sample_resolves_from_any_directory_and_regenerates_byte_for_byte(tmp_pa
                          text=True, check=False)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "cli.csv").read_bytes() == shipped.read_bytes()
+
+
+def test_tick_silences_and_candles_outside_the_session_are_findings(tmp_path: Path) -> None:
+    head = "ts,instrument_token,last_price,volume\n"
+    t0 = parse_bound("2024-01-01T10:00:00")
+    rows = [f"{t0},738561,1400,1", f"{t0 + 60 * NS},738561,1400,2",
+            f"{t0 + 700 * NS},738561,1400,3",  # silent for 640 s inside the session
+            f"{t0 + 86_400 * NS},738561,1400,4"]  # the next day: not a silence  # fmt: skip
+    data = load_market_data(write(tmp_path / "t.csv", head + "\n".join(rows) + "\n"))
+    assert len(data.findings) == 1
+    assert "RELIANCE has 1 silence(s) of more than 5 minutes" in data.findings[0]
+    late = [f"2024-01-01T{9 + (15 + m) // 60:02d}:{(15 + m) % 60:02d}:00+0530,1,1,1,1,1"
+            for m in range(375)]  # fmt: skip
+    late.append("2024-01-01T15:45:00+0530,1,1,1,1,1")
+    candles = load_market_data(write(tmp_path / "INFY.csv", HEAD + "\n".join(late) + "\n"))
+    assert candles.findings == [f"{tmp_path / 'INFY.csv'}: INFY: 1 candle(s) outside the "
+                                "09:15-15:30 IST session (kept)"]  # fmt: skip
