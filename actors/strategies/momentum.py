@@ -55,11 +55,30 @@ class MomentumParams(StrategyParams, frozen=True, kw_only=True):
 
 
 class _Book:
-    __slots__ = ("prices", "sign")
+    """The last `slow_window` prices and the running sums of both windows (exact: Decimal
+    sums of prices on a tick grid lose nothing), so a tick costs O(1), not O(window)."""
+
+    __slots__ = ("fast_sum", "prices", "sign", "slow_sum")
 
     def __init__(self, slow_window: int) -> None:
         self.prices: deque[Decimal] = deque(maxlen=slow_window)
         self.sign: int | None = None  # sign of fast - slow at the last non-equal tick
+        self.fast_sum = Decimal(0)
+        self.slow_sum = Decimal(0)
+
+    def push(self, price: Decimal, fast_n: int) -> None:
+        prices = self.prices
+        if len(prices) >= fast_n:
+            self.fast_sum -= prices[-fast_n]  # leaves the fast window
+        if len(prices) == prices.maxlen:
+            self.slow_sum -= prices[0]  # leaves the slow window (deque drops it)
+        prices.append(price)
+        self.fast_sum += price
+        self.slow_sum += price
+
+    def resum(self, fast_n: int) -> None:
+        self.fast_sum = sum(list(self.prices)[-fast_n:], Decimal(0))
+        self.slow_sum = sum(self.prices, Decimal(0))
 
 
 class MomentumInstrument(InstrumentSnapshot, kw_only=True):
@@ -95,12 +114,11 @@ class MomentumStrategy(Strategy[MomentumParams]):
 
     def _decide(self, token: int, price: Decimal, position: Position) -> Decision | None:
         book = self._books[token]
-        book.prices.append(price)
         fast_n, slow_n = self.params.fast_window, self.params.slow_window
+        book.push(price, fast_n)
         if len(book.prices) < slow_n:
             return None
-        fast_sum = sum(list(book.prices)[-fast_n:], Decimal(0))
-        slow_sum = sum(book.prices, Decimal(0))
+        fast_sum, slow_sum = book.fast_sum, book.slow_sum
         diff = fast_sum * slow_n - slow_sum * fast_n
         sign = (diff > 0) - (diff < 0)
         previous, book.sign = book.sign, sign or book.sign
@@ -123,4 +141,5 @@ class MomentumStrategy(Strategy[MomentumParams]):
         book = _Book(self.params.slow_window)
         book.prices.extend(data.prices)
         book.sign = data.sign
+        book.resum(self.params.fast_window)
         self._books[token] = book
