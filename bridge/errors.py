@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from schemas.errors import ConfigError
+
 __all__ = [
     "BridgeError",
     "KafkaUnavailable",
@@ -48,7 +50,7 @@ class DeliveryGap(BridgeError):
         self.stream = stream
 
 
-class BridgeConfigError(BridgeError, ValueError):
+class BridgeConfigError(BridgeError, ConfigError):
     """A bridge setting is malformed (unknown topic class, codec not installed, ...)."""
 
 

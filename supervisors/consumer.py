@@ -15,16 +15,15 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from supervisors.bus import Bus, Msg, Subscription
+from supervisors.errors import ConsumerLost
 
+# ConsumerLost is defined in supervisors.errors; it stays importable from here, where
+# the bridge's feeder has always found it.
 __all__ = ["PullFeeder", "ConsumerLost"]
 
 log = logging.getLogger(__name__)
 
 _STATUS = "Status"
-
-
-class ConsumerLost(RuntimeError):
-    """The server no longer has our durable consumer."""
 
 
 _PENDING = "Nats-Pending-Messages"

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from actors.errors import ParamError
 from actors.instruments import Instrument
-from actors.strategies.base import Decision, ParamError, Position, Strategy, StrategyParams
+from actors.strategies.base import Decision, Position, Strategy, StrategyParams
 
 __all__ = ["BenchParams", "BenchStrategy"]
 

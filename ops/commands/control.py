@@ -8,8 +8,8 @@ import json
 
 from actors.control.gate import AUTH_HEADER, CONTROL_REQUEST_SUBJECT, ControlRequest
 from ops.commands.common import resolve_nats_url, run_async
-from ops.errors import ConfigError
 from ops.settings import load_settings
+from schemas.errors import ConfigError
 from schemas.names import BROKERS, ControlVerb
 from supervisors.bus import Bus
 

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from schemas.envelope import DecodeError, decode, decode_as, encode, headers_for, new_envelope
+from schemas.envelope import decode, decode_as, encode, headers_for, new_envelope
+from schemas.errors import DecodeError
 from schemas.events import MarketTick, OrderFilled, Side
 
 
