@@ -70,12 +70,16 @@ class Family:
         self.latest: dict[str, FakeChild] = {}
         self.fail_start: set[str] = set()
         self.ignore_stop: set[str] = set()
+        self.fail_next: dict[str, int] = {}  # fail the next n starts of a child, then succeed
 
     def spec(
         self, name: str, restart: Restart = Restart.PERMANENT, shutdown_s: float = 1.0
     ) -> ChildSpec:
         def start() -> FakeChild:
-            child = FakeChild(name, self.journal, fail_start=name in self.fail_start,
+            fail = name in self.fail_start or self.fail_next.get(name, 0) > 0
+            if self.fail_next.get(name, 0) > 0:
+                self.fail_next[name] -= 1
+            child = FakeChild(name, self.journal, fail_start=fail,
                               ignore_stop=name in self.ignore_stop)  # fmt: skip
             self.latest[name] = child
             return child
