@@ -33,22 +33,15 @@ from supervisors.actor import Actor
 from supervisors.backoff import Backoff
 from supervisors.bus import Bus
 from supervisors.child import ChildSpec
-from supervisors.runner import ActorProcess
+from supervisors.runner import actor_spec
 from supervisors.supervisor import Strategy, SupervisorSpec
 
-__all__ = ["ROLES", "BROKER_ROLES", "build_tree", "actor_spec", "halt_on_give_up"]
+__all__ = ["ROLES", "BROKER_ROLES", "build_tree", "halt_on_give_up"]
 
 log = logging.getLogger(__name__)
 
 BROKER_ROLES: tuple[str, ...] = ("portfolio", "execution", "risk", "strategies")
 ROLES: tuple[str, ...] = ("bridge", "control", "feed", *BROKER_ROLES)
-
-
-def actor_spec(
-    bus: Bus, make: Callable[[], Actor], name: str, shutdown_s: float = 5.0
-) -> ChildSpec:
-    """A child spec whose start function builds a fresh actor instance each time."""
-    return ChildSpec(name=name, start=lambda: ActorProcess(make(), bus), shutdown_s=shutdown_s)
 
 
 def halt_on_give_up(bus: Bus, broker: Broker) -> Callable[[str], Awaitable[None]]:

@@ -37,12 +37,12 @@ from supervisors.actor import (
     Timer,
 )
 from supervisors.bus import Bus, ConsumerSettings, Subscription
-from supervisors.child import Ready
+from supervisors.child import ChildSpec, Ready
 from supervisors.consumer import PullFeeder
 from supervisors.handling import ActorStats, Handling
 from supervisors.metrics import ActorMetrics
 
-__all__ = ["ActorProcess", "STATE_BUCKET"]
+__all__ = ["ActorProcess", "STATE_BUCKET", "actor_spec"]
 
 STATE_BUCKET = "alpha_state"
 
@@ -58,8 +58,11 @@ _snapshot_encoder = msgspec.json.Encoder(enc_hook=str)
 class ActorProcess:
     """The supervised process of one actor instance (implements `Child`)."""
 
-    def __init__(self, actor: Actor, bus: Bus, *, flush_batch: int = 256) -> None:
+    def __init__(
+        self, actor: Actor, bus: Bus, *, flush_batch: int = 256, shutdown_s: float = 5.0
+    ) -> None:
         self.actor = actor
+        self.shutdown_s = shutdown_s  # the child's shutdown timeout; bounds `on_stop`
         self.name = actor.name
         self.bus = bus
         self.state = "idle"
@@ -134,8 +137,10 @@ class ActorProcess:
                 self.state = "stopping"
             await self._unbind_inputs()
             try:
-                async with asyncio.timeout(5):
+                async with asyncio.timeout(self.shutdown_s):
                     await self.actor.on_stop()
+            except TimeoutError:
+                log.error("%s: on_stop did not finish within %gs", self.name, self.shutdown_s)
             except Exception:
                 log.exception("%s: on_stop failed", self.name)
             if self.state != "crashed":
@@ -400,3 +405,15 @@ class ActorProcess:
         await self.bus.wait_acks(pending)
         self.stats.outputs += len(outputs)
         self.metrics.outputs.inc(len(outputs))
+
+
+def actor_spec(
+    bus: Bus, make: Callable[[], Actor], name: str, shutdown_s: float = 5.0
+) -> ChildSpec:
+    """A child spec whose start function builds a fresh actor instance each time; the
+    instance's `on_stop` is bounded by the same shutdown timeout the supervisor grants."""
+    return ChildSpec(
+        name=name,
+        start=lambda: ActorProcess(make(), bus, shutdown_s=shutdown_s),
+        shutdown_s=shutdown_s,
+    )
