@@ -1,7 +1,7 @@
 """Errors of the domain actors. Each names the problem and the fix, and carries `retriable`.
 
 Configuration errors derive from the one `ConfigError` (schemas/errors.py): the command
-line prints any of them and exits 2. Errors about an input (`InvalidTick`,
+line prints any of them and exits 2. Errors about an input (`InvalidTick`, `InvalidEvent`,
 `IllegalTransition`) are not retriable, so the runtime dead-letters that input at once
 instead of retrying it `max_deliver` times.
 """
@@ -26,6 +26,7 @@ __all__ = [
     "TickCsvError",
     "TickProblem",
     "InvalidTick",
+    "InvalidEvent",
     "IllegalTransition",
     "LedgerError",
     "MigrationError",
@@ -98,6 +99,12 @@ class InvalidTick(ValueError):
         super().__init__(f"{reason}: {message}")
         self.reason = reason
         self.instrument_token = instrument_token
+
+
+class InvalidEvent(ValueError):
+    """An event that no retry can make valid (a fill of no quantity): dead-lettered at once."""
+
+    retriable = False
 
 
 class IllegalTransition(Exception):
