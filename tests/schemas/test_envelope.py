@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from schemas.enums import Side
 from schemas.envelope import decode, decode_as, encode, headers_for, new_envelope
 from schemas.errors import DecodeError
-from schemas.events import MarketTick, OrderFilled, Side
+from schemas.events import MarketTick, OrderFilled
 
 
 def tick() -> MarketTick:

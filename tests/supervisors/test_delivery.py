@@ -248,5 +248,5 @@ async def test_a_graceful_stop_leaves_no_task_running(bus: Bus, stream: str) -> 
     await task
     await asyncio.sleep(0.05)
     leftover = {t for t in asyncio.all_tasks() - before if not t.done()}
-    leftover.discard(asyncio.current_task())  # type: ignore[arg-type]
+    leftover.discard(asyncio.current_task())
     assert leftover == set(), [t.get_name() for t in leftover]
