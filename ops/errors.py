@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from schemas.errors import ConfigError
 
-# The one ConfigError is defined in schemas/errors.py; it is importable from here too
-# because the command groups raise it as their usage error.
+# The one ConfigError is defined in schemas/errors.py, below every package; it stays
+# importable from here, where the command line's usage error has always been found.
 __all__ = ["ConfigError", "CompatibilityError"]
 
 
