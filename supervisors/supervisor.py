@@ -27,7 +27,7 @@ from typing import Any
 
 from supervisors.backoff import Backoff
 from supervisors.child import Child, ChildSpec, Ready, Restart
-from supervisors.errors import StartFailed, SupervisorGaveUp
+from supervisors.errors import StartFailed, SupervisorGaveUp, is_retriable
 
 __all__ = ["Strategy", "SupervisorSpec", "Supervisor"]
 
@@ -76,6 +76,12 @@ class SupervisorSpec:
 
 
 _STOP = object()
+
+
+def _gave_up(exc: BaseException) -> bool:
+    """A child that failed with an error retrying cannot help (`is_retriable` False) gave
+    up on purpose, like OTP's `{shutdown, Reason}` exit: a transient child is not restarted."""
+    return not is_retriable(exc)
 
 
 @dataclass(eq=False)
@@ -261,7 +267,7 @@ class Supervisor:
             self._record_error(slot, exc)
             log.warning("%s/%s exited: %s", self.name, slot.spec.name, slot.last_error)
         restart = slot.spec.restart is Restart.PERMANENT or (
-            slot.spec.restart is Restart.TRANSIENT and exc is not None
+            slot.spec.restart is Restart.TRANSIENT and exc is not None and not _gave_up(exc)
         )
         if not restart:
             slot.state = "stopped" if exc is None else "failed"

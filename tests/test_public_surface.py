@@ -86,7 +86,8 @@ def _imports(module: str, tree: ast.Module) -> Iterator[tuple[int, str, str]]:
             if head not in bound:
                 continue
             source = bound[head] + (f".{rest}" if rest else "")
-            if source in SOURCES and f"{source}.{node.attr}" not in SOURCES:
+            dunder = node.attr.startswith("__") and node.attr.endswith("__")  # __file__
+            if source in SOURCES and f"{source}.{node.attr}" not in SOURCES and not dunder:
                 yield node.lineno, source, node.attr
 
 
@@ -119,7 +120,9 @@ def test_the_check_sees_the_packages_and_their_imports() -> None:
     tree = ast.parse(SOURCES["supervisors.handling"].read_text())
     assert (("schemas.errors", "DecodeError") in
             {(source, name) for _, source, name in _imports("supervisors.handling", tree)})  # fmt: skip
-    plain = ast.parse("import schemas.names\nx = schemas.names.dlq_subject('a')\n")
+    plain = ast.parse(
+        "import schemas.names\nx = schemas.names.dlq_subject('a')\nhere = schemas.__file__\n"
+    )
     assert [(s, n) for _, s, n in _imports("ops.example", plain)] == [
         ("schemas.names", "dlq_subject")
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from bridge.topics import bootstrap_topics, check_topics
+from bridge.topics.admin import bootstrap_topics, check_topics
 from ops.bootstrap import bootstrap_streams
 from ops.commands.common import resolve_nats_url, run_async
 from ops.settings import Env, load_settings

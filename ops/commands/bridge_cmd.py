@@ -1,4 +1,4 @@
-"""`alpha-panda bridge run|status|replay` (also runnable as `python -m bridge.cli`)."""
+"""`alpha-panda bridge run|status|replay`: the mirror alone, its lag, and topic replays."""
 
 from __future__ import annotations
 
@@ -8,19 +8,18 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from bridge.config import MIRRORED_STREAMS, BridgeConfig
 from bridge.errors import BridgeError
-from bridge.mirror import BridgeProcess
-from bridge.replay import ReplayRequest, replay
-from bridge.status import bridge_status, format_status
+from bridge.mirror.config import MIRRORED_STREAMS, BridgeConfig
+from bridge.mirror.process import BridgeProcess
+from bridge.replay.republish import ReplayRequest, replay
+from bridge.status.report import bridge_status, format_status
+from ops.commands.common import resolve_nats_url
 from ops.settings import Settings, load_settings
 from supervisors.bus import Bus
 
-__all__ = ["register", "main"]
+__all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
@@ -68,20 +67,8 @@ def register(subparsers: Any) -> None:
     rep.set_defaults(func=_cmd_replay)
 
 
-def _nats_url(settings: Settings) -> str:
-    try:
-        from ops.commands.common import resolve_nats_url
-    except ImportError:  # an older tree without the shared helper
-        if settings.nats_url:
-            return settings.nats_url
-        url_file = Path(settings.data_dir) / "nats.url"
-        if url_file.exists():
-            return url_file.read_text().strip()
-        raise BridgeError("no NATS_URL set and no running embedded server found") from None
-    return resolve_nats_url(settings)
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)  # its INFO lines are per connection
     settings = load_settings()
     streams = tuple(s.strip().upper() for s in (args.streams or "").split(",") if s.strip())
     try:
@@ -95,7 +82,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from prometheus_client import start_http_server
 
         start_http_server(args.metrics_port, addr="127.0.0.1")
-    return asyncio.run(_run(_nats_url(settings), config, args.duration))
+    try:
+        return asyncio.run(_run(resolve_nats_url(settings), config, args.duration))
+    except BridgeError as exc:  # retrying cannot fix it: the message says what will
+        print(f"alpha-panda bridge: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 async def _run(url: str, config: BridgeConfig, duration_s: float | None) -> int:
@@ -128,7 +119,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     settings = load_settings()
 
     async def go() -> dict[str, Any]:
-        bus = await Bus.connect(_nats_url(settings), name="alpha-panda:bridge-status")
+        bus = await Bus.connect(resolve_nats_url(settings), name="alpha-panda:bridge-status")
         try:
             return await bridge_status(bus, sample_s=args.sample_s)
         finally:
@@ -176,11 +167,17 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             f"published {data['published']}, duplicates {data['duplicates']} "
             f"in {data['seconds']}s; by type {data['by_type']}"
         )
+    if data["omitted"]:
+        print(
+            f"{data['omitted']} dead letter(s) carry no payload (too large for Kafka) and were "
+            "not re-driven: republish them from JetStream at the stream sequence each names",
+            file=sys.stderr,
+        )
     return 0
 
 
 async def _replay(settings: Settings, request: ReplayRequest, *, progress: bool) -> Any:
-    bus = await Bus.connect(_nats_url(settings), name="alpha-panda:bridge-replay")
+    bus = await Bus.connect(resolve_nats_url(settings), name="alpha-panda:bridge-replay")
     try:
         return await replay(
             bus, settings.kafka_bootstrap_servers or "", request,
@@ -188,19 +185,3 @@ async def _replay(settings: Settings, request: ReplayRequest, *, progress: bool)
         )  # fmt: skip
     finally:
         await bus.close()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="alpha-panda")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["bridge", *(argv if argv is not None else sys.argv[1:])])
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-    )
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
-    code: int = args.func(args)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
