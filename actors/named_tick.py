@@ -26,7 +26,7 @@ from schemas.enums import RejectReason
 from schemas.envelope import decode_as
 from schemas.errors import DecodeError
 from schemas.events import MarketTick, TradingSignal
-from schemas.names import TICK_PREFIX, tick_subject
+from schemas.names import MARKET_STREAM, TICK_PREFIX, tick_subject
 from supervisors.acks import parse_ack_subject
 from supervisors.errors import Crash
 
@@ -113,7 +113,7 @@ class NamedTicks:
         *,
         tokens: frozenset[int] | None = None,
         window: int = WINDOW_TICKS,
-        stream: str = "MARKET",
+        stream: str = MARKET_STREAM.name,
     ) -> None:
         if max_age_ms <= 0:
             raise ValueError(f"max_signal_tick_age_ms must be > 0, got {max_age_ms}")

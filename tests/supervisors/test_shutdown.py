@@ -35,7 +35,7 @@ async def test_on_stop_may_use_a_shutdown_timeout_longer_than_five_seconds(bus: 
     sup.request_stop()
     await task
     assert actor.stopped, "on_stop ran to its end within the declared 10s"
-    assert sup.status()["children"][0]["state"] == "stopped"
+    assert sup.status().children[0].state == "stopped"
 
 
 async def test_an_actor_ends_on_stop_itself_at_its_shutdown_timeout(bus: Bus) -> None:

@@ -12,7 +12,7 @@ async def test_one_for_one_restarts_only_the_failed_child(running: Running) -> N
     fam.latest["b"].crash()
     await wait_for(lambda: fam.starts("b") == 2)
     assert (fam.starts("a"), fam.starts("b"), fam.starts("c")) == (1, 2, 1)
-    assert sup.status()["children"][1]["restarts"] == 1
+    assert sup.status().children[1].restarts == 1
 
 
 async def test_one_for_all_restarts_every_child_stopping_in_reverse_and_starting_in_order(
@@ -65,7 +65,7 @@ async def test_one_for_all_starts_no_child_after_one_whose_restart_failed(runnin
         ("start", "b"),
         ("start", "c"),
     ]  # fmt: skip
-    assert [c["restarts"] for c in sup.status()["children"]] == [1, 2, 1]
+    assert [c.restarts for c in sup.status().children] == [1, 2, 1]
 
 
 async def test_rest_for_one_starts_no_child_after_one_whose_restart_failed(
@@ -85,7 +85,7 @@ async def test_rest_for_one_starts_no_child_after_one_whose_restart_failed(
         ("start", "b"),
         ("start", "c"),
     ]  # fmt: skip
-    assert [c["state"] for c in sup.status()["children"]] == ["running"] * 3
+    assert [c.state for c in sup.status().children] == ["running"] * 3
     assert fam.starts("a") == 1
 
 
