@@ -85,7 +85,7 @@ async def test_rest_for_one_starts_no_child_after_one_whose_restart_failed(
         ("start", "b"),
         ("start", "c"),
     ]  # fmt: skip
-    assert [c.state for c in sup.status().children] == ["running"] * 3
+    await wait_for(lambda: [c.state for c in sup.status().children] == ["running"] * 3)
     assert fam.starts("a") == 1
 
 
