@@ -25,7 +25,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from actors.feed.replay import TickCsvError, parse_tick_rows
+from actors.errors import TickCsvError
+from actors.feed.replay import parse_tick_rows
 from actors.instruments import Instrument, InstrumentBook
 from ops.backtest.candles import IST, Candle, candle_ticks, is_candle_header, parse_candle_rows
 from ops.backtest.errors import DataError

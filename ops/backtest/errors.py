@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ops.errors import ConfigError
+from schemas.errors import ConfigError
 
 __all__ = ["DataError"]
 

@@ -27,7 +27,8 @@ from actors.instruments import InstrumentBook
 from ops.commands.common import resolve_nats_url, run_async
 from ops.errors import ConfigError
 from ops.settings import load_settings
-from schemas.envelope import DecodeError, decode_as
+from schemas.envelope import decode_as
+from schemas.errors import DecodeError
 from schemas.events import MarketTick
 from schemas.names import MARKET_TICKS_ALL
 from supervisors.bus import Bus

@@ -25,7 +25,7 @@ from tests.conftest import NatsServer
 
 def gbm_ticks(n: int, symbols: tuple[str, ...] = ("INFY", "TCS")) -> list[MarketTick]:
     book = InstrumentBook.default()
-    feed = GbmFeed([book.by_symbol(s) for s in symbols if book.by_symbol(s)], seed=3)
+    feed = GbmFeed([i for i in (book.by_symbol(s) for s in symbols) if i is not None], seed=3)
     return [t for _, t in feed.take(n)]
 
 
@@ -65,6 +65,7 @@ async def test_records_the_live_stream_in_event_order(
     data = load_market_data(out)  # sorted, no duplicate instants: loadable as a tick file
     assert [t.instrument_token for t in data.ticks[:2]] == [ticks[0].instrument_token,
                                                             ticks[1].instrument_token]  # fmt: skip
+    assert ticks[5].exchange_timestamp_ns is not None
     assert data.ticks[6].exchange_timestamp_ns == ticks[5].exchange_timestamp_ns + 1
     assert data.ticks[6].last_price == dup.last_price
     assert [t.last_price for t in data.ticks if t is not data.ticks[6]] == [
