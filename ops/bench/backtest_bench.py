@@ -10,15 +10,18 @@ Figures: ticks per second for one moving-average crossover (`momentum` 5/20) and
 strategies at once, on one core; and the same crossover in backtrader (SMA 5/20
 `CrossOver` on the bar close, `stdstats=False`) on the same instrument-year, as bars per
 second, with `backtrader_ratio` = our candles per second over backtrader's bars per second.
-Ticks are built before the clock starts (in chunks of one session), so the figure is the
-run's, not the tick construction's. `run_backtest_ticks` is the adapter to the backtest
-engine; `mode` says which path was measured.
+Ticks are built outside the timing (in chunks of one session), so the figure is the run's,
+not the tick construction's. Each figure is taken two ways (`ops/bench/backtest_adapter.py`):
+"strategy only" (the strategies' `on_tick`) and, when this build has the backtest engine,
+through the engine (strategies, risk, paper execution, portfolio); the headline figures
+(`ticks_per_s`, `backtrader_ratio`) are the engine's then, and `mode` says which.
+The engine runs one MA over the first `ENGINE_SESSIONS` sessions of the year.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -26,17 +29,25 @@ from typing import Any
 
 from actors.feed.gbm import TRADING_SECONDS_PER_YEAR
 from actors.instruments import Instrument, InstrumentBook
-from actors.strategies.base import Strategy
-from actors.strategies.mean_reversion import MeanReversionParams, MeanReversionStrategy
-from actors.strategies.momentum import MomentumParams, MomentumStrategy
-from actors.strategies.rsi import RsiParams, RsiStrategy
+from actors.strategies.mean_reversion import MeanReversionParams
+from actors.strategies.momentum import MomentumParams
+from actors.strategies.rsi import RsiParams
 from ops.backtest.candles import IST, Candle, candle_ticks
 from ops.backtest.data import load_market_data
+from ops.bench.backtest_adapter import StrategySpec, engine_available, run_engine, run_strategies
 from schemas.events import MarketTick
 
-__all__ = ["run_backtest_bench", "generate_candles", "run_backtest_ticks", "YearCandles", "MODE"]
+__all__ = [
+    "run_backtest_bench",
+    "generate_candles",
+    "session_ticks",
+    "YearCandles",
+    "ONE_MA",
+    "FIVE",
+]
 
-MODE = "strategy only"  # the strategies' on_tick over the ticks: no risk, execution, portfolio
+ENGINE_SESSIONS = 20  # sessions of the year one MA runs through the engine (the whole
+# year would take minutes there); strategy only runs all of them
 SESSION_MINUTES = 375
 SUBSTEPS = 4  # price steps inside a candle, for its high and low
 FIRST_SESSION = datetime(2024, 1, 1, 9, 15, tzinfo=IST)
@@ -126,77 +137,60 @@ def session_ticks(year: YearCandles, session: int, count: int | None = None) -> 
     return ticks
 
 
-def one_ma(instruments: Sequence[Instrument]) -> list[Strategy[Any]]:
-    return [MomentumStrategy("ma_5_20", instruments, MomentumParams())]
+ONE_MA = (StrategySpec("ma_5_20", "momentum", MomentumParams()),)
+FIVE = (
+    *ONE_MA,
+    StrategySpec("ma_10_40", "momentum", MomentumParams(fast_window=10, slow_window=40)),
+    StrategySpec("ma_20_80", "momentum", MomentumParams(fast_window=20, slow_window=80)),
+    StrategySpec("mr_20", "mean_reversion", MeanReversionParams()),
+    StrategySpec("rsi_14", "rsi", RsiParams()),
+)
 
 
-def five(instruments: Sequence[Instrument]) -> list[Strategy[Any]]:
-    return [
-        MomentumStrategy("ma_5_20", instruments, MomentumParams()),
-        MomentumStrategy("ma_10_40", instruments, MomentumParams(fast_window=10, slow_window=40)),
-        MomentumStrategy("ma_20_80", instruments, MomentumParams(fast_window=20, slow_window=80)),
-        MeanReversionStrategy("mr_20", instruments, MeanReversionParams()),
-        RsiStrategy("rsi_14", instruments, RsiParams()),
-    ]
+def _both(
+    specs: Sequence[StrategySpec],
+    instruments: Sequence[Instrument],
+    chunks: Callable[[], Iterable[Sequence[MarketTick]]],
+    book: InstrumentBook | None,
+) -> dict[str, Any]:
+    """Strategy only, and through the engine when this build has it (`book` given)."""
+    out = {"strategy_only": run_strategies(specs, instruments, chunks()).as_dict()}
+    if book is not None:
+        out["engine"] = run_engine(specs, instruments, chunks(), book).as_dict("fills")
+    return out
 
 
-def run_backtest_ticks(strategies: Sequence[Strategy[Any]], ticks: Sequence[MarketTick]) -> int:
-    """The adapter: run `ticks` through `strategies`; returns the signals emitted."""
-    signals = 0
-    calls = [s.on_tick for s in strategies]
-    for tick in ticks:
-        ts = tick.exchange_timestamp_ns or 0
-        for on_tick in calls:
-            signals += len(on_tick(tick, ts))
-    return signals
-
-
-class _Timer:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.ticks = 0
-        self.signals = 0
-
-    def run(self, strategies: Sequence[Strategy[Any]], ticks: Sequence[MarketTick]) -> None:
-        started = time.perf_counter()
-        self.signals += run_backtest_ticks(strategies, ticks)
-        self.seconds += time.perf_counter() - started
-        self.ticks += len(ticks)
-
-    def figures(self) -> dict[str, Any]:
-        rate = self.ticks / self.seconds if self.seconds else 0.0
-        return {"ticks": self.ticks, "seconds": round(self.seconds, 3),
-                "ticks_per_s": round(rate), "signals": self.signals}  # fmt: skip
-
-
-def _on_sample() -> dict[str, Any]:
+def _on_sample(engine: bool) -> dict[str, Any]:
     data = load_market_data("sample")
     book = InstrumentBook.default()
     insts = [i for i in (book.get(t) for t in data.instruments) if i is not None]
+    return {name: _both(specs, insts, lambda: [data.ticks], book if engine else None)
+            for name, specs in (("one_ma", ONE_MA), ("five", FIVE))}  # fmt: skip
+
+
+def _on_year(
+    year: YearCandles,
+    runs: dict[str, tuple[Sequence[StrategySpec], int, int]],
+    engine: bool,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    """`runs`: name -> (strategies, sessions strategy only, sessions through the engine)."""
+    book = InstrumentBook(year.instruments) if engine else None
     out = {}
-    for name, build in (("one_ma", one_ma), ("five", five)):
-        timer = _Timer()
-        timer.run(build(insts), data.ticks)
-        out[name] = timer.figures()
-    return out
+    for name, (specs, alone, engined) in runs.items():
+        say(f"  {name}: {alone} sessions strategy only, {engined if engine else 0} engine")
+        out[name] = {
+            "strategy_only": run_strategies(
+                specs, year.instruments, (session_ticks(year, s) for s in range(alone))
+            ).as_dict()
+        }
+        if book is not None:
+            chunks = (session_ticks(year, s) for s in range(engined))
+            out[name]["engine"] = run_engine(specs, year.instruments, chunks, book).as_dict("fills")
+    return out  # fmt: skip
 
 
-def _on_year(year: YearCandles, five_sessions: int, say: Callable[[str], None]) -> dict[str, Any]:
-    runs = {"one_ma": (one_ma(year.instruments), year.sessions, _Timer()),
-            "five": (five(year.instruments), five_sessions, _Timer())}  # fmt: skip
-    for session in range(year.sessions):
-        ticks = session_ticks(year, session)
-        for strategies, sessions, timer in runs.values():
-            if session < sessions:
-                timer.run(strategies, ticks)
-        if session % 25 == 24:
-            say(f"  session {session + 1}/{year.sessions}")
-    out = {name: {**timer.figures(), "sessions": sessions}
-           for name, (_, sessions, timer) in runs.items()}  # fmt: skip
-    return out
-
-
-def _backtrader_anchor(year: YearCandles) -> dict[str, Any]:
+def _backtrader_anchor(year: YearCandles, engine: bool) -> dict[str, Any]:
     """The same crossover in backtrader and here, on instrument 0's candles."""
     import backtrader as bt
 
@@ -241,17 +235,20 @@ def _backtrader_anchor(year: YearCandles) -> dict[str, Any]:
     started = time.perf_counter()
     result = cerebro.run()
     bt_seconds = time.perf_counter() - started
-    ours = _Timer()
-    strategies = one_ma(year.instruments[:1])
-    for session in range(year.sessions):
-        ours.run(strategies, session_ticks(year, session, count=1))
+    first = year.instruments[:1]
+    sessions = range(year.sessions)
+    ours = run_strategies(ONE_MA, first, (session_ticks(year, s, count=1) for s in sessions))
     bt_rate = n / bt_seconds
-    our_rate = n / ours.seconds
-    return {"bars": n, "backtrader_seconds": round(bt_seconds, 3),
-            "backtrader_bars_per_s": round(bt_rate), "backtrader_orders": result[0].orders,
-            "ours_seconds": round(ours.seconds, 3), "ours_bars_per_s": round(our_rate),
-            "ours_ticks_per_s": round(ours.ticks / ours.seconds), "ours_signals": ours.signals,
-            "backtrader_ratio": round(our_rate / bt_rate, 2)}  # fmt: skip
+    out = {"bars": n, "backtrader_seconds": round(bt_seconds, 3),
+           "backtrader_bars_per_s": round(bt_rate), "backtrader_orders": result[0].orders,
+           "strategy_only": {**ours.as_dict(), "bars_per_s": round(n / ours.seconds),
+                             "ratio": round(n / ours.seconds / bt_rate, 2)}}  # fmt: skip
+    if engine:
+        chunks = (session_ticks(year, s, count=1) for s in sessions)
+        run = run_engine(ONE_MA, first, chunks, InstrumentBook(first))
+        out["engine"] = {**run.as_dict("fills"), "bars_per_s": round(n / run.seconds),
+                         "ratio": round(n / run.seconds / bt_rate, 2)}  # fmt: skip
+    return out
 
 
 def run_backtest_bench(
@@ -260,24 +257,31 @@ def run_backtest_bench(
     say: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
     """The whole benchmark; `quick` shrinks the generated data to 5 instruments x 5 sessions."""
-    instruments, sessions, five_sessions = (5, 5, 5) if quick else (50, 250, 5)
-    say("shipped sample ...")
-    sample = _on_sample()
+    engine = engine_available()
+    mode = "engine" if engine else "strategy only"
+    instruments, sessions = (5, 5) if quick else (50, 250)
+    runs: dict[str, tuple[Sequence[StrategySpec], int, int]] = {
+            "one_ma": (ONE_MA, sessions, 5 if quick else ENGINE_SESSIONS),
+            "five": (FIVE, 5, 5)}  # fmt: skip
+    say(f"shipped sample ({mode}) ...")
+    sample = _on_sample(engine)
     say(f"generating {instruments} instruments x {sessions} sessions of one-minute candles ...")
     started = time.perf_counter()
     year = generate_candles(instruments, sessions)
     generated_s = time.perf_counter() - started
     say(f"  {year.candles} candles in {generated_s:.1f} s; running ...")
-    generated = _on_year(year, five_sessions, say)
+    generated = _on_year(year, runs, engine, say)
     say("backtrader anchor (one instrument, every session) ...")
-    anchor = _backtrader_anchor(year)
+    anchor = _backtrader_anchor(year, engine)
+    key = "engine" if engine else "strategy_only"
     return {
         "bench": "backtest",
-        "mode": MODE,
+        "mode": mode,
         "quick": quick,
-        "ticks_per_s": generated["one_ma"]["ticks_per_s"],
-        "five_ticks_per_s": generated["five"]["ticks_per_s"],
-        "backtrader_ratio": anchor["backtrader_ratio"],
+        "ticks_per_s": generated["one_ma"][key]["ticks_per_s"],
+        "five_ticks_per_s": generated["five"][key]["ticks_per_s"],
+        "backtrader_ratio": anchor[key]["ratio"],
+        "strategy_only_ticks_per_s": generated["one_ma"]["strategy_only"]["ticks_per_s"],
         "sample": sample,
         "generated": {
             "instruments": instruments,

@@ -83,17 +83,20 @@ def _backtest(args: argparse.Namespace) -> int:
 def render_backtest(r: dict[str, Any]) -> str:
     """A short human summary of a backtest benchmark."""
     g, a = r["generated"], r["backtrader"]
-    lines = [f"backtest bench ({r['mode']}), one core"]
+    lines = [f"backtest bench, one core (headline: {r['mode']})"]
     generated = f"generated {g['instruments']} x {g['sessions']} sessions"
     for label, runs in (("shipped sample", r["sample"]), (generated, g)):
-        for name in ("one_ma", "five"):
-            f = runs[name]
-            what = "1 MA strategy " if name == "one_ma" else "5 strategies  "
-            lines.append(f"  {label:<34} {what} {f['ticks_per_s']:>10,} ticks/s "
-                         f"({f['ticks']:,} ticks, {f['seconds']} s)")  # fmt: skip
+        for name, what in (("one_ma", "1 MA"), ("five", "5 strategies")):
+            for path, f in runs[name].items():
+                lines.append(f"  {label:<30} {what:<12} {path:<13} {f['ticks_per_s']:>9,} "
+                             f"ticks/s ({f['ticks']:,} ticks, {f['seconds']} s)")  # fmt: skip
     lines.append(f"  backtrader SMA 5/20 crossover, {a['bars']:,} bars: "
-                 f"{a['backtrader_bars_per_s']:,} bars/s; ours {a['ours_bars_per_s']:,} bars/s "
-                 f"-> backtrader_ratio {a['backtrader_ratio']}")  # fmt: skip
+                 f"{a['backtrader_bars_per_s']:,} bars/s")  # fmt: skip
+    for path in ("strategy_only", "engine"):
+        if path in a:
+            lines.append(f"    ours ({path}) {a[path]['bars_per_s']:,} bars/s: "
+                         f"ratio {a[path]['ratio']}")  # fmt: skip
+    lines.append(f"ticks_per_s {r['ticks_per_s']:,}  backtrader_ratio {r['backtrader_ratio']}")
     return "\n".join(lines)
 
 

@@ -24,15 +24,23 @@ def test_quick_bench_reports_every_figure(tmp_path: Path) -> None:
     assert result["ticks_per_s"] > 0
     assert result["backtrader_ratio"] > 0
     assert result["five_ticks_per_s"] > 0
+    paths = ["strategy_only", "engine"] if result["mode"] == "engine" else ["strategy_only"]
     for runs in (result["sample"], result["generated"]):
         for name in ("one_ma", "five"):
-            assert runs[name]["ticks"] > 0
-            assert runs[name]["signals"] > 0  # the strategies traded: the ticks reached them
-    assert result["sample"]["one_ma"]["ticks"] == 37_500
+            assert sorted(runs[name]) == sorted(paths)
+            for path in paths:
+                figures = runs[name][path]
+                assert figures["ticks"] > 0
+                # the strategies traded: the ticks reached them (fills through the engine)
+                assert figures["signals" if path == "strategy_only" else "fills"] > 0
+    assert result["sample"]["one_ma"]["strategy_only"]["ticks"] == 37_500
     assert result["generated"]["candles"] == 5 * 5 * 375
     anchor = result["backtrader"]
     assert anchor["bars"] == 5 * 375
     assert anchor["backtrader_orders"] > 0
+    key = "engine" if result["mode"] == "engine" else "strategy_only"
+    assert result["backtrader_ratio"] == anchor[key]["ratio"]
+    assert result["ticks_per_s"] == result["generated"]["one_ma"][key]["ticks_per_s"]
     assert "shipped sample" in run.stderr  # progress on stderr
 
 
