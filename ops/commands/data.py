@@ -80,7 +80,7 @@ def _tokens(spec: str | None) -> set[int] | None:
 
 
 async def record_ticks(
-    url: str,
+    bus: Bus,
     out: Path,
     *,
     duration_s: float | None = None,
@@ -89,7 +89,7 @@ async def record_ticks(
     progress: Callable[[str], None] = lambda line: None,
     ready: asyncio.Event | None = None,
 ) -> RecordResult:
-    """Record ticks from `url` to `out` until `duration_s` passes or `count` are written."""
+    """Record ticks from `bus` to `out` until `duration_s` passes or `count` are written."""
     result = RecordResult()
     heap: list[tuple[int, int, MarketTick]] = []
     last_written: dict[int, int] = {}
@@ -132,7 +132,6 @@ async def record_ticks(
         if count is not None and accepted >= count:
             done.set()
 
-    bus = await Bus.connect(url, name="alpha-panda:data-record")
     started = time.monotonic()
     try:
         sub = await bus.subscribe(MARKET_TICKS_ALL, on_msg)
@@ -155,7 +154,6 @@ async def record_ticks(
         drain(None)
     finally:
         writer.close()
-        await bus.close()
     return result
 
 
@@ -172,12 +170,18 @@ def _record(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    async def record() -> RecordResult:
+        bus = await Bus.connect(url, name="alpha-panda:data-record")
+        try:
+            return await record_ticks(
+                bus, args.out, duration_s=args.duration, count=args.count, tokens=tokens,
+                progress=progress,
+            )  # fmt: skip
+        finally:
+            await bus.close()
+
     try:
-        job = record_ticks(
-            url, args.out, duration_s=args.duration, count=args.count, tokens=tokens,
-            progress=progress,
-        )  # fmt: skip
-        result = run_async(job)
+        result = run_async(record())
     except OSError as exc:
         raise ConfigError(f"cannot record to {args.out} or reach {url}: {exc}") from None
     notes = []

@@ -44,6 +44,7 @@ async def test_records_the_live_stream_in_event_order(
     fresh_nats: NatsServer, tmp_path: Path
 ) -> None:
     bus = await Bus.connect(fresh_nats.url, name="tests")
+    recorder = await Bus.connect(fresh_nats.url, name="recorder")
     await streams(bus)
     ticks = gbm_ticks(40)
     # one tick arrives out of order (within the reorder window), one repeats an instant
@@ -54,12 +55,13 @@ async def test_records_the_live_stream_in_event_order(
     ready = asyncio.Event()
     lines: list[str] = []
     job = asyncio.create_task(
-        record_ticks(fresh_nats.url, out, count=len(sent), ready=ready, progress=lines.append)
+        record_ticks(recorder, out, count=len(sent), ready=ready, progress=lines.append)
     )
     await asyncio.wait_for(ready.wait(), 10)
     await publish(bus, sent)
     result = await asyncio.wait_for(job, 20)
     await bus.close()
+    await recorder.close()
     assert result.written == len(sent)
     assert result.late == 0
     data = load_market_data(out)  # sorted, no duplicate instants: loadable as a tick file
@@ -74,18 +76,20 @@ async def test_records_the_live_stream_in_event_order(
 
 async def test_instrument_filter_and_duration(fresh_nats: NatsServer, tmp_path: Path) -> None:
     bus = await Bus.connect(fresh_nats.url, name="tests")
+    recorder = await Bus.connect(fresh_nats.url, name="recorder")
     await streams(bus)
     infy = InstrumentBook.default().by_symbol("INFY")
     assert infy is not None
     ready = asyncio.Event()
     out = tmp_path / "infy.csv"
-    job = asyncio.create_task(record_ticks(fresh_nats.url, out, duration_s=1.5, ready=ready,
+    job = asyncio.create_task(record_ticks(recorder, out, duration_s=1.5, ready=ready,
                                            tokens={infy.instrument_token}))  # fmt: skip
     await asyncio.wait_for(ready.wait(), 10)
     ticks = gbm_ticks(20)
     await publish(bus, ticks)
     result = await asyncio.wait_for(job, 20)
     await bus.close()
+    await recorder.close()
     assert result.written == 10
     assert load_market_data(out).instruments == (infy.instrument_token,)
 
