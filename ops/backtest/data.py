@@ -95,7 +95,8 @@ def load_market_data(
     instruments: Iterable[int | str] | None = None,
     book: InstrumentBook | None = None,
 ) -> MarketData:
-    """Read ticks from `path` in `[from_ns, to_ns)`, optionally only some instruments."""
+    """Read ticks from `path` in `[from_ns, to_ns]` (both inclusive), optionally only some
+    instruments."""
     book = book or InstrumentBook.default()
     root = resolve_data_path(path)
     files = _files(root)
@@ -110,11 +111,11 @@ def load_market_data(
         t
         for t in ticks
         if (from_ns is None or _ts(t) >= from_ns)
-        and (to_ns is None or _ts(t) < to_ns)
+        and (to_ns is None or _ts(t) <= to_ns)
         and (wanted is None or t.instrument_token in wanted)
     ]
     if not chosen:
-        asked = f"[{format_ns(from_ns) if from_ns else '-'}, {format_ns(to_ns) if to_ns else '-'})"
+        asked = f"[{format_ns(from_ns) if from_ns else '-'}, {format_ns(to_ns) if to_ns else '-'}]"
         names = f" for {', '.join(sorted(book_name(book, t) for t in wanted))}" if wanted else ""
         raise DataError(
             f"no ticks in {asked}{names}; the data covers {format_ns(first)} to "
@@ -132,8 +133,8 @@ def book_name(book: InstrumentBook, token: int) -> str:
 def parse_bound(text: str, *, end: bool = False) -> int:
     """A `--from`/`--to` bound in ns: ISO-8601 (no offset: IST), or a date.
 
-    A bare date as an end bound (`end=True`) means the end of that day, so
-    `--from 2024-01-02 --to 2024-01-03` covers both days.
+    A bare date as an end bound (`end=True`) means the last nanosecond of that day, so
+    `--from 2024-01-02 --to 2024-01-03` covers both days (bounds are inclusive).
     """
     try:
         if len(text) == 10:
@@ -146,7 +147,8 @@ def parse_bound(text: str, *, end: bool = False) -> int:
         raise DataError(
             f"{text!r} is not a date or time; write 2024-01-02 or 2024-01-02T10:00+05:30"
         ) from None
-    return int(when.timestamp()) * _NS + when.microsecond * 1000
+    ns = int(when.timestamp()) * _NS + when.microsecond * 1000
+    return ns - 1 if end and len(text) == 10 else ns
 
 
 def format_ns(ts_ns: int) -> str:

@@ -144,10 +144,13 @@ def test_range_and_instrument_filters(tmp_path: Path) -> None:
     with pytest.raises(DataError) as err:
         load_market_data("sample", from_ns=parse_bound("2025-01-01"))
     message = str(err.value)
-    assert "no ticks in [2025-01-01 00:00:00+05:30, -)" in message
+    assert "no ticks in [2025-01-01 00:00:00+05:30, -]" in message
     assert "covers 2024-01-01 09:15:00+05:30 to 2024-01-05 15:29:59+05:30" in message
     with pytest.raises(DataError, match="not a date or time"):
         parse_bound("soon")
+    # both bounds are inclusive
+    first = load_market_data(SAMPLE_TICKS).first_ns
+    assert len(load_market_data(SAMPLE_TICKS, from_ns=first, to_ns=first).ticks) == 1
 
 
 def test_directory_merges_files_by_time(tmp_path: Path) -> None:
