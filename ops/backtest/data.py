@@ -181,22 +181,6 @@ def _files(root: Path) -> list[Path]:
     return files
 
 
-def _rows(path: Path) -> tuple[list[str], Iterator[tuple[int, Sequence[str]]]]:
-    """The header and numbered rows of a CSV (line numbers) or Parquet file (row numbers)."""
-    if path.suffix.lower() == ".parquet":
-        return _parquet_rows(path)
-    fh = open(path, newline="", encoding="utf-8")  # noqa: SIM115 - closed by the generator
-    reader = csv.reader(fh)
-    header = [h.strip() for h in next(reader, [])]
-
-    def rows() -> Iterator[tuple[int, Sequence[str]]]:
-        with fh:
-            for row in reader:
-                yield reader.line_num, row
-
-    return header, rows()
-
-
 def _parquet_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, Sequence[str]]]]:
     try:
         import pyarrow.parquet as pq
@@ -229,7 +213,27 @@ def _cell(value: Any) -> str:
 
 
 def _read_file(path: Path, book: InstrumentBook, findings: list[str]) -> list[MarketTick]:
-    header, rows = _rows(path)
+    """A CSV's rows are numbered by line, a Parquet file's by row (the header is row 1)."""
+    if path.suffix.lower() == ".parquet":
+        return _read_rows(path, *_parquet_rows(path), book, findings)
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = [h.strip() for h in next(reader, [])]
+            rows = ((reader.line_num, row) for row in reader)
+            return _read_rows(path, header, rows, book, findings)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"is not UTF-8 text ({exc.reason}); export the data as UTF-8 CSV",
+                        path=str(path)) from None  # fmt: skip
+
+
+def _read_rows(
+    path: Path,
+    header: list[str],
+    rows: Iterator[tuple[int, Sequence[str]]],
+    book: InstrumentBook,
+    findings: list[str],
+) -> list[MarketTick]:
     if is_candle_header(header):
         return _read_candles(path, header, rows, book, findings)
     return _read_ticks(path, header, rows, book, findings)

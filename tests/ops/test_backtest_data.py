@@ -184,6 +184,9 @@ def test_parquet_ticks_and_candles(tmp_path: Path) -> None:
     pq.write_table(bad, tmp_path / "bad.parquet")
     with pytest.raises(DataError, match=r"bad\.parquet:2: column 'last_price'"):
         load_market_data(tmp_path / "bad.parquet")
+    (tmp_path / "junk.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(DataError, match=r"junk\.parquet: is not a readable Parquet file"):
+        load_market_data(tmp_path / "junk.parquet")
 
 
 def test_sample_resolves_from_any_directory_and_regenerates_byte_for_byte(tmp_path: Path) -> None:
@@ -219,3 +222,10 @@ def test_tick_silences_and_candles_outside_the_session_are_findings(tmp_path: Pa
     candles = load_market_data(write(tmp_path / "INFY.csv", HEAD + "\n".join(late) + "\n"))
     assert candles.findings == [f"{tmp_path / 'INFY.csv'}: INFY: 1 candle(s) outside the "
                                 "09:15-15:30 IST session (kept)"]  # fmt: skip
+
+
+def test_a_binary_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "ticks.csv"
+    path.write_bytes(b"ts,instrument_token,last_price,volume\n\xff\xfe\x00\x01\n")
+    with pytest.raises(DataError, match=r"ticks\.csv: is not UTF-8 text"):
+        load_market_data(path)
