@@ -36,6 +36,7 @@ from supervisors.bus import Bus
 __all__ = ["register", "record_ticks", "RecordResult", "REORDER_S"]
 
 REORDER_S = 2.0
+CONNECT_TIMEOUT_S = 10.0
 _NS = 1_000_000_000
 
 
@@ -171,7 +172,15 @@ def _record(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr, flush=True)
 
     async def record() -> RecordResult:
-        bus = await Bus.connect(url, name="alpha-panda:data-record")
+        try:
+            bus = await asyncio.wait_for(
+                Bus.connect(url, name="alpha-panda:data-record"), CONNECT_TIMEOUT_S
+            )
+        except TimeoutError:
+            raise ConfigError(
+                f"cannot reach NATS at {url} within {CONNECT_TIMEOUT_S:g} s: start "
+                "`alpha-panda up` in this directory or set NATS_URL to the running server"
+            ) from None
         try:
             return await record_ticks(
                 bus, args.out, duration_s=args.duration, count=args.count, tokens=tokens,

@@ -132,3 +132,18 @@ def test_cli_refuses_without_an_end_or_with_unknown_instruments(tmp_path: Path) 
         assert run.returncode == 2
         assert needle in run.stderr
         assert "Traceback" not in run.stderr
+
+
+def test_cli_gives_up_on_an_unreachable_server(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "NATS_URL": f"nats://127.0.0.1:{port}"}
+    run = subprocess.run([sys.executable, "-m", "ops.cli", "data", "record", "--out", "x.csv",
+                          "--count", "1"], capture_output=True, text=True, cwd=tmp_path,
+                         env=env, check=False, timeout=60)  # fmt: skip
+    assert run.returncode == 2
+    assert f"cannot reach NATS at nats://127.0.0.1:{port} within 10 s" in run.stderr
+    assert "Traceback" not in run.stderr
