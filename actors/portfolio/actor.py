@@ -1,9 +1,13 @@
 """The portfolio (one per broker): order events in, positions, PnL, ledger and read models.
 
 Fills move positions and cash; every order event is appended to the ledger (PostgreSQL or
-the file fallback), whose unique keys make a replayed event a no-op. Positions are marked
-to the last traded price of their instruments. Every `pnl_interval_s` a `PnlSnapshot` goes
-to `<broker>.pnl.snapshots` and to the read models.
+the file fallback), whose unique keys make a replayed event a no-op. The book keeps one
+position per (strategy, instrument) and sums them per instrument and per broker. Positions
+are marked to the last tick of their instruments: the actor follows the ticks of every
+instrument (from the last one of each when it starts), so a new position is marked by the
+tick its fill was priced from or a later one, whatever order the two consumers deliver in.
+Every `pnl_interval_s`, and once more when it stops, a `PnlSnapshot` goes to
+`<broker>.pnl.snapshots` and to the read models, so the last one is never behind the ledger.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import msgspec
 
 from actors.portfolio.book import Portfolio
 from actors.stores.shared import Stores
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, new_envelope
 from schemas.events import Event, MarketTick, OrderFilled, PnlSnapshot
 from schemas.names import (
     MARKET_STREAM,
@@ -29,20 +33,18 @@ from schemas.names import (
     ORDERS_FILLED,
     ORDERS_SUBMITTED,
     PNL_SNAPSHOTS,
-    TICK_PREFIX,
     Broker,
     broker_subject,
     portfolio_request_subject,
     stream_for_broker,
 )
 from supervisors.actor import Actor, Context, Durable, Input, Ordered, Request, Timer
+from supervisors.bus import Bus
 from supervisors.errors import Crash
 
 __all__ = ["PortfolioActor", "PortfolioSnapshot"]
 
 log = logging.getLogger(__name__)
-
-_TICK_PREFIX = len(TICK_PREFIX)
 
 
 class PortfolioSnapshot(msgspec.Struct, kw_only=True):
@@ -68,7 +70,7 @@ class PortfolioActor(Actor):
         self.pnl_interval_s = pnl_interval_s
         self.last_seq = 0
         self.snapshots = 0
-        self._held: set[str] = set()
+        self._bus: Bus | None = None
         self._stream = stream_for_broker(broker).name
         self._pnl_subject = broker_subject(broker, PNL_SNAPSHOTS)
 
@@ -82,13 +84,13 @@ class PortfolioActor(Actor):
         return (
             Durable(self._stream, orders, self.name, self.on_order_event, replay=True),
             Ordered(MARKET_STREAM.name, MARKET_TICKS_ALL, self.on_tick, MarketTick,
-                    last_per_subject=True, accept=self._held_on),
+                    last_per_subject=True),
             Timer(self.pnl_interval_s, self.on_interval, name="pnl"),
             Request(portfolio_request_subject(b), self.on_request),
         )  # fmt: skip
 
-    def _held_on(self, subject: str) -> bool:
-        return subject[_TICK_PREFIX:] in self._held
+    async def on_start(self, bus: Bus) -> None:
+        self._bus = bus
 
     async def on_order_event(self, env: Envelope[Event], ctx: Context) -> None:
         self.last_seq = ctx.seq
@@ -101,16 +103,33 @@ class PortfolioActor(Actor):
             await self.stores.read_models.write_order_event(self.broker, env)
         except Exception as exc:  # the store is down: restart and replay, never skip
             raise Crash(f"ledger/read model write failed: {type(exc).__name__}: {exc}") from exc
-        if isinstance(env.data, OrderFilled) and self.book.apply_fill(env.data):
-            self._held = {str(p.instrument_token) for p in self.book.positions() if p.quantity}
+        if isinstance(env.data, OrderFilled):
+            self.book.apply_fill(env.data)
 
     async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
-        self.book.mark(env.data.instrument_token, env.data.last_price)
+        self.book.mark(env.data.instrument_token, env.data.last_price, env.ts)
 
     async def on_interval(self, ctx: Context) -> None:
         snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
         ctx.emit(self._pnl_subject, snapshot, key=self.broker)
         self.snapshots += 1
+        await self._write_read_models(snapshot)
+
+    async def on_stop(self) -> None:
+        """The final snapshot, after the last handler: to the stream and the read models."""
+        if self._bus is None:
+            return
+        snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
+        env = new_envelope(snapshot, source=self.name, broker=self.broker, key=self.broker)
+        try:
+            await self._bus.publish(self._pnl_subject, env)
+        except Exception as exc:  # stopping anyway; the next start snapshots again
+            log.warning("%s: final PnL snapshot not published: %s", self.name, exc)
+            return
+        self.snapshots += 1
+        await self._write_read_models(snapshot)
+
+    async def _write_read_models(self, snapshot: PnlSnapshot) -> None:
         try:
             await self.stores.read_models.write_pnl(self.broker, snapshot)
             await self.stores.metrics.flush()
@@ -130,7 +149,6 @@ class PortfolioActor(Actor):
         self.book = Portfolio.from_snapshot(snapshot)
         self.last_seq = snapshot.last_seq
         self.snapshots = state.snapshots
-        self._held = {str(p.instrument_token) for p in self.book.positions() if p.quantity}
 
     def stats(self) -> dict[str, Any]:
         positions = [p for p in self.book.positions() if p.quantity]
@@ -142,5 +160,14 @@ class PortfolioActor(Actor):
                 "charges": str(self.book.charges),
                 "equity": str(self.book.equity),
                 "pnl_snapshots": self.snapshots,
+                "strategies": {
+                    s.strategy_id: {
+                        "realized_pnl": str(s.realized_pnl),
+                        "unrealized_pnl": str(s.unrealized_pnl),
+                        "charges": str(s.charges),
+                        "fills": s.fills,
+                    }
+                    for s in self.book.strategies()
+                },
             }
         }
