@@ -93,7 +93,6 @@ class PortfolioActor(Actor):
         self._bus = bus
 
     async def on_order_event(self, env: Envelope[Event], ctx: Context) -> None:
-        self.last_seq = ctx.seq
         try:
             ledger = await self.stores.ledger()
             if isinstance(env.data, OrderFilled):
@@ -103,6 +102,7 @@ class PortfolioActor(Actor):
             await self.stores.read_models.write_order_event(self.broker, env)
         except Exception as exc:  # the store is down: restart and replay, never skip
             raise Crash(f"ledger/read model write failed: {type(exc).__name__}: {exc}") from exc
+        self.last_seq = ctx.seq  # only once the ledger has it: the final snapshot says so
         if isinstance(env.data, OrderFilled):
             self.book.apply_fill(env.data)
 

@@ -170,10 +170,6 @@ class Portfolio:
     def fills(self) -> int:
         return self._fills
 
-    def held(self) -> set[int]:
-        """The instruments some strategy holds a position in."""
-        return {b.instrument_token for b in self._books.values() if b.quantity}
-
     def _mark_of(self, token: int) -> Decimal | None:
         """The instrument's mark, or None while no tick at or after its last fill's is seen."""
         mark = self._marks.get(token)
