@@ -9,15 +9,24 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from actors.portfolio.actor import PortfolioActor
 from actors.stores.shared import Stores
 from ops.bootstrap import bootstrap_streams
+from ops.commands.portfolio import render_portfolio
+from ops.commands.status import render_pipeline
 from schemas.enums import Side
 from schemas.envelope import decode, new_envelope
 from schemas.events import MarketTick, OrderFilled, PnlSnapshot
-from schemas.names import ORDERS_FILLED, PNL_SNAPSHOTS, broker_subject, tick_subject
+from schemas.names import (
+    ORDERS_FILLED,
+    PNL_SNAPSHOTS,
+    broker_subject,
+    portfolio_request_subject,
+    tick_subject,
+)
 from supervisors.bus import Bus
 from supervisors.child import ChildSpec
 from supervisors.runner import ActorProcess
@@ -66,6 +75,28 @@ async def snapshots(bus: Bus) -> list[PnlSnapshot]:
     return out
 
 
+async def check_the_commands_show_each_strategy(bus: Bus, actor: PortfolioActor) -> None:
+    """`alpha-panda portfolio --by strategy` and `status` while the actor runs."""
+    reply = await bus.request(portfolio_request_subject("paper"), b"", timeout_s=3)
+    snap = msgspec.json.decode(reply.data, type=PnlSnapshot)
+    text = render_portfolio("paper", snap, by="strategy").splitlines()
+    assert text[1] == ("strategy mom: realized 20.00  unrealized 15.00  charges 1.80  "
+                       "turnover 1,520.00  fills 2  open 1")  # fmt: skip
+    assert text[2].split() == ["HDFCBANK", str(A), "5", "100.00", "103.00", "15.00", "20.00",
+                               "1.80", "2"]  # fmt: skip
+    assert text[3].startswith("strategy rev: realized -4.00  unrealized -0.30  charges 1.25")
+    assert [line.split()[0] for line in text[4:6]] == ["HDFCBANK", "INFY"]
+    by_instrument = render_portfolio("paper", snap).splitlines()
+    assert by_instrument[1].split()[:7] == ["HDFCBANK", str(A), "5", "100.00", "103.00",
+                                            "15.00", "16.00"]  # fmt: skip
+    status = render_pipeline({"paper": actor.stats()["pipeline"]})
+    assert status[1:] == [
+        "  strategy mom: realized_pnl=20.00  unrealized_pnl=15.00  charges=1.80  fills=2",
+        "  strategy rev: realized_pnl=-4  unrealized_pnl=-0.30  charges=1.25  fills=3",
+    ]
+    assert status[0].startswith("broker paper: open_positions=2  realized_pnl=16.00")
+
+
 @pytest.mark.timeout(60)
 async def test_a_graceful_stop_right_after_fills_leaves_a_snapshot_equal_to_the_ledger(
     fresh_bus: Bus, tmp_path: Path
@@ -80,6 +111,7 @@ async def test_a_graceful_stop_right_after_fills_leaves_a_snapshot_equal_to_the_
     async with asyncio.timeout(20):
         while actor.book.fills < 5 or not all(p.marked for p in actor.book.positions()):
             await asyncio.sleep(0.02)
+    await check_the_commands_show_each_strategy(fresh_bus, actor)
     sup.request_stop()  # no PnL interval has passed: only the final snapshot can be there
     await asyncio.wait_for(task, 15)
 
