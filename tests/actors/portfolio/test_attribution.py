@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import msgspec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actors.portfolio.book import Portfolio
 from schemas.enums import Side
@@ -167,3 +169,45 @@ def test_a_snapshot_from_before_strategies_restores_as_one_book_per_instrument()
     book = Portfolio.from_snapshot(old)
     assert (book.starting_cash, book.unrealized_pnl, book.equity) == (D(1000), D(6), D(1011))
     assert [s.strategy_id for s in book.strategies()] == [""]
+
+
+prices = st.decimals(min_value=D("0.05"), max_value=D("5000"), places=2)
+steps_st = st.lists(
+    st.tuples(
+        st.sampled_from(["mom", "rev", "pairs"]),
+        st.sampled_from([A, B]),
+        st.sampled_from([Side.BUY, Side.SELL]),
+        st.integers(min_value=1, max_value=300),
+        prices,
+        st.decimals(min_value=D("0"), max_value=D("30"), places=2),
+        st.one_of(st.none(), st.tuples(prices, st.integers(min_value=0, max_value=60))),
+        st.integers(min_value=0, max_value=60),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=steps_st)
+def test_the_instrument_and_broker_figures_are_the_sums_of_the_strategy_books(
+    steps: list[tuple[str, int, Side, int, Decimal, Decimal, tuple[Decimal, int] | None, int]],
+) -> None:
+    start = D("1000000")
+    book = Portfolio(start)
+    for sid, token, side, qty, price, charges, mark, tick_ts in steps:
+        book.apply_fill(fill(sid, side, qty, str(price), token=token, charges=str(charges),
+                             tick_ts=tick_ts))  # fmt: skip
+        if mark is not None:
+            book.mark(token, mark[0], ts=mark[1])
+        assert book.equity == start + book.realized_pnl + book.unrealized_pnl - book.charges
+    books, summaries = book.strategy_positions(), book.strategies()
+    for field in ("realized_pnl", "unrealized_pnl", "charges", "turnover", "fills"):
+        total = getattr(book, field)
+        for views in (book.positions(), books, summaries):
+            assert sum((getattr(v, field) for v in views), D(0)) == total, field
+    for view in book.positions():
+        mine = [b for b in books if b.instrument_token == view.instrument_token]
+        assert view.quantity == sum(b.quantity for b in mine)
+        assert all(b.marked == view.marked for b in mine if b.quantity)
+    snap = book.snapshot(as_of_ns=1, last_seq=len(steps))
+    assert Portfolio.from_snapshot(snap).snapshot(as_of_ns=1, last_seq=len(steps)) == snap
