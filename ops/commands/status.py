@@ -12,7 +12,7 @@ from schemas.names import STATUS_SUBJECT
 from supervisors.bus import Bus
 from supervisors.status import StatusNode
 
-__all__ = ["register", "render_tree", "render_process", "fetch_status"]
+__all__ = ["register", "render_tree", "render_process", "render_pipeline", "fetch_status"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
