@@ -3,9 +3,11 @@
 Fills move positions and cash; every order event is appended to the ledger (PostgreSQL or
 the file fallback), whose unique keys make a replayed event a no-op. The book keeps one
 position per (strategy, instrument) and sums them per instrument and per broker. Positions
-are marked to the last tick of their instruments: the actor follows the ticks of every
-instrument (from the last one of each when it starts), so a new position is marked by the
-tick its fill was priced from or a later one, whatever order the two consumers deliver in.
+are marked to the last tick of their instruments (never to a fill's price): the actor
+decodes the ticks of held instruments only, but keeps the last delivered message of every
+instrument undecoded, and marks a newly held instrument from it. So whatever order its two
+consumers deliver in, a position is marked at the latest tick delivered, and at the last
+tick of its instrument once the ticks are in (its consumer starts from the last of each).
 Every `pnl_interval_s`, and once more when it stops, a `PnlSnapshot` goes to
 `<broker>.pnl.snapshots` and to the read models, so the last one is never behind the ledger.
 """
@@ -19,10 +21,12 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
+from nats.aio.msg import Msg
 
 from actors.portfolio.book import Portfolio
 from actors.stores.shared import Stores
-from schemas.envelope import Envelope, new_envelope
+from schemas.envelope import Envelope, decode_as, new_envelope
+from schemas.errors import DecodeError
 from schemas.events import Event, MarketTick, OrderFilled, PnlSnapshot
 from schemas.names import (
     MARKET_STREAM,
@@ -33,6 +37,7 @@ from schemas.names import (
     ORDERS_FILLED,
     ORDERS_SUBMITTED,
     PNL_SNAPSHOTS,
+    TICK_PREFIX,
     Broker,
     broker_subject,
     portfolio_request_subject,
@@ -45,6 +50,8 @@ from supervisors.errors import Crash
 __all__ = ["PortfolioActor", "PortfolioSnapshot"]
 
 log = logging.getLogger(__name__)
+
+_TICK_PREFIX = len(TICK_PREFIX)
 
 
 class PortfolioSnapshot(msgspec.Struct, kw_only=True):
@@ -71,6 +78,8 @@ class PortfolioActor(Actor):
         self.last_seq = 0
         self.snapshots = 0
         self._bus: Bus | None = None
+        self._held: set[str] = set()
+        self._last_tick: dict[str, bytes] = {}  # subject -> the last message delivered
         self._stream = stream_for_broker(broker).name
         self._pnl_subject = broker_subject(broker, PNL_SNAPSHOTS)
 
@@ -84,10 +93,32 @@ class PortfolioActor(Actor):
         return (
             Durable(self._stream, orders, self.name, self.on_order_event, replay=True),
             Ordered(MARKET_STREAM.name, MARKET_TICKS_ALL, self.on_tick, MarketTick,
-                    last_per_subject=True),
+                    last_per_subject=True, accept=self._held_on, tap=self._see),
             Timer(self.pnl_interval_s, self.on_interval, name="pnl"),
             Request(portfolio_request_subject(b), self.on_request),
         )  # fmt: skip
+
+    def _held_on(self, subject: str) -> bool:
+        return subject[_TICK_PREFIX:] in self._held
+
+    def _see(self, msg: Msg) -> None:
+        """The tap: every tick delivered, kept raw (one per instrument), decoded only when
+        its instrument becomes held."""
+        self._last_tick[msg.subject] = msg.data
+
+    def _follow_held(self) -> None:
+        """Track the held instruments; mark each new one from its last tick delivered."""
+        held = {str(t) for t in self.book.held()}
+        for token in held - self._held:
+            raw = self._last_tick.get(TICK_PREFIX + token)
+            if raw is None:
+                continue  # none delivered yet: the next one passes `_held_on`
+            try:
+                env = decode_as(raw, MarketTick)
+            except DecodeError:  # the handler path dead-letters it; no mark from it
+                continue
+            self.book.mark(env.data.instrument_token, env.data.last_price, env.ts)
+        self._held = held
 
     async def on_start(self, bus: Bus) -> None:
         self._bus = bus
@@ -103,8 +134,8 @@ class PortfolioActor(Actor):
         except Exception as exc:  # the store is down: restart and replay, never skip
             raise Crash(f"ledger/read model write failed: {type(exc).__name__}: {exc}") from exc
         self.last_seq = ctx.seq  # only once the ledger has it: the final snapshot says so
-        if isinstance(env.data, OrderFilled):
-            self.book.apply_fill(env.data)
+        if isinstance(env.data, OrderFilled) and self.book.apply_fill(env.data):
+            self._follow_held()
 
     async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
         self.book.mark(env.data.instrument_token, env.data.last_price, env.ts)
@@ -149,6 +180,7 @@ class PortfolioActor(Actor):
         self.book = Portfolio.from_snapshot(snapshot)
         self.last_seq = snapshot.last_seq
         self.snapshots = state.snapshots
+        self._follow_held()
 
     def stats(self) -> dict[str, Any]:
         positions = [p for p in self.book.positions() if p.quantity]

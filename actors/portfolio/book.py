@@ -26,7 +26,7 @@ Accounting (docs/trading.md):
   the book's lifetime but not in the snapshot (PnlSnapshot has no field for it): after a
   restore, the actor replays from the snapshot's `last_seq + 1`, so no fill it includes
   comes back. Marks of instruments no strategy holds are not in the snapshot either; the
-  actor re-reads the last tick of every instrument when it starts.
+  actor's tick consumer starts from the last tick of every instrument.
 """
 
 from __future__ import annotations
@@ -170,6 +170,10 @@ class Portfolio:
     @property
     def fills(self) -> int:
         return self._fills
+
+    def held(self) -> set[int]:
+        """The instruments some strategy holds a position in."""
+        return {b.instrument_token for b in self._books.values() if b.quantity}
 
     def _mark_of(self, token: int) -> Decimal | None:
         """The instrument's mark, or None while no tick at or after its last fill's is seen."""

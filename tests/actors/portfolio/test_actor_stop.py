@@ -11,6 +11,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from nats.aio.msg import Msg
 
 from actors.portfolio.actor import PortfolioActor
 from actors.stores.shared import Stores
@@ -18,7 +19,7 @@ from ops.bootstrap import bootstrap_streams
 from ops.commands.portfolio import render_portfolio
 from ops.commands.status import render_pipeline
 from schemas.enums import Side
-from schemas.envelope import decode, new_envelope
+from schemas.envelope import decode, encode, new_envelope
 from schemas.events import MarketTick, OrderFilled, PnlSnapshot
 from schemas.names import (
     ORDERS_FILLED,
@@ -27,6 +28,7 @@ from schemas.names import (
     portfolio_request_subject,
     tick_subject,
 )
+from supervisors.actor import Context
 from supervisors.bus import Bus
 from supervisors.child import ChildSpec
 from supervisors.runner import ActorProcess
@@ -135,3 +137,26 @@ async def test_a_graceful_stop_right_after_fills_leaves_a_snapshot_equal_to_the_
     assert await stores.read_models.read_pnl("paper") == last
     assert set(await stores.read_models.strategies("paper")) == {"mom", "rev"}
     await stores.close()
+
+
+def tick_msg(token: int, price: str, ts: int) -> Msg:
+    env = new_envelope(
+        MarketTick(instrument_token=token, last_price=D(price)), source="feed", ts=ts
+    )
+    return Msg(None, subject=tick_subject(token), data=encode(env))  # type: ignore[arg-type]
+
+
+async def test_a_new_position_is_marked_from_the_last_tick_delivered_before_its_fill(
+    tmp_path: Path,
+) -> None:
+    actor = PortfolioActor("paper", Stores(None, None, tmp_path), starting_cash=D("10000"))
+    for price, ts in (("249.00", TICK_TS - 2), ("250.00", TICK_TS)):
+        actor._see(tick_msg(B, price, ts))  # delivered, but B not held: not decoded
+        assert not actor._held_on(tick_subject(B))
+    f = fill("rev", Side.BUY, 3, "250.10", token=B, tick_ts=TICK_TS)
+    await actor.on_order_event(new_envelope(f, source="paper"), Context(actor.name, "paper", seq=1))
+    assert actor._held_on(tick_subject(B)), "held now: its ticks are decoded and mark it"
+    [view] = actor.book.positions()
+    # marked at the named tick's 250.00, not at the fill's 250.10: 3 x 250.00 - 750.30
+    assert (view.marked, view.last_price, view.unrealized_pnl) == (True, D("250.00"), D("-0.30"))
+    await actor.stores.close()
