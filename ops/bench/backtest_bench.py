@@ -46,7 +46,7 @@ __all__ = [
     "FIVE",
 ]
 
-ENGINE_SESSIONS = 20  # sessions of the year one MA runs through the engine (the whole
+ENGINE_SESSIONS = 10  # sessions of the year one MA runs through the engine (the whole
 # year would take minutes there); strategy only runs all of them
 SESSION_MINUTES = 375
 SUBSTEPS = 4  # price steps inside a candle, for its high and low
