@@ -1,4 +1,4 @@
-"""The shipped sample: one-minute candles of five NSE stocks over five trading days.
+"""The shipped sample: one-minute candles of seven NSE stocks over five trading days.
 
 Generated, not recorded: the mock market (`actors/feed/gbm.py`, seed `SAMPLE_SEED`) walks
 each instrument in ten-second steps, and each session minute of 09:15-15:30 IST becomes a
@@ -20,7 +20,7 @@ from ops.backtest.candles import IST
 __all__ = ["SAMPLE_SEED", "SAMPLE_SYMBOLS", "SAMPLE_DAYS", "write_sample_candles"]
 
 SAMPLE_SEED = 14
-SAMPLE_SYMBOLS = ("RELIANCE", "HDFCBANK", "ICICIBANK", "INFY", "TCS")
+SAMPLE_SYMBOLS = ("RELIANCE", "HDFCBANK", "ICICIBANK", "INFY", "TCS", "ITC", "MARUTI")
 SAMPLE_DAYS = tuple(date(2024, 1, d) for d in (1, 2, 3, 4, 5))  # Monday to Friday
 STEPS_PER_MINUTE = 6
 SESSION_MINUTES = 375

@@ -1,6 +1,6 @@
 """`alpha-panda bench backtest`: how fast strategies run over history, against backtrader.
 
-Three data sets: the shipped sample (five stocks, five days of one-minute candles), a
+Three data sets: the shipped sample (seven stocks, five days of one-minute candles), a
 generated year of one-minute candles for 50 instruments (250 sessions of 375 minutes,
 GBM with numpy, fixed seed: 4,687,500 candles, 18,750,000 ticks), and one instrument's
 year of those candles for the backtrader anchor. Candles become ticks by the loader's

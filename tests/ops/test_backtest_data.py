@@ -197,7 +197,7 @@ def test_sample_resolves_from_any_directory_and_regenerates_byte_for_byte(tmp_pa
     assert (tmp_path / "again.csv").read_bytes() == shipped.read_bytes()
     data = load_market_data("sample")
     assert data.findings == []
-    assert len(data.ticks) == 5 * 5 * 375 * 4
+    assert len(data.ticks) == 7 * 5 * 375 * 4
     with pytest.raises(DataError, match="no such file or directory; give a tick or candle file"):
         resolve_data_path(tmp_path / "missing.csv")
     out = subprocess.run([sys.executable, "-m", "ops.cli", "data", "sample", "--out",

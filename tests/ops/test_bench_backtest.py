@@ -33,7 +33,7 @@ def test_quick_bench_reports_every_figure(tmp_path: Path) -> None:
                 assert figures["ticks"] > 0
                 # the strategies traded: the ticks reached them (fills through the engine)
                 assert figures["signals" if path == "strategy_only" else "fills"] > 0
-    assert result["sample"]["one_ma"]["strategy_only"]["ticks"] == 37_500
+    assert result["sample"]["one_ma"]["strategy_only"]["ticks"] == 52_500
     assert result["generated"]["candles"] == 5 * 5 * 375
     anchor = result["backtrader"]
     assert anchor["bars"] == 5 * 375
