@@ -116,7 +116,7 @@ def load_market_data(
     ]
     if not chosen:
         asked = f"[{format_ns(from_ns) if from_ns else '-'}, {format_ns(to_ns) if to_ns else '-'}]"
-        names = f" for {', '.join(sorted(book_name(book, t) for t in wanted))}" if wanted else ""
+        names = f" for {', '.join(sorted(_book_name(book, t) for t in wanted))}" if wanted else ""
         raise DataError(
             f"no ticks in {asked}{names}; the data covers {format_ns(first)} to "
             f"{format_ns(last)} ({len(ticks)} ticks): widen --from/--to or check --instruments",
@@ -125,7 +125,7 @@ def load_market_data(
     return MarketData(ticks=chosen, findings=findings, sources=tuple(str(f) for f in files))
 
 
-def book_name(book: InstrumentBook, token: int) -> str:
+def _book_name(book: InstrumentBook, token: int) -> str:
     inst = book.get(token)
     return inst.tradingsymbol if inst else str(token)
 
@@ -265,7 +265,7 @@ def _read_ticks(
             seen = last.get(token)
             if seen == ts:
                 raise DataError(
-                    f"{book_name(book, token)} has a tick at {format_ns(ts)} already; "
+                    f"{_book_name(book, token)} has a tick at {format_ns(ts)} already; "
                     "drop the duplicate row", path=name, line=line, column="ts",
                 )  # fmt: skip
             if seen is not None and ts - seen > TICK_GAP_S * _NS and _same_day(seen, ts):
@@ -277,7 +277,7 @@ def _read_ticks(
         raise DataError(str(exc).removeprefix(where + ": "),
                         path=exc.path, line=exc.line, column=exc.column) from None  # fmt: skip
     for token, count in gaps.items():
-        findings.append(f"{name}: {book_name(book, token)} has {count} silence(s) of more than "
+        findings.append(f"{name}: {_book_name(book, token)} has {count} silence(s) of more than "
                         f"{TICK_GAP_S // 60} minutes inside a session")  # fmt: skip
     return out
 
