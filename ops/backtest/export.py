@@ -21,6 +21,7 @@ from ops.backtest.summary import Figures, Summary
 
 __all__ = [
     "CONVENTIONS",
+    "REPORT_FORMAT",
     "TRADE_COLUMNS",
     "figures_dict",
     "report_dict",

@@ -37,8 +37,9 @@ _ENV = jinja2.Environment(
 
 @dataclass(frozen=True, slots=True)
 class ReportFiles:
-    """Where each part of the report was written."""
+    """Where each part of the report was written, and the figures it shows."""
 
+    summary: Summary
     out_dir: Path
     json: Path
     trades_csv: Path
@@ -133,7 +134,8 @@ def write_report(
             "pass --out a directory you can write to"
         ) from exc
     files = ReportFiles(
-        out_dir=out_dir, json=out_dir / "report.json", trades_csv=out_dir / "trades.csv",
+        summary=summary, out_dir=out_dir,
+        json=out_dir / "report.json", trades_csv=out_dir / "trades.csv",
         equity_png=out_dir / "equity.png", strategies_png=out_dir / "strategies.png",
         html=out_dir / "report.html",
     )  # fmt: skip

@@ -50,44 +50,44 @@ def _signed_pct(get: Callable[[Figures], float | None]) -> Callable[[Figures], C
     return lambda f: Cell(percent(get(f), signed=True), tone(get(f)))
 
 
-NET_PNL = Column("Net PnL", lambda f: Cell(signed_rupees(f.curve.net_pnl), tone(f.curve.net_pnl)))
-RETURN = Column("Return", _signed_pct(lambda f: f.curve.total_return))
-ANNUAL = Column("Ann. return", _signed_pct(lambda f: f.curve.annualised_return))
-SHARPE = Column("Sharpe", lambda f: Cell(ratio(f.curve.sharpe)))
-SORTINO = Column("Sortino", lambda f: Cell(ratio(f.curve.sortino)))
-MAX_DD = Column("Max DD", lambda f: Cell(percent(f.curve.max_drawdown), tone(f.curve.max_drawdown),
+_NET_PNL = Column("Net PnL", lambda f: Cell(signed_rupees(f.curve.net_pnl), tone(f.curve.net_pnl)))
+_RETURN = Column("Return", _signed_pct(lambda f: f.curve.total_return))
+_ANNUAL = Column("Ann. return", _signed_pct(lambda f: f.curve.annualised_return))
+_SHARPE = Column("Sharpe", lambda f: Cell(ratio(f.curve.sharpe)))
+_SORTINO = Column("Sortino", lambda f: Cell(ratio(f.curve.sortino)))
+_MAX_DD = Column("Max DD", lambda f: Cell(percent(f.curve.max_drawdown), tone(f.curve.max_drawdown),
                                          drawdown_note(f)))  # fmt: skip
-DD_DAYS = Column("DD days", _days)
-TRADES = Column("Trades", lambda f: Cell(count(f.trades.trades)))
-WIN_RATE = Column("Win rate", lambda f: Cell(percent(f.trades.win_rate)))
-PROFIT_FACTOR = Column("Profit factor", lambda f: Cell(ratio(f.trades.profit_factor)))
-EXPOSURE = Column("Exposure", lambda f: Cell(percent(f.exposure)))
-CHARGES = Column("Charges", lambda f: Cell(rupees(f.trades.charges)))
+_DD_DAYS = Column("DD days", _days)
+_TRADES = Column("Trades", lambda f: Cell(count(f.trades.trades)))
+_WIN_RATE = Column("Win rate", lambda f: Cell(percent(f.trades.win_rate)))
+_PROFIT_FACTOR = Column("Profit factor", lambda f: Cell(ratio(f.trades.profit_factor)))
+_EXPOSURE = Column("Exposure", lambda f: Cell(percent(f.exposure)))
+_CHARGES = Column("Charges", lambda f: Cell(rupees(f.trades.charges)))
 
 RISK: Sequence[Column] = (
     Column("Start equity", lambda f: Cell(rupees(f.curve.start_equity))),
     Column("End equity", lambda f: Cell(rupees(f.curve.end_equity))),
-    NET_PNL, RETURN, ANNUAL,
+    _NET_PNL, _RETURN, _ANNUAL,
     Column("Days", lambda f: Cell(count(f.curve.trading_days))),
     Column("Volatility", lambda f: Cell(percent(f.curve.volatility))),
-    SHARPE, SORTINO, MAX_DD, DD_DAYS,
+    _SHARPE, _SORTINO, _MAX_DD, _DD_DAYS,
 )  # fmt: skip
 TRADING: Sequence[Column] = (
     Column("Fills", lambda f: Cell(count(f.trades.fills))),
-    TRADES, WIN_RATE, PROFIT_FACTOR,
+    _TRADES, _WIN_RATE, _PROFIT_FACTOR,
     Column("Avg win", lambda f: Cell(signed_rupees(f.trades.average_win),
                                        tone(f.trades.average_win))),
     Column("Avg loss", lambda f: Cell(signed_rupees(f.trades.average_loss),
                                         tone(f.trades.average_loss))),
     Column("Realized PnL", lambda f: Cell(signed_rupees(f.trades.realized_pnl),
                                         tone(f.trades.realized_pnl))),
-    CHARGES,
+    _CHARGES,
     Column("Turnover", lambda f: Cell(rupees(f.trades.turnover))),
-    EXPOSURE,
+    _EXPOSURE,
 )  # fmt: skip
 CONSOLE: Sequence[Column] = (
-    NET_PNL, RETURN, ANNUAL, SHARPE, SORTINO, MAX_DD, DD_DAYS, TRADES, WIN_RATE,
-    PROFIT_FACTOR, EXPOSURE, CHARGES,
+    _NET_PNL, _RETURN, _ANNUAL, _SHARPE, _SORTINO, _MAX_DD, _DD_DAYS, _TRADES, _WIN_RATE,
+    _PROFIT_FACTOR, _EXPOSURE, _CHARGES,
 )  # fmt: skip
 
 

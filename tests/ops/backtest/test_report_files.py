@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ops.backtest.formatting import percent, rupees, signed_rupees
 from ops.backtest.report import console_table, write_report
-from ops.backtest.results import BacktestResult
+from ops.backtest.results import TOTAL, BacktestResult, EquityPoint
 from ops.backtest.summary import summarise
 from tests.ops.backtest.sample import random_result
 from tests.ops.backtest.test_figures_by_hand import RESULT
@@ -62,6 +62,7 @@ def test_trades_csv_lists_every_fill_in_time_order_exactly_as_booked(tmp_path: P
 
 def test_the_charts_are_pngs_of_the_stated_size(tmp_path: Path) -> None:
     files = write_report(RESULT, tmp_path)
+    assert files.summary.total.trades.trades == 3  # the figures come back for the console
     assert png_size(files.equity_png) == (1000, 600)
     assert png_size(files.strategies_png) == (1000, 500)
 
@@ -117,3 +118,15 @@ def test_desk_formats() -> None:
     assert signed_rupees(None) == "n/a" and rupees(None) == "n/a"
     assert percent(-0.00001, signed=True) == "0.00%" and percent(0.123456) == "12.35%"
     assert percent(-0.5, signed=True) == "-50.00%" and percent(None) == "n/a"
+
+
+def test_charts_of_an_empty_or_one_point_curve_are_still_pngs(tmp_path: Path) -> None:
+    one = [EquityPoint(ts_ns=RESULT.start_ns, equity=Decimal(100000))]
+    cases: list[tuple[str, dict[str, list[EquityPoint]]]] = [
+        ("empty", {TOTAL: []}), ("one", {TOTAL: one, "alpha": one})]  # fmt: skip
+    for name, curves in cases:
+        result = BacktestResult(capital=Decimal(1), start_ns=RESULT.start_ns,
+                                end_ns=RESULT.end_ns, equity=curves)  # fmt: skip
+        files = write_report(result, tmp_path / name)
+        assert png_size(files.equity_png) == (1000, 600)
+        assert png_size(files.strategies_png) == (1000, 500)
