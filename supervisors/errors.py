@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 __all__ = [
     "RuntimeFault",
     "Crash",
@@ -9,6 +12,8 @@ __all__ = [
     "SupervisorGaveUp",
     "StartFailed",
     "EmbeddedNatsError",
+    "DataDirInUse",
+    "LeaseLost",
 ]
 
 
@@ -62,3 +67,27 @@ class SupervisorGaveUp(RuntimeFault):
 
 class EmbeddedNatsError(RuntimeFault):
     """The embedded nats-server could not be started."""
+
+
+class DataDirInUse(RuntimeFault):
+    """Another `alpha-panda up` holds the data directory's lock."""
+
+    def __init__(self, directory: Path, holder: dict[str, Any] | None) -> None:
+        if holder:
+            who = (
+                f"alpha-panda up pid {holder.get('pid')} on {holder.get('host')}, "
+                f"started {holder.get('started_at')} ({holder.get('command')})"
+            )
+            fix = f"stop it (kill {holder.get('pid')})"
+        else:
+            who, fix = "another process", "stop it"
+        super().__init__(
+            f"data directory {directory} is in use by {who}; {fix}, or give this process a "
+            "directory of its own with ALPHA_PANDA_DATA_DIR"
+        )
+        self.directory = directory
+        self.holder = holder
+
+
+class LeaseLost(RuntimeFault):
+    """A broker's lease is no longer held: its stateful actors must not handle anything."""

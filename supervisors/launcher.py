@@ -24,6 +24,7 @@ from schemas.names import STATUS_SUBJECT
 from supervisors.bus import Bus
 from supervisors.embedded_nats import EmbeddedNats
 from supervisors.errors import RuntimeFault
+from supervisors.status import StatusNode
 from supervisors.supervisor import Supervisor, SupervisorSpec
 
 __all__ = ["LaunchConfig", "launch", "pipeline_figures", "EXIT_OK", "EXIT_GAVE_UP"]
@@ -72,15 +73,15 @@ async def launch(config: LaunchConfig, tree: Callable[[Bus], SupervisorSpec]) ->
             await embedded.stop()
 
 
-def pipeline_figures(tree: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def pipeline_figures(tree: StatusNode) -> dict[str, dict[str, Any]]:
     """Merge the `pipeline` figures of every actor in the tree, per broker ("market": shared)."""
     out: dict[str, dict[str, Any]] = {}
 
-    def walk(node: dict[str, Any]) -> None:
-        figures = node.get("pipeline")
+    def walk(node: StatusNode) -> None:
+        figures = node.figures.get("pipeline")
         if isinstance(figures, dict):
-            out.setdefault(node.get("broker") or "market", {}).update(figures)
-        for child in node.get("children", ()):
+            out.setdefault(node.broker or "market", {}).update(figures)
+        for child in node.children:
             walk(child)
 
     walk(tree)
@@ -105,7 +106,7 @@ async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: s
         tree = root.status()
         body = {
             "process": {**info, "uptime_s": round(time.time() - started, 1)},
-            "tree": tree,
+            "tree": tree.to_builtins(),
             "pipeline": pipeline_figures(tree),
         }
         await msg.respond(json.dumps(body, default=str).encode())

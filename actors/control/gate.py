@@ -16,17 +16,22 @@ from collections.abc import Sequence
 import msgspec
 
 from schemas.events import AuditEvent, ControlCommand
-from schemas.names import BROKERS, ControlVerb, audit_subject, control_subject
+from schemas.names import (
+    BROKERS,
+    CONTROL_REQUEST_SUBJECT,
+    ControlVerb,
+    audit_subject,
+    control_subject,
+)
 from supervisors.actor import Actor, Context, Input, Request
 
-__all__ = ["ControlGate", "ControlRequest", "CONTROL_REQUEST_SUBJECT", "AUTH_HEADER"]
+__all__ = ["ControlGate", "ControlRequest", "AUTH_HEADER"]
 
-CONTROL_REQUEST_SUBJECT = "alpha.control"
 AUTH_HEADER = "Authorization"
 
 
 class ControlRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    verb: str
+    verb: ControlVerb
     broker: str | None = None
     reason: str = ""
     requested_by: str = ""
@@ -52,7 +57,7 @@ class ControlGate(Actor):
         if error is None:
             try:
                 req = _decoder.decode(body)
-                verb = ControlVerb(req.verb)
+                verb = req.verb
                 if req.broker is not None and req.broker not in BROKERS:
                     raise ValueError(
                         f"unknown broker {req.broker!r}; expected one of {', '.join(BROKERS)}"

@@ -9,11 +9,10 @@ from typing import Any
 
 import msgspec
 
-from actors.portfolio.actor import portfolio_request_subject
 from ops.commands.common import resolve_nats_url, run_async
 from ops.settings import load_settings
 from schemas.events import PnlSnapshot
-from schemas.names import BROKERS
+from schemas.names import BROKERS, parse_broker, portfolio_request_subject
 from supervisors.bus import Bus
 
 __all__ = ["register", "render_portfolio"]
@@ -29,7 +28,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 async def _fetch(url: str, broker: str) -> bytes:
     bus = await Bus.connect(url, name="alpha-panda:portfolio")
     try:
-        reply = await bus.request(portfolio_request_subject(broker), b"", timeout_s=3)
+        reply = await bus.request(portfolio_request_subject(parse_broker(broker)), b"", timeout_s=3)
     finally:
         await bus.close()
     return bytes(reply.data)
