@@ -1,10 +1,10 @@
-"""Errors of backtesting; each message names the file, line and fix."""
+"""Errors of backtesting; each message names the problem (the file and line) and the fix."""
 
 from __future__ import annotations
 
 from schemas.errors import ConfigError
 
-__all__ = ["DataError"]
+__all__ = ["DataError", "ReportError"]
 
 
 class DataError(ConfigError):
@@ -23,3 +23,7 @@ class DataError(ConfigError):
             where += f": column {column!r}"
         super().__init__(f"{where}: {message}" if where else message)
         self.path, self.line, self.column = path, line, column
+
+
+class ReportError(ValueError):
+    """A backtest result cannot be reported as given (a missing series, a reversed span)."""
