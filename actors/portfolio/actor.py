@@ -9,7 +9,6 @@ to `<broker>.pnl.snapshots` and to the read models.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import msgspec
 
 from actors.portfolio.book import Portfolio
+from actors.portfolio.desk import PortfolioDesk
 from actors.stores.shared import Stores
 from schemas.envelope import Envelope
 from schemas.events import Event, MarketTick, OrderFilled, PnlSnapshot
@@ -64,13 +64,17 @@ class PortfolioActor(Actor):
         self.name = f"portfolio-{broker}"
         self.snapshot_key = f"portfolio-{broker}"
         self.stores = stores
-        self.book = Portfolio(starting_cash)
+        self.desk = PortfolioDesk(starting_cash)
         self.pnl_interval_s = pnl_interval_s
         self.last_seq = 0
         self.snapshots = 0
         self._held: set[str] = set()
         self._stream = stream_for_broker(broker).name
         self._pnl_subject = broker_subject(broker, PNL_SNAPSHOTS)
+
+    @property
+    def book(self) -> Portfolio:
+        return self.desk.book
 
     def inputs(self) -> Sequence[Input]:
         b = self.broker
@@ -90,6 +94,9 @@ class PortfolioActor(Actor):
     def _held_on(self, subject: str) -> bool:
         return subject[_TICK_PREFIX:] in self._held
 
+    def _refresh_held(self) -> None:
+        self._held = {str(token) for token in self.desk.held}
+
     async def on_order_event(self, env: Envelope[Event], ctx: Context) -> None:
         self.last_seq = ctx.seq
         try:
@@ -101,14 +108,14 @@ class PortfolioActor(Actor):
             await self.stores.read_models.write_order_event(self.broker, env)
         except Exception as exc:  # the store is down: restart and replay, never skip
             raise Crash(f"ledger/read model write failed: {type(exc).__name__}: {exc}") from exc
-        if isinstance(env.data, OrderFilled) and self.book.apply_fill(env.data):
-            self._held = {str(p.instrument_token) for p in self.book.positions() if p.quantity}
+        if self.desk.on_order_event(env.data):
+            self._refresh_held()
 
     async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
-        self.book.mark(env.data.instrument_token, env.data.last_price)
+        self.desk.on_tick(env.data)
 
     async def on_interval(self, ctx: Context) -> None:
-        snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
+        snapshot = self.desk.snapshot(self.last_seq)
         ctx.emit(self._pnl_subject, snapshot, key=self.broker)
         self.snapshots += 1
         try:
@@ -118,19 +125,19 @@ class PortfolioActor(Actor):
             log.warning("%s: read model write failed: %s", self.name, exc)
 
     async def on_request(self, body: bytes, ctx: Context) -> None:
-        snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
+        snapshot = self.desk.snapshot(self.last_seq)
         ctx.respond(msgspec.json.encode(snapshot))
 
     def dump_state(self) -> PortfolioSnapshot:
-        snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
+        snapshot = self.desk.snapshot(self.last_seq)
         return PortfolioSnapshot(snapshot=snapshot, snapshots=self.snapshots)
 
     def load_state(self, state: PortfolioSnapshot) -> None:
         snapshot = state.snapshot
-        self.book = Portfolio.from_snapshot(snapshot)
+        self.desk.restore(snapshot)
         self.last_seq = snapshot.last_seq
         self.snapshots = state.snapshots
-        self._held = {str(p.instrument_token) for p in self.book.positions() if p.quantity}
+        self._refresh_held()
 
     def stats(self) -> dict[str, Any]:
         positions = [p for p in self.book.positions() if p.quantity]
