@@ -37,7 +37,6 @@ from actors.strategies.config import StrategyConfig, allowed_instruments, build_
 from actors.strategies.desk import StrategyDesk
 from ops.backtest.results import TOTAL, BacktestResult, EquityPoint, FillRecord
 from schemas.clock import SeededIds, SimClock
-from schemas.names import Broker
 from schemas.events import (
     Event,
     MarketTick,
@@ -45,6 +44,7 @@ from schemas.events import (
     RejectedSignal,
     ValidatedSignal,
 )
+from schemas.names import Broker
 
 __all__ = ["BacktestSpec", "BacktestRun", "run_backtest", "EQUITY_SAMPLE_NS"]
 
