@@ -39,11 +39,12 @@ class StrategyDesk:
         timestamp when the tick has one) and the tick's MARKET sequence and id.
         """
         result = self.router.on_tick(tick, ts_ns)
-        if result.signals:
-            event_ts = tick.exchange_timestamp_ns or 0
-            replace = msgspec.structs.replace
-            result.signals = [
-                replace(s, event_ts=event_ts or s.event_ts, tick_seq=tick_seq, tick_id=tick_id)
-                for s in result.signals
-            ]
-        return result
+        if not result.signals:
+            return result
+        event_ts = tick.exchange_timestamp_ns or 0
+        replace = msgspec.structs.replace
+        named = [
+            replace(s, event_ts=event_ts or s.event_ts, tick_seq=tick_seq, tick_id=tick_id)
+            for s in result.signals
+        ]
+        return RouteResult(named, result.errors)
