@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from ops.commands import COMMAND_MODULES
-from ops.errors import CompatibilityError, ConfigError
+from ops.errors import CompatibilityError
+from schemas.errors import ConfigError
 
 __all__ = ["main", "build_parser"]
 

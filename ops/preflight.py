@@ -11,8 +11,9 @@ import sys
 from importlib import metadata
 from urllib.parse import urlsplit
 
-from ops.errors import CompatibilityError, ConfigError
+from ops.errors import CompatibilityError
 from ops.settings import Settings
+from schemas.errors import ConfigError
 
 __all__ = [
     "check_compatibility",

@@ -12,6 +12,7 @@ from typing import Any, Final, Generic, TypeVar
 import msgspec
 
 from schemas.clock import ULID_IDS, WALL_CLOCK, Clock, IdSource
+from schemas.errors import DecodeError
 from schemas.events import AnyEvent, Event, event_class
 
 __all__ = [
@@ -26,7 +27,6 @@ __all__ = [
     "decode_as",
     "decode_head",
     "headers_for",
-    "DecodeError",
 ]
 
 T = TypeVar("T", bound=Event)
@@ -63,10 +63,6 @@ class EnvelopeHead(msgspec.Struct, frozen=True, kw_only=True):
     correlation_id: str = ""
     causation_id: str = ""
     trace: str = ""
-
-
-class DecodeError(ValueError):
-    """A message body that is not a valid envelope of the expected type (poison input)."""
 
 
 def new_envelope(

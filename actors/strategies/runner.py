@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from functools import reduce
 from typing import Any
 
-from actors.feed.validation import InvalidTick, TickProblem, validate_tick
+from actors.errors import InvalidTick, TickProblem
+from actors.feed.validation import validate_tick
 from actors.instruments import InstrumentBook
 from actors.stores.pipeline_metrics import PipelineMetrics
 from actors.strategies.base import StrategySnapshot

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
 
+from actors.errors import InvalidTick
 from actors.execution.desk import ExecutionDesk
-from actors.feed.validation import InvalidTick, validate_tick
+from actors.feed.validation import validate_tick
 from actors.instruments import InstrumentBook
 from actors.named_tick import NamedTick
 from actors.paper.matching import PaperBroker, PaperConfig

@@ -10,9 +10,10 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from actors.feed.replay import TickCsvError, read_ticks_csv
+from actors.errors import StrategyConfigError, TickCsvError
+from actors.feed.replay import read_ticks_csv
 from actors.instruments import InstrumentBook
-from actors.strategies.config import StrategyConfig, StrategyConfigError, load_strategies_yaml
+from actors.strategies.config import StrategyConfig, load_strategies_yaml
 from ops.errors import ConfigError
 from schemas.events import MarketTick
 

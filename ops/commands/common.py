@@ -7,8 +7,8 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ops.errors import ConfigError
 from ops.settings import Settings
+from schemas.errors import ConfigError
 
 __all__ = ["resolve_nats_url", "run_async"]
 
