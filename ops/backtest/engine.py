@@ -7,7 +7,8 @@ pipeline handles it when every order's outcome is back before the next tick arri
 
 1. the execution desk sees the tick if an order rests on its instrument (limit fills and
    expiries), and those events reach risk and the portfolio;
-2. the portfolio (and each strategy's book) marks held positions to it;
+2. the portfolio (and each strategy's book) marks held positions to it (a position a fill
+   opens is marked to the last tick of its instrument at once, never to its fill price);
 3. the strategy desk computes the tick's signals; risk judges them all in order;
 4. the execution desk executes the validated ones on the paper venue, priced on this tick;
    the fills then reach risk and the portfolio.
@@ -130,8 +131,8 @@ class _Engine:
             token = tick.instrument_token
             if token in self.resting:
                 self._route(self.execution.on_tick(tick, ts))
+            self.portfolio.on_tick(tick)
             if token in self.held:
-                self.portfolio.on_tick(tick)
                 for strategy_book in self.books.values():
                     strategy_book.mark(token, tick.last_price)
             if token in traded:
@@ -186,6 +187,9 @@ class _Engine:
             before = strategy_book.realized_pnl
             strategy_book.apply_fill(fill)
             realized = strategy_book.realized_pnl - before
+            last = self.portfolio.last_price(fill.instrument_token)
+            if last is not None:  # marked to the market, as the account is
+                strategy_book.mark(fill.instrument_token, last)
         ts = self.clock.now_ns()
         self.fills.append(
             FillRecord(
