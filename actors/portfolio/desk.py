@@ -1,9 +1,9 @@
 """The portfolio desk of one broker: fills and ticks in, positions and PnL out. Pure.
 
-It books fills into the `Portfolio` (`actors.portfolio.book`), marks held positions to
-the ticks it is given (a position opened by a fill is marked at once to the last tick of
-its instrument, not left at its fill price), and stamps its snapshots with its clock: the
-wall clock live, the simulated clock (the event time being processed) in a backtest.
+It books fills into the `Portfolio` (`actors.portfolio.book`: one book per strategy and
+instrument, marks from ticks only), marks instruments to the ticks it is given (by event
+time), and stamps its snapshots with its clock: the wall clock live, the simulated clock
+(the event time being processed) in a backtest.
 """
 
 from __future__ import annotations
@@ -24,38 +24,30 @@ class PortfolioDesk:
         self.book = Portfolio(starting_cash)
         self.clock = clock
         self.held: set[int] = set()
-        self._last: dict[int, Decimal] = {}  # token -> last price of the last tick given
 
-    def on_order_event(self, event: Event) -> bool:
-        """Book a fill (True when it changed the book: a new fill id); other events of an
-        order change no position."""
+    def on_order_event(self, event: Event) -> set[int]:
+        """Book a fill (a new fill id); returns the instruments it made newly held, which
+        the caller marks from their last tick (`on_tick`). Other order events change no
+        position."""
         if not isinstance(event, OrderFilled) or not self.book.apply_fill(event):
-            return False
-        token = event.instrument_token
-        last = self._last.get(token)
-        if last is not None:
-            self.book.mark(token, last)
-        self._refresh_held()
-        return True
+            return set()
+        return self._follow_held()
 
-    def on_tick(self, tick: MarketTick) -> None:
-        """Remember the tick's price; mark a held position to it."""
-        token = tick.instrument_token
-        self._last[token] = tick.last_price
-        if token in self.held:
-            self.book.mark(token, tick.last_price)
-
-    def last_price(self, instrument_token: int) -> Decimal | None:
-        """The last price of the last tick of that instrument given to the desk."""
-        return self._last.get(instrument_token)
+    def on_tick(self, tick: MarketTick, ts_ns: int) -> None:
+        """Mark the tick's instrument at its last price, as of `ts_ns` (the tick's time)."""
+        self.book.mark(tick.instrument_token, tick.last_price, ts_ns)
 
     def snapshot(self, last_seq: int) -> PnlSnapshot:
         """The book as of now (the desk's clock), including stream sequence `last_seq`."""
         return self.book.snapshot(self.clock.now_ns(), last_seq)
 
-    def restore(self, snapshot: PnlSnapshot) -> None:
+    def restore(self, snapshot: PnlSnapshot) -> set[int]:
+        """Rebuild from a snapshot; returns the held instruments (to mark from their ticks)."""
         self.book = Portfolio.from_snapshot(snapshot)
-        self._refresh_held()
+        self.held = set()
+        return self._follow_held()
 
-    def _refresh_held(self) -> None:
-        self.held = {p.instrument_token for p in self.book.positions() if p.quantity}
+    def _follow_held(self) -> set[int]:
+        held = self.book.held()
+        new, self.held = held - self.held, held
+        return new

@@ -7,8 +7,8 @@ pipeline handles it when every order's outcome is back before the next tick arri
 
 1. the execution desk sees the tick if an order rests on its instrument (limit fills and
    expiries), and those events reach risk and the portfolio;
-2. the portfolio (and each strategy's book) marks held positions to it (a position a fill
-   opens is marked to the last tick of its instrument at once, never to its fill price);
+2. the portfolio marks held positions to it (a position a fill opens is marked to the
+   tick it was priced on, the live portfolio's last tick delivered, never to its fill price);
 3. the strategy desk computes the tick's signals; risk judges them all in order;
 4. the execution desk executes the validated ones on the paper venue, priced on this tick;
    the fills then reach risk and the portfolio.
@@ -78,7 +78,6 @@ class BacktestRun:
     events: list[Event]
     ticks: int
     portfolio: Portfolio
-    books: dict[str, Portfolio]
 
 
 class _Engine:
@@ -96,8 +95,7 @@ class _Engine:
         )
         self.portfolio = PortfolioDesk(spec.capital, self.clock)
         ids = sorted(c.id for c in on_paper)
-        share = spec.capital / len(ids) if ids else spec.capital
-        self.books = {sid: Portfolio(share) for sid in ids}
+        self.share = spec.capital / len(ids) if ids else spec.capital
         self.equity: dict[str, list[EquityPoint]] = {TOTAL: [], **{sid: [] for sid in ids}}
         self.fills: list[FillRecord] = []
         self.events: list[Event] = []
@@ -108,6 +106,7 @@ class _Engine:
         self.invalid: Counter[str] = Counter()
         self.first_invalid: dict[str, str] = {}
         self.symbols = {i.instrument_token: i.tradingsymbol for i in spec.book}
+        self.tick: tuple[MarketTick, int] | None = None  # the tick being handled, its time
 
     def run(self, ticks: Iterable[tuple[int, MarketTick]]) -> BacktestRun:
         seq = 0
@@ -129,12 +128,11 @@ class _Engine:
                 self._sample(ts)
             end = ts
             token = tick.instrument_token
+            self.tick = (tick, ts)
             if token in self.resting:
                 self._route(self.execution.on_tick(tick, ts))
-            self.portfolio.on_tick(tick)
             if token in self.held:
-                for strategy_book in self.books.values():
-                    strategy_book.mark(token, tick.last_price)
+                self.portfolio.on_tick(tick, ts)
             if token in traded:
                 self._signals(seq, ts, tick)
             if ts // EQUITY_SAMPLE_NS != minute:
@@ -147,7 +145,7 @@ class _Engine:
             fills=self.fills, findings=self._findings(seq), config=self.spec.config,
             risk_free_rate=self.spec.risk_free_rate,
         )  # fmt: skip
-        return BacktestRun(result, self.events, seq, self.portfolio.book, self.books)
+        return BacktestRun(result, self.events, seq, self.portfolio.book)
 
     def _signals(self, seq: int, ts: int, tick: MarketTick) -> None:
         tick_id = f"tick-{seq}"
@@ -174,22 +172,18 @@ class _Engine:
         for event in events:
             self.events.append(event)
             self.risk.on_order_event(event)
-            if self.portfolio.on_order_event(event):
-                assert isinstance(event, OrderFilled)
+            if isinstance(event, OrderFilled):
                 self._book_fill(event)
         self.resting = self.execution.resting_tokens()
         self.held = self.portfolio.held
 
     def _book_fill(self, fill: OrderFilled) -> None:
-        strategy_book = self.books.get(fill.strategy_id)
-        realized = Decimal(0)
-        if strategy_book is not None:
-            before = strategy_book.realized_pnl
-            strategy_book.apply_fill(fill)
-            realized = strategy_book.realized_pnl - before
-            last = self.portfolio.last_price(fill.instrument_token)
-            if last is not None:  # marked to the market, as the account is
-                strategy_book.mark(fill.instrument_token, last)
+        before = self._realized(fill.strategy_id)
+        # every fill of a tick is of the tick's instrument: a position it opens is marked
+        # to that tick, as the live portfolio marks it to the last tick delivered
+        if self.portfolio.on_order_event(fill) and self.tick is not None:
+            self.portfolio.on_tick(*self.tick)
+        realized = self._realized(fill.strategy_id) - before
         ts = self.clock.now_ns()
         self.fills.append(
             FillRecord(
@@ -203,11 +197,21 @@ class _Engine:
         )  # fmt: skip
         self._sample(ts)
 
+    def _realized(self, strategy_id: str) -> Decimal:
+        for s in self.portfolio.book.strategies():
+            if s.strategy_id == strategy_id:
+                return s.realized_pnl
+        return Decimal(0)
+
     def _sample(self, ts: int) -> None:
+        """Equity now: the account's, and each strategy's share of the capital plus its PnL."""
         points = self.equity
         _append(points[TOTAL], ts, self.portfolio.book.equity)
-        for sid, strategy_book in self.books.items():
-            _append(points[sid], ts, strategy_book.equity)
+        pnl = {s.strategy_id: s.realized_pnl + s.unrealized_pnl - s.charges
+               for s in self.portfolio.book.strategies()}  # fmt: skip
+        for sid, series in points.items():
+            if sid != TOTAL:
+                _append(series, ts, self.share + pnl.get(sid, Decimal(0)))
 
     def _strategy_error(self, strategy_id: str, seq: int, exc: Exception) -> None:
         self.errors[strategy_id] += 1
