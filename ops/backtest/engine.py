@@ -68,6 +68,7 @@ class BacktestSpec:
     limit_ttl_s: float = 60.0
     risk_free_rate: float = 0.0
     config: dict[str, str] = field(default_factory=dict)
+    findings: tuple[str, ...] = ()  # what the data loader found, listed first in the report
 
 
 @dataclass(slots=True)
@@ -223,7 +224,8 @@ class _Engine:
         self.first_invalid.setdefault(exc.reason, f"tick {seq}: {exc}")
 
     def _findings(self, ticks: int) -> list[str]:
-        found = [
+        found = list(self.spec.findings)
+        found += [
             f"strategy {sid} raised on {n} of its ticks and was skipped on them (as the live "
             f"runner isolates it); first: {self.first_error[sid]}"
             for sid, n in sorted(self.errors.items())
