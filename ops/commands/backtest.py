@@ -53,9 +53,6 @@ def _capital(text: str | None, default: Decimal) -> Decimal:
 
 
 def run(args: argparse.Namespace) -> int:
-    # the report draws with matplotlib: imported here, so no other command pays for it
-    from ops.backtest.report import console_table, write_report
-
     settings = load_settings()
     config = run_async(load_domain_config(settings))
     if not 0 <= args.seed < 1 << 16:
@@ -76,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
                 "seed": str(args.seed), "ticks": str(len(ticks)),
                 "strategies_source": args.strategies or config.strategies_source},
     )  # fmt: skip
+    # the report draws with matplotlib: imported here, so no other command pays for it
+    from ops.backtest.report import console_table, write_report
+
     began = time.perf_counter()
     outcome = run_backtest(ticks, spec)
     elapsed = time.perf_counter() - began

@@ -108,3 +108,17 @@ def test_a_passive_limit_order_rests_and_expires_after_its_ttl_of_market_time() 
     cancels = [e for e in run.events if isinstance(e, OrderCancelled)]
     assert [c.reason for c in cancels][:1] == ["expired (limit_ttl_s)"]
     assert not [e for e in run.events if isinstance(e, OrderFilled)]
+
+
+def test_the_same_ticks_and_seed_give_the_same_events_and_fills_byte_for_byte() -> None:
+    passive = {**MOMENTUM, "id": "passive", "params": {"fast_window": 2, "slow_window": 4,
+               "lots": 5, "order_type": "LIMIT", "limit_offset_ticks": -1}}  # fmt: skip
+    encode = msgspec.json.Encoder(decimal_format="string").encode
+
+    def once() -> tuple[bytes, bytes]:
+        run = run_backtest(ticks(PRICES * 3), spec(MOMENTUM, passive))
+        return encode(run.events), encode(run.result)
+
+    first, second = once(), once()
+    assert first == second
+    assert b"order.filled" in first[0]
