@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,6 @@ __all__ = [
     "SAMPLE_NAME",
     "load_market_data",
     "resolve_data_path",
-    "parse_bound",
     "format_ns",
 ]
 
@@ -128,27 +127,6 @@ def load_market_data(
 def _book_name(book: InstrumentBook, token: int) -> str:
     inst = book.get(token)
     return inst.tradingsymbol if inst else str(token)
-
-
-def parse_bound(text: str, *, end: bool = False) -> int:
-    """A `--from`/`--to` bound in ns: ISO-8601 (no offset: IST), or a date.
-
-    A bare date as an end bound (`end=True`) means the last nanosecond of that day, so
-    `--from 2024-01-02 --to 2024-01-03` covers both days (bounds are inclusive).
-    """
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            when = datetime.combine(day + timedelta(days=1 if end else 0), time(), IST)
-        else:
-            when = datetime.fromisoformat(text)
-            when = when if when.tzinfo else when.replace(tzinfo=IST)
-    except ValueError:
-        raise DataError(
-            f"{text!r} is not a date or time; write 2024-01-02 or 2024-01-02T10:00+05:30"
-        ) from None
-    ns = int(when.timestamp()) * _NS + when.microsecond * 1000
-    return ns - 1 if end and len(text) == 10 else ns
 
 
 def format_ns(ts_ns: int) -> str:
@@ -259,9 +237,11 @@ def _read_ticks(
                                 "it to actors/data/instruments.csv or drop its rows",
                                 path=name, line=line, column="instrument_token")  # fmt: skip
             if previous is not None and ts < previous:
-                raise DataError(f"ts {format_ns(ts)} is before the previous row's "
-                                f"{format_ns(previous)}; a tick file must be in time order: "
-                                f"sort it by ts", path=name, line=line, column="ts")  # fmt: skip
+                raise DataError(
+                    f"ts {format_ns(ts)} is before the previous row's {format_ns(previous)}; "
+                    "a tick file must be in time order: sort the file by ts",
+                    path=name, line=line, column="ts",
+                )  # fmt: skip
             seen = last.get(token)
             if seen == ts:
                 raise DataError(

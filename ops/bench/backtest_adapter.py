@@ -4,7 +4,7 @@
   portfolio; what a strategy costs by itself.
 - `run_engine`: the backtest engine (`ops.backtest.engine.run_backtest`): the desks
   `alpha-panda up` runs (strategies, risk, paper execution, portfolio) on the simulated
-  clock. Looked up at run time: `engine_available()` says whether this build has it.
+  clock, with the default risk limits and paper fill model.
 
 Both take the ticks in chunks (one session each) built by the caller; the time spent
 building a chunk is not counted.
@@ -12,8 +12,6 @@ building a chunk is not counted.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,20 +19,21 @@ from decimal import Decimal
 from typing import Any
 
 from actors.instruments import Instrument, InstrumentBook
+from actors.paper.matching import PaperConfig
+from actors.risk.limits import RiskLimits
 from actors.strategies.base import Strategy, StrategyParams
+from actors.strategies.config import StrategyConfig
 from actors.strategies.registry import strategy_type
+from ops.backtest.engine import BacktestSpec, run_backtest
 from schemas.events import MarketTick
 
 __all__ = [
-    "ENGINE_MODULE",
     "StrategySpec",
     "Figures",
-    "engine_available",
     "run_strategies",
     "run_engine",
 ]
 
-ENGINE_MODULE = "ops.backtest.engine"
 CAPITAL = Decimal(10_000_000)
 
 
@@ -57,10 +56,6 @@ class Figures:
         return {"ticks": self.ticks, "seconds": round(self.seconds, 3),
                 "ticks_per_s": round(rate), what: self.signals,
                 "sessions": self.sessions}  # fmt: skip
-
-
-def engine_available() -> bool:
-    return importlib.util.find_spec(ENGINE_MODULE) is not None
 
 
 def run_strategies(
@@ -94,14 +89,9 @@ def run_engine(
     book: InstrumentBook,
 ) -> Figures:
     """One engine run over every chunk; `signals` counts the fills."""
-    engine: Any = importlib.import_module(ENGINE_MODULE)
-    config: Any = importlib.import_module("actors.strategies.config")
-    matching: Any = importlib.import_module("actors.paper.matching")
-    limits: Any = importlib.import_module("actors.risk.limits")
-    configs = tuple(config.StrategyConfig(s.id, s.type, tuple(instruments), s.params)
-                    for s in specs)  # fmt: skip
-    spec = engine.BacktestSpec(strategies=configs, book=book, risk_limits=limits.RiskLimits(),
-                               paper=matching.PaperConfig(), capital=CAPITAL)  # fmt: skip
+    configs = tuple(StrategyConfig(s.id, s.type, tuple(instruments), s.params) for s in specs)
+    spec = BacktestSpec(strategies=configs, book=book, risk_limits=RiskLimits(),
+                        paper=PaperConfig(), capital=CAPITAL)  # fmt: skip
     out = Figures()
     building = 0.0
 
@@ -120,7 +110,7 @@ def run_engine(
                 yield tick.exchange_timestamp_ns or 0, tick
 
     started = time.perf_counter()
-    run = engine.run_backtest(ticks(), spec)
+    run = run_backtest(ticks(), spec)
     out.seconds = time.perf_counter() - started - building
     out.signals = len(run.result.fills)
     return out

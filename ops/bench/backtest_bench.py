@@ -12,9 +12,9 @@ strategies at once, on one core; and the same crossover in backtrader (SMA 5/20
 second, with `backtrader_ratio` = our candles per second over backtrader's bars per second.
 Ticks are built outside the timing (in chunks of one session), so the figure is the run's,
 not the tick construction's. Each figure is taken two ways (`ops/bench/backtest_adapter.py`):
-"strategy only" (the strategies' `on_tick`) and, when this build has the backtest engine,
-through the engine (strategies, risk, paper execution, portfolio); the headline figures
-(`ticks_per_s`, `backtrader_ratio`) are the engine's then, and `mode` says which.
+"strategy only" (the strategies' `on_tick`) and through the backtest engine (strategies,
+risk, paper execution, portfolio); the headline figures (`ticks_per_s`, `backtrader_ratio`)
+are the engine's (`mode`).
 The engine runs one MA over the first `ENGINE_SESSIONS` sessions of the year.
 """
 
@@ -34,7 +34,7 @@ from actors.strategies.momentum import MomentumParams
 from actors.strategies.rsi import RsiParams
 from ops.backtest.candles import IST, Candle, candle_ticks
 from ops.backtest.data import load_market_data
-from ops.bench.backtest_adapter import StrategySpec, engine_available, run_engine, run_strategies
+from ops.bench.backtest_adapter import StrategySpec, run_engine, run_strategies
 from schemas.events import MarketTick
 
 __all__ = [
@@ -151,46 +151,42 @@ def _both(
     specs: Sequence[StrategySpec],
     instruments: Sequence[Instrument],
     chunks: Callable[[], Iterable[Sequence[MarketTick]]],
-    book: InstrumentBook | None,
+    book: InstrumentBook,
 ) -> dict[str, Any]:
-    """Strategy only, and through the engine when this build has it (`book` given)."""
-    out = {"strategy_only": run_strategies(specs, instruments, chunks()).as_dict()}
-    if book is not None:
-        out["engine"] = run_engine(specs, instruments, chunks(), book).as_dict("fills")
-    return out
+    """Strategy only, and through the engine."""
+    return {"strategy_only": run_strategies(specs, instruments, chunks()).as_dict(),
+            "engine": run_engine(specs, instruments, chunks(), book).as_dict("fills")}  # fmt: skip
 
 
-def _on_sample(engine: bool) -> dict[str, Any]:
+def _on_sample() -> dict[str, Any]:
     data = load_market_data("sample")
     book = InstrumentBook.default()
     insts = [i for i in (book.get(t) for t in data.instruments) if i is not None]
-    return {name: _both(specs, insts, lambda: [data.ticks], book if engine else None)
+    return {name: _both(specs, insts, lambda: [data.ticks], book)
             for name, specs in (("one_ma", ONE_MA), ("five", FIVE))}  # fmt: skip
 
 
 def _on_year(
     year: YearCandles,
     runs: dict[str, tuple[Sequence[StrategySpec], int, int]],
-    engine: bool,
     say: Callable[[str], None],
 ) -> dict[str, Any]:
     """`runs`: name -> (strategies, sessions strategy only, sessions through the engine)."""
-    book = InstrumentBook(year.instruments) if engine else None
+    book = InstrumentBook(year.instruments)
     out = {}
     for name, (specs, alone, engined) in runs.items():
-        say(f"  {name}: {alone} sessions strategy only, {engined if engine else 0} engine")
+        say(f"  {name}: {alone} sessions strategy only, {engined} engine")
         out[name] = {
             "strategy_only": run_strategies(
                 specs, year.instruments, (session_ticks(year, s) for s in range(alone))
             ).as_dict()
         }
-        if book is not None:
-            chunks = (session_ticks(year, s) for s in range(engined))
-            out[name]["engine"] = run_engine(specs, year.instruments, chunks, book).as_dict("fills")
+        chunks = (session_ticks(year, s) for s in range(engined))
+        out[name]["engine"] = run_engine(specs, year.instruments, chunks, book).as_dict("fills")
     return out  # fmt: skip
 
 
-def _backtrader_anchor(year: YearCandles, engine: bool) -> dict[str, Any]:
+def _backtrader_anchor(year: YearCandles) -> dict[str, Any]:
     """The same crossover in backtrader and here, on instrument 0's candles."""
     import backtrader as bt
 
@@ -243,11 +239,10 @@ def _backtrader_anchor(year: YearCandles, engine: bool) -> dict[str, Any]:
            "backtrader_bars_per_s": round(bt_rate), "backtrader_orders": result[0].orders,
            "strategy_only": {**ours.as_dict(), "bars_per_s": round(n / ours.seconds),
                              "ratio": round(n / ours.seconds / bt_rate, 2)}}  # fmt: skip
-    if engine:
-        chunks = (session_ticks(year, s, count=1) for s in sessions)
-        run = run_engine(ONE_MA, first, chunks, InstrumentBook(first))
-        out["engine"] = {**run.as_dict("fills"), "bars_per_s": round(n / run.seconds),
-                         "ratio": round(n / run.seconds / bt_rate, 2)}  # fmt: skip
+    chunks = (session_ticks(year, s, count=1) for s in sessions)
+    run = run_engine(ONE_MA, first, chunks, InstrumentBook(first))
+    out["engine"] = {**run.as_dict("fills"), "bars_per_s": round(n / run.seconds),
+                     "ratio": round(n / run.seconds / bt_rate, 2)}  # fmt: skip
     return out
 
 
@@ -257,26 +252,24 @@ def run_backtest_bench(
     say: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
     """The whole benchmark; `quick` shrinks the generated data to 5 instruments x 5 sessions."""
-    engine = engine_available()
-    mode = "engine" if engine else "strategy only"
     instruments, sessions = (5, 5) if quick else (50, 250)
     runs: dict[str, tuple[Sequence[StrategySpec], int, int]] = {
             "one_ma": (ONE_MA, sessions, 5 if quick else ENGINE_SESSIONS),
             "five": (FIVE, 5, 5)}  # fmt: skip
-    say(f"shipped sample ({mode}) ...")
-    sample = _on_sample(engine)
+    say("shipped sample ...")
+    sample = _on_sample()
     say(f"generating {instruments} instruments x {sessions} sessions of one-minute candles ...")
     started = time.perf_counter()
     year = generate_candles(instruments, sessions)
     generated_s = time.perf_counter() - started
     say(f"  {year.candles} candles in {generated_s:.1f} s; running ...")
-    generated = _on_year(year, runs, engine, say)
+    generated = _on_year(year, runs, say)
     say("backtrader anchor (one instrument, every session) ...")
-    anchor = _backtrader_anchor(year, engine)
-    key = "engine" if engine else "strategy_only"
+    anchor = _backtrader_anchor(year)
+    key = "engine"
     return {
         "bench": "backtest",
-        "mode": mode,
+        "mode": "engine",
         "quick": quick,
         "ticks_per_s": generated["one_ma"][key]["ticks_per_s"],
         "five_ticks_per_s": generated["five"][key]["ticks_per_s"],

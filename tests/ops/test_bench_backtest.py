@@ -24,7 +24,8 @@ def test_quick_bench_reports_every_figure(tmp_path: Path) -> None:
     assert result["ticks_per_s"] > 0
     assert result["backtrader_ratio"] > 0
     assert result["five_ticks_per_s"] > 0
-    paths = ["strategy_only", "engine"] if result["mode"] == "engine" else ["strategy_only"]
+    assert result["mode"] == "engine"
+    paths = ["strategy_only", "engine"]
     for runs in (result["sample"], result["generated"]):
         for name in ("one_ma", "five"):
             assert sorted(runs[name]) == sorted(paths)
@@ -38,7 +39,7 @@ def test_quick_bench_reports_every_figure(tmp_path: Path) -> None:
     anchor = result["backtrader"]
     assert anchor["bars"] == 5 * 375
     assert anchor["backtrader_orders"] > 0
-    key = "engine" if result["mode"] == "engine" else "strategy_only"
+    key = "engine"
     assert result["backtrader_ratio"] == anchor[key]["ratio"]
     assert result["ticks_per_s"] == result["generated"]["one_ma"][key]["ticks_per_s"]
     assert "shipped sample" in run.stderr  # progress on stderr
