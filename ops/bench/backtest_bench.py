@@ -255,7 +255,7 @@ def run_backtest_bench(
     instruments, sessions = (5, 5) if quick else (50, 250)
     runs: dict[str, tuple[Sequence[StrategySpec], int, int]] = {
             "one_ma": (ONE_MA, sessions, 5 if quick else ENGINE_SESSIONS),
-            "five": (FIVE, 5, 5)}  # fmt: skip
+            "five": (FIVE, 5, 2)}  # fmt: skip
     say("shipped sample ...")
     sample = _on_sample()
     say(f"generating {instruments} instruments x {sessions} sessions of one-minute candles ...")
