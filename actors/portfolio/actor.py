@@ -64,6 +64,9 @@ class PortfolioSnapshot(msgspec.Struct, kw_only=True):
 class PortfolioActor(Actor):
     broker: Broker
     mailbox_size = 4096
+    # the last actor of its broker's pipeline: execution has stopped when it stops, so the
+    # fills it stored reach the ledger and the final snapshot now, not at the next start
+    drain_on_stop_s = 5.0
     state_type = PortfolioSnapshot
 
     def __init__(
