@@ -9,8 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.config import MIRRORED_STREAMS, BridgeConfig
 from bridge.errors import BridgeError
@@ -18,7 +17,10 @@ from bridge.mirror import BridgeProcess
 from bridge.replay import ReplayRequest, replay
 from bridge.status import bridge_status, format_status
 from ops.settings import Settings, load_settings
-from supervisors.bus import Bus
+from schemas.permissions import OPERATOR
+
+if TYPE_CHECKING:
+    from ops.nats_access import NatsTarget
 
 __all__ = ["register", "main"]
 
@@ -68,17 +70,11 @@ def register(subparsers: Any) -> None:
     rep.set_defaults(func=_cmd_replay)
 
 
-def _nats_url(settings: Settings) -> str:
-    try:
-        from ops.commands.common import resolve_nats_url
-    except ImportError:  # an older tree without the shared helper
-        if settings.nats_url:
-            return settings.nats_url
-        url_file = Path(settings.data_dir) / "nats.url"
-        if url_file.exists():
-            return url_file.read_text().strip()
-        raise BridgeError("no NATS_URL set and no running embedded server found") from None
-    return resolve_nats_url(settings)
+def _target(settings: Settings, user: str = OPERATOR) -> NatsTarget:
+    """The running system's server with `user`'s credentials (ops.nats_access)."""
+    from ops.nats_access import nats_target
+
+    return nats_target(settings, user)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -95,11 +91,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from prometheus_client import start_http_server
 
         start_http_server(args.metrics_port, addr="127.0.0.1")
-    return asyncio.run(_run(_nats_url(settings), config, args.duration))
+    return asyncio.run(_run(_target(settings, "bridge"), config, args.duration))
 
 
-async def _run(url: str, config: BridgeConfig, duration_s: float | None) -> int:
-    bus = await Bus.connect(url, name="alpha-panda:bridge")
+async def _run(target: NatsTarget, config: BridgeConfig, duration_s: float | None) -> int:
+    bus = await target.connect("alpha-panda:bridge")
     process = BridgeProcess(bus, config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -128,7 +124,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     settings = load_settings()
 
     async def go() -> dict[str, Any]:
-        bus = await Bus.connect(_nats_url(settings), name="alpha-panda:bridge-status")
+        bus = await _target(settings).connect("alpha-panda:bridge-status")
         try:
             return await bridge_status(bus, sample_s=args.sample_s)
         finally:
@@ -180,7 +176,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 async def _replay(settings: Settings, request: ReplayRequest, *, progress: bool) -> Any:
-    bus = await Bus.connect(_nats_url(settings), name="alpha-panda:bridge-replay")
+    bus = await _target(settings).connect("alpha-panda:bridge-replay")
     try:
         return await replay(
             bus, settings.kafka_bootstrap_servers or "", request,

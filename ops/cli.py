@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from ops.commands import COMMAND_MODULES
 from ops.errors import CompatibilityError, ConfigError
+from supervisors.errors import ConnectFailed, CredentialsError
 
 __all__ = ["main", "build_parser"]
 
@@ -38,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, CompatibilityError) as exc:
         print(f"alpha-panda: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (CredentialsError, ConnectFailed) as exc:
+        print(f"alpha-panda: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return code

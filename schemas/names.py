@@ -29,6 +29,12 @@ __all__ = [
     "STREAMS",
     "ControlVerb",
     "STATUS_SUBJECT",
+    "CONTROL_REQUEST_SUBJECT",
+    "STATE_BUCKET",
+    "LEASE_BUCKET",
+    "portfolio_request_subject",
+    "kv_stream",
+    "kv_subject",
     "MARKET_TICKS_ALL",
     "TICK_PREFIX",
     "tick_subject",
@@ -108,6 +114,9 @@ class StreamSpec:
 TICK_PREFIX: Final = "market.ticks."
 MARKET_TICKS_ALL: Final = TICK_PREFIX + ">"
 STATUS_SUBJECT: Final = "alpha.status"
+CONTROL_REQUEST_SUBJECT: Final = "alpha.control"
+STATE_BUCKET: Final = "alpha_state"
+LEASE_BUCKET: Final = "alpha_leases"
 
 STREAMS: Final[dict[str, StreamSpec]] = {
     "MARKET": StreamSpec("MARKET", ("market.>",)),
@@ -185,6 +194,21 @@ def alert_subject(severity: str) -> str:
 
 def audit_subject(kind: str) -> str:
     return f"audit.{_check_token(kind, 'audit kind')}"
+
+
+def portfolio_request_subject(broker: Broker) -> str:
+    """Request/reply: the portfolio actor of `broker` answers with its PnL snapshot."""
+    return f"alpha.portfolio.{parse_broker(broker)}"
+
+
+def kv_stream(bucket: str) -> str:
+    """The JetStream stream that holds a KV bucket."""
+    return f"KV_{bucket}"
+
+
+def kv_subject(bucket: str, key: str = ">") -> str:
+    """The subject a KV bucket stores `key` under (default: every key)."""
+    return f"$KV.{bucket}.{key}"
 
 
 def stream_for_broker(broker: Broker) -> StreamSpec:

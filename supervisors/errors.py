@@ -9,6 +9,8 @@ __all__ = [
     "SupervisorGaveUp",
     "StartFailed",
     "EmbeddedNatsError",
+    "CredentialsError",
+    "ConnectFailed",
 ]
 
 
@@ -62,3 +64,27 @@ class SupervisorGaveUp(RuntimeFault):
 
 class EmbeddedNatsError(RuntimeFault):
     """The embedded nats-server could not be started."""
+
+
+class CredentialsError(RuntimeFault):
+    """NATS credentials are missing, unreadable or exposed; the message names the fix."""
+
+
+class ConnectFailed(RuntimeFault):
+    """No connection to NATS: the server is unreachable or refused the credentials."""
+
+    retriable = True
+
+    def __init__(self, url: str, how: str, cause: BaseException) -> None:
+        reason = f"{type(cause).__name__}: {cause}".rstrip(": ")
+        if "authorization" in reason.lower():
+            remedy = (
+                "the server refused the credentials: in the directory of a running "
+                "`alpha-panda up` they are found under var/; for an external server set "
+                "NATS_CREDS, NATS_USER/NATS_PASSWORD, NATS_NKEY_SEED or NATS_TOKEN"
+            )
+        else:
+            remedy = "check that the server runs and NATS_URL (or var/nats.url) is right"
+        super().__init__(f"cannot connect to NATS at {url} as {how} ({reason}); {remedy}")
+        self.url = url
+        self.cause = cause

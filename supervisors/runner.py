@@ -25,6 +25,7 @@ from schemas.envelope import (
     encode,
     headers_for,
 )
+from schemas.names import STATE_BUCKET
 from supervisors.actor import (
     Actor,
     CoreSub,
@@ -44,7 +45,6 @@ from supervisors.metrics import ActorMetrics
 
 __all__ = ["ActorProcess", "STATE_BUCKET"]
 
-STATE_BUCKET = "alpha_state"
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,17 @@ from collections.abc import Sequence
 import msgspec
 
 from schemas.events import AuditEvent, ControlCommand
-from schemas.names import BROKERS, ControlVerb, audit_subject, control_subject
+from schemas.names import (
+    BROKERS,
+    CONTROL_REQUEST_SUBJECT,
+    ControlVerb,
+    audit_subject,
+    control_subject,
+)
 from supervisors.actor import Actor, Context, Input, Request
 
 __all__ = ["ControlGate", "ControlRequest", "CONTROL_REQUEST_SUBJECT", "AUTH_HEADER"]
 
-CONTROL_REQUEST_SUBJECT = "alpha.control"
 AUTH_HEADER = "Authorization"
 
 

@@ -32,6 +32,7 @@ from schemas.names import (
     TICK_PREFIX,
     Broker,
     broker_subject,
+    portfolio_request_subject,
     stream_for_broker,
 )
 from supervisors.actor import Actor, Context, Durable, Input, Ordered, Request, Timer
@@ -42,10 +43,6 @@ __all__ = ["PortfolioActor", "portfolio_request_subject"]
 log = logging.getLogger(__name__)
 
 _TICK_PREFIX = len(TICK_PREFIX)
-
-
-def portfolio_request_subject(broker: str) -> str:
-    return f"alpha.portfolio.{broker}"
 
 
 class PortfolioActor(Actor):

@@ -7,9 +7,8 @@ import argparse
 
 from bridge.topics import bootstrap_topics, check_topics
 from ops.bootstrap import bootstrap_streams
-from ops.commands.common import resolve_nats_url, run_async
+from ops.commands.common import nats_target, run_async
 from ops.settings import Env, load_settings
-from supervisors.bus import Bus
 
 __all__ = ["register"]
 
@@ -25,10 +24,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _bootstrap(args: argparse.Namespace) -> int:
     settings = load_settings()
     env: Env = args.env or settings.env
-    url = resolve_nats_url(settings)
+    target = nats_target(settings)
 
     async def run() -> dict[str, str]:
-        bus = await Bus.connect(url, name="alpha-panda:bootstrap")
+        bus = await target.connect("alpha-panda:bootstrap")
         try:
             results = {f"stream {k}": v for k, v in (await bootstrap_streams(bus, env)).items()}
         finally:

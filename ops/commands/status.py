@@ -6,10 +6,9 @@ import argparse
 import json
 from typing import Any
 
-from ops.commands.common import resolve_nats_url, run_async
+from ops.commands.common import NatsTarget, nats_target, run_async
 from ops.settings import load_settings
 from schemas.names import STATUS_SUBJECT
-from supervisors.bus import Bus
 
 __all__ = ["register", "render_tree", "fetch_status"]
 
@@ -21,8 +20,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_status)
 
 
-async def fetch_status(url: str, window_s: float = 1.0) -> list[dict[str, Any]]:
-    bus = await Bus.connect(url, name="alpha-panda:status")
+async def fetch_status(target: NatsTarget, window_s: float = 1.0) -> list[dict[str, Any]]:
+    bus = await target.connect("alpha-panda:status")
     try:
         replies = await bus.gather_replies(STATUS_SUBJECT, b"", window_s=window_s)
     finally:
@@ -31,10 +30,10 @@ async def fetch_status(url: str, window_s: float = 1.0) -> list[dict[str, Any]]:
 
 
 def _status(args: argparse.Namespace) -> int:
-    url = resolve_nats_url(load_settings())
-    replies = run_async(fetch_status(url, args.window))
+    target = nats_target(load_settings())
+    replies = run_async(fetch_status(target, args.window))
     if not replies:
-        print(f"no alpha-panda process answered {STATUS_SUBJECT} on {url}")
+        print(f"no alpha-panda process answered {STATUS_SUBJECT} on {target.url}")
         return 1
     if args.json:
         print(json.dumps(replies if len(replies) > 1 else replies[0], indent=2))

@@ -10,9 +10,17 @@ from actors.stores.shared import Stores
 from ops.bootstrap import bootstrap_streams
 from ops.commands.common import run_async
 from ops.config_loading import load_domain_config
-from ops.preflight import check_compatibility, check_nats_server, check_secrets
+from ops.nats_access import client_auth, prepare_embedded
+from ops.preflight import (
+    check_compatibility,
+    check_nats_server,
+    check_refuses_anonymous,
+    check_secrets,
+    check_streams,
+)
 from ops.settings import load_settings
 from ops.tree import ROLES, build_tree
+from schemas.permissions import process_user, user_permissions
 from supervisors.bus import Bus
 from supervisors.launcher import LaunchConfig, launch
 
@@ -50,13 +58,25 @@ def _up(args: argparse.Namespace) -> int:
         settings.data_dir,
     )
 
+    user = process_user(roles)
+    permissions = user_permissions(user, roles)
+    embedded = None if settings.nats_url else prepare_embedded(settings.data_dir, roles)
+    auth = None if embedded else client_auth(settings, settings.nats_url or "", user)
+
     async def prepare(bus: Bus) -> None:
         info = bus.nc._server_info
         check_nats_server(str(info.get("version", "0")), bool(info.get("jetstream", False)))
-        results = await bootstrap_streams(bus, settings.env)
-        changed = {k: v for k, v in results.items() if v != "unchanged"}
-        if changed:
-            log.info("streams: %s", changed)
+        if settings.nats_url and settings.env == "production":
+            await check_refuses_anonymous(settings.nats_url, auth.tls if auth else None)
+        # Embedded: this is the operator's connection. External: a role user may lack the
+        # right to create streams; then the control role (or `ops bootstrap`) makes them.
+        if embedded or auth is None or auth.anonymous or permissions.manages_streams:
+            results = await bootstrap_streams(bus, settings.env)
+            changed = {k: v for k, v in results.items() if v != "unchanged"}
+            if changed:
+                log.info("streams: %s", changed)
+        else:
+            await check_streams(bus, permissions.streams_read)
 
     config = LaunchConfig(
         nats_url=settings.nats_url,
@@ -64,8 +84,17 @@ def _up(args: argparse.Namespace) -> int:
         roles=roles,
         duration_s=args.duration,
         embedded_port=settings.embedded_nats_port,
+        auth=auth,
+        embedded_auth=embedded,
         prepare=prepare,
         cleanup=stores.close,
-        process_info={"env": settings.env, "brokers": list(settings.brokers), **stores.kind},
+        process_info={
+            "env": settings.env,
+            "brokers": list(settings.brokers),
+            "auth": embedded.describe()
+            if embedded
+            else f"external, {auth.describe() if auth else ''}",
+            **stores.kind,
+        },
     )
     return run_async(launch(config, lambda bus: build_tree(bus, settings, roles, domain, stores)))
