@@ -320,10 +320,9 @@ def role_permissions(role: str) -> Permissions:
 
 def user_permissions(user: str, roles: Iterable[str]) -> Permissions:
     """The permissions of `user` running `roles`: their union, plus the user's inbox."""
-    grants = [g for role in dict.fromkeys(roles) for g in _role_grants(role)]
-    return Permissions(
-        user, (*_every_role(), *grants, Grant("replies", subscribe=(inbox_prefix(user) + ".>",)))
-    )
+    grants = (g for role in dict.fromkeys(roles) for g in _role_grants(role))
+    mine = Grant("replies", subscribe=(inbox_prefix(user) + ".>",))
+    return Permissions(user, tuple(dict.fromkeys((*_every_role(), *grants, mine))))
 
 
 def operator_permissions() -> Permissions:

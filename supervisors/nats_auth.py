@@ -180,20 +180,34 @@ class UserStore:
     def ensure(self, users: tuple[str, ...]) -> dict[str, UserSecret]:
         """Every user's secret, generating (and storing) those that are missing."""
         known = self.load()
-        missing = [u for u in users if u not in known]
+        missing = {u: secrets.token_urlsafe(_SECRET_BYTES) for u in users if u not in known}
         if missing:
-            for user in missing:
-                password = secrets.token_urlsafe(_SECRET_BYTES)
-                hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(self.cost)).decode()
-                known[user] = UserSecret(Secret(password), hashed)
-            body = {
-                "users": {
-                    name: {"password": s.password.reveal(), "bcrypt": s.bcrypt_hash}
-                    for name, s in known.items()
-                }
-            }
-            write_private(self.path, json.dumps(body, indent=2) + "\n")
+            known.update(self._hashed(missing))
+            self._write(known)
         return {u: known[u] for u in users}
+
+    def seed(self, passwords: Mapping[str, str]) -> None:
+        """Store passwords chosen elsewhere (replacing those of the same users)."""
+        known = self.load()
+        known.update(self._hashed(passwords))
+        self._write(known)
+
+    def _hashed(self, passwords: Mapping[str, str]) -> dict[str, UserSecret]:
+        return {
+            user: UserSecret(
+                Secret(pw), bcrypt.hashpw(pw.encode(), bcrypt.gensalt(self.cost)).decode()
+            )
+            for user, pw in passwords.items()
+        }
+
+    def _write(self, known: Mapping[str, UserSecret]) -> None:
+        body = {
+            "users": {
+                name: {"password": s.password.reveal(), "bcrypt": s.bcrypt_hash}
+                for name, s in known.items()
+            }
+        }
+        write_private(self.path, json.dumps(body, indent=2) + "\n")
 
     def auth_for(self, user: str, tls: ssl.SSLContext | None = None) -> NatsAuth:
         """How to connect as `user` (who must exist in the file)."""

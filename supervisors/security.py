@@ -2,9 +2,9 @@
 
 nats-server answers a publish or subscribe outside a user's permissions with
 `-ERR 'Permissions Violation for Publish to "<subject>"'` and keeps the connection; nats-py
-hands that to the error callback. Each one is counted (status shows the figure) and
-recorded on `audit.security` as an AuditEvent, at most once per subject every few seconds
-so a looping offender cannot flood the audit trail.
+hands that to the error callback, lower-cased (so is the subject recorded here). Each one
+is counted (status shows the figure) and recorded on `audit.security` as an AuditEvent, at
+most once per subject every few seconds, so a looping offender cannot flood the audit trail.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import logging
 import re
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from schemas.envelope import new_envelope
@@ -49,6 +50,8 @@ class SecurityMonitor:
         self.violations = 0
         self.audited = 0
         self.last: dict[str, Any] | None = None
+        # (kind, subject) of the latest violations; nats-py lower-cases the server's text
+        self.recent: deque[tuple[str, str]] = deque(maxlen=1000)
         self._last_audit: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -61,6 +64,7 @@ class SecurityMonitor:
         kind, subject = parsed
         self.violations += 1
         self.last = {"kind": kind, "subject": subject, "at": time.time()}
+        self.recent.append((kind, subject))
         log.error("NATS refused %s to %s for user %s: outside its permissions "
                   "(see docs/security.md)", kind, subject, self.user)  # fmt: skip
         now = time.monotonic()

@@ -7,6 +7,7 @@ import argparse
 
 from bridge.topics import bootstrap_topics, check_topics
 from ops.bootstrap import bootstrap_streams
+from ops.commands import nats_config
 from ops.commands.common import nats_target, run_async
 from ops.settings import Env, load_settings
 
@@ -14,11 +15,12 @@ __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("ops", help="operations: bootstrap streams and topics")
+    p = sub.add_parser("ops", help="operations: bootstrap streams and topics, NATS users")
     ops_sub = p.add_subparsers(dest="ops_command", metavar="OPS_COMMAND", required=True)
     b = ops_sub.add_parser("bootstrap", help="create or update streams and topics (idempotent)")
     b.add_argument("--env", choices=("dev", "test", "production"), help="overlay to apply")
     b.set_defaults(func=_bootstrap)
+    nats_config.register(ops_sub)
 
 
 def _bootstrap(args: argparse.Namespace) -> int:
