@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from ops.commands import COMMAND_MODULES
-from ops.errors import CompatibilityError, ConfigError
+from ops.errors import CompatibilityError, ConfigError, ControlRefused
 from supervisors.errors import ConnectFailed, CredentialsError
 
 __all__ = ["main", "build_parser"]
@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, CompatibilityError) as exc:
         print(f"alpha-panda: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (CredentialsError, ConnectFailed) as exc:
+    except (CredentialsError, ConnectFailed, ControlRefused) as exc:
         print(f"alpha-panda: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

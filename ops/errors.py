@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "CompatibilityError"]
+__all__ = ["ConfigError", "CompatibilityError", "ControlRefused"]
 
 
 class ConfigError(ValueError):
@@ -11,3 +11,7 @@ class ConfigError(ValueError):
 
 class CompatibilityError(RuntimeError):
     """The installed Python or libraries cannot run this version of alpha-panda."""
+
+
+class ControlRefused(RuntimeError):
+    """The control gate refused (or nobody answered) a token-gated action."""

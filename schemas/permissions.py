@@ -294,7 +294,12 @@ def _role_grants(role: str) -> tuple[Grant, ...]:
         )
     if role == "control":
         return (
-            Grant("control requests", subscribe=(CONTROL_REQUEST_SUBJECT,)),
+            # the gate serves them; a replay run as this user asks the gate first
+            Grant(
+                "control requests",
+                publish=(CONTROL_REQUEST_SUBJECT,),
+                subscribe=(CONTROL_REQUEST_SUBJECT,),
+            ),
             _publishes("control commands", control_wildcard()),
             _publishes("audit", audit_subject("control"), audit_subject("redrive")),
             Grant(

@@ -5,6 +5,11 @@
 running system's ALPHA_PANDA_API_TOKEN, refuses everything when none is configured, and
 on success stores a ControlCommand on `control.<verb>[.<broker>]` plus an AuditEvent on
 `audit.control` (who and when) before it answers.
+
+Replays and dead-letter re-drives pass the same gate: `alpha-panda bridge replay` asks with
+verb `replay` or `redrive` and what it is about to publish (`detail`); the gate checks the
+token, stores an AuditEvent on `audit.redrive` (who and what) and answers with its id, and
+only then does the command publish, as the control role's NATS user.
 """
 
 from __future__ import annotations
@@ -25,9 +30,17 @@ from schemas.names import (
 )
 from supervisors.actor import Actor, Context, Input, Request
 
-__all__ = ["ControlGate", "ControlRequest", "CONTROL_REQUEST_SUBJECT", "AUTH_HEADER"]
+__all__ = [
+    "ControlGate",
+    "ControlRequest",
+    "CONTROL_REQUEST_SUBJECT",
+    "AUTH_HEADER",
+    "REPLAY_VERBS",
+]
 
 AUTH_HEADER = "Authorization"
+#: requests to republish into NATS: authorized and audited, not turned into commands
+REPLAY_VERBS = ("replay", "redrive")
 
 
 class ControlRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -35,6 +48,7 @@ class ControlRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     broker: str | None = None
     reason: str = ""
     requested_by: str = ""
+    detail: dict[str, str] = msgspec.field(default_factory=dict)  # replays: what they publish
 
 
 _decoder = msgspec.json.Decoder(ControlRequest)
@@ -57,6 +71,9 @@ class ControlGate(Actor):
         if error is None:
             try:
                 req = _decoder.decode(body)
+                if req.verb in REPLAY_VERBS:
+                    self._grant_replay(req, ctx)
+                    return
                 verb = ControlVerb(req.verb)
                 if req.broker is not None and req.broker not in BROKERS:
                     raise ValueError(
@@ -84,6 +101,21 @@ class ControlGate(Actor):
         )  # fmt: skip
         self.accepted += 1
         ctx.respond(json.dumps({"ok": True, "subject": subject, "id": env.id}).encode())
+
+    def _grant_replay(self, req: ControlRequest, ctx: Context) -> None:
+        env = ctx.emit(
+            audit_subject("redrive"),
+            AuditEvent(
+                kind="redrive",
+                actor=req.requested_by or "unknown",
+                detail={"action": req.verb, "reason": req.reason, **req.detail},
+            ),
+            key=req.detail.get("topic", ""),
+        )
+        self.accepted += 1
+        ctx.respond(
+            json.dumps({"ok": True, "subject": audit_subject("redrive"), "id": env.id}).encode()
+        )
 
     def _authorize(self, header: str) -> str | None:
         if self._token is None:

@@ -49,7 +49,16 @@ def render_process(reply: dict[str, Any]) -> str:
         f"process {p.get('pid')} on {p.get('host')}  roles {','.join(p.get('roles', []))}  "
         f"env {p.get('env')}  up {p.get('uptime_s')}s  nats {p.get('nats_url')}"
     )
-    lines = [head, *render_tree(reply.get("tree", {}))]
+    lines = [head]
+    security = p.get("security") or {}
+    if p.get("auth") or security:
+        line = f"auth: {p.get('auth', '?')}  user {security.get('user', '?')}"
+        line += f"  permission violations {security.get('violations', 0)}"
+        last = security.get("last_violation")
+        if last:
+            line += f" (last: {last.get('kind')} to {last.get('subject')})"
+        lines.append(line)
+    lines.extend(render_tree(reply.get("tree", {})))
     pipeline = reply.get("pipeline")
     if pipeline:
         lines.append("")
