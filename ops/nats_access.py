@@ -26,6 +26,7 @@ from supervisors.nats_auth import (
     UserStore,
     authorization_block,
     check_private,
+    redact_url,
     write_private,
 )
 
@@ -143,6 +144,11 @@ class NatsTarget:
 
     url: str
     auth: NatsAuth
+
+    @property
+    def shown(self) -> str:
+        """The URL for messages: credentials inside it masked."""
+        return redact_url(self.url)
 
     async def connect(self, name: str) -> Bus:
         return await Bus.connect(self.url, name=name, auth=self.auth)

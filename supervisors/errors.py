@@ -85,6 +85,9 @@ class ConnectFailed(RuntimeFault):
             )
         else:
             remedy = "check that the server runs and NATS_URL (or var/nats.url) is right"
-        super().__init__(f"cannot connect to NATS at {url} as {how} ({reason}); {remedy}")
-        self.url = url
+        from supervisors.nats_auth import redact_url
+
+        shown = redact_url(url)
+        super().__init__(f"cannot connect to NATS at {shown} as {how} ({reason}); {remedy}")
+        self.url = shown
         self.cause = cause

@@ -24,7 +24,7 @@ from schemas.names import STATUS_SUBJECT
 from supervisors.bus import Bus
 from supervisors.embedded_nats import EmbeddedNats
 from supervisors.errors import RuntimeFault
-from supervisors.nats_auth import EmbeddedAuth, NatsAuth
+from supervisors.nats_auth import EmbeddedAuth, NatsAuth, redact_url
 from supervisors.supervisor import Supervisor, SupervisorSpec
 
 __all__ = ["LaunchConfig", "launch", "pipeline_figures", "EXIT_OK", "EXIT_GAVE_UP"]
@@ -121,7 +121,7 @@ async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: s
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "roles": list(config.roles),
-        "nats_url": url,
+        "nats_url": redact_url(url),
         "started_at": started,
         **config.process_info,
     }

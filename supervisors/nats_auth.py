@@ -35,6 +35,7 @@ __all__ = [
     "check_private",
     "write_private",
     "BCRYPT_COST",
+    "redact_url",
 ]
 
 #: nats-server checks a bcrypt password at every connect; 11 costs ~0.1 s there
@@ -121,6 +122,16 @@ class EmbeddedAuth:
 
     def describe(self) -> str:
         return f"on, {self.users} users"
+
+
+def redact_url(url: str) -> str:
+    """A server URL fit for logs and status: credentials inside it are masked."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url
+    userinfo, _, host = rest.partition("@")
+    user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
+    return f"{scheme}://{user + ':' if user else ''}***@{host}"
 
 
 def check_private(path: Path) -> None:

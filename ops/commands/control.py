@@ -94,8 +94,8 @@ def _control(args: argparse.Namespace) -> int:
             )
         )
     except Exception as exc:  # no responder / timeout
-        print(f"alpha-panda: no running system answered {CONTROL_REQUEST_SUBJECT} on {target.url}: "
-              f"{type(exc).__name__}")  # fmt: skip
+        print(f"alpha-panda: no running system answered {CONTROL_REQUEST_SUBJECT} on "
+              f"{target.shown}: {type(exc).__name__}")  # fmt: skip
         return 1
     if not result.get("ok"):
         print(f"refused: {result.get('error')}")

@@ -61,7 +61,7 @@ def _portfolio(args: argparse.Namespace) -> int:
     try:
         raw = run_async(_fetch(target, args.broker))
     except Exception as exc:
-        print(f"alpha-panda: no portfolio actor for {args.broker} answered on {target.url} "
+        print(f"alpha-panda: no portfolio actor for {args.broker} answered on {target.shown} "
               f"({type(exc).__name__}); is `alpha-panda up` running?")  # fmt: skip
         return 1
     if args.json:

@@ -33,7 +33,7 @@ def _status(args: argparse.Namespace) -> int:
     target = nats_target(load_settings())
     replies = run_async(fetch_status(target, args.window))
     if not replies:
-        print(f"no alpha-panda process answered {STATUS_SUBJECT} on {target.url}")
+        print(f"no alpha-panda process answered {STATUS_SUBJECT} on {target.shown}")
         return 1
     if args.json:
         print(json.dumps(replies if len(replies) > 1 else replies[0], indent=2))

@@ -241,3 +241,11 @@ def test_nats_config_shows_the_table_and_writes_a_block_a_server_accepts(tmp_pat
         assert asyncio.run(connect_as_feed())
     finally:
         server.cleanup()
+
+
+def test_credentials_inside_a_nats_url_are_masked_for_messages() -> None:
+    from supervisors.nats_auth import redact_url
+
+    assert redact_url("nats://risk:s3cret@nats.example:4222") == "nats://risk:***@nats.example:4222"
+    assert redact_url("nats://tok3n@nats.example:4222") == "nats://***@nats.example:4222"
+    assert redact_url("nats://127.0.0.1:4222") == "nats://127.0.0.1:4222"
