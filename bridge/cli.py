@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.config import MIRRORED_STREAMS, BridgeConfig
 from bridge.errors import BridgeError
 from bridge.mirror import BridgeProcess
-from bridge.replay import ReplayRequest, replay
+from bridge.replay import ReplayRequest, operator_name, replay
 from bridge.status import bridge_status, format_status
 from ops.settings import Settings, load_settings
 from schemas.permissions import OPERATOR
@@ -176,7 +176,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 async def _replay(settings: Settings, request: ReplayRequest, *, progress: bool) -> Any:
-    bus = await _target(settings).connect("alpha-panda:bridge-replay")
+    from ops.replay_consent import connect_for_replay
+
+    bus = await connect_for_replay(settings, request, operator_name())
     try:
         return await replay(
             bus, settings.kafka_bootstrap_servers or "", request,

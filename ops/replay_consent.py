@@ -1,0 +1,55 @@
+"""Replays and re-drives inside the trust boundary.
+
+`bridge replay` publishes into NATS as the control role's user, and only after the running
+control gate has checked the API token (constant time) and stored who and what on
+`audit.redrive`. A dry run publishes nothing: it needs neither the token nor the gate.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ops.commands.control import authorize_replay
+from ops.errors import ConfigError
+from ops.nats_access import nats_target
+from ops.settings import Settings
+from supervisors.bus import Bus
+
+if TYPE_CHECKING:
+    from bridge.replay import ReplayRequest
+
+__all__ = ["connect_for_replay", "REPLAY_USER"]
+
+REPLAY_USER = "control"
+
+
+def _detail(request: ReplayRequest) -> dict[str, str]:
+    return {
+        "topic": request.topic,
+        "offsets": f"{request.from_offset}..{request.to_offset}",
+        "times": f"{request.from_time}..{request.to_time}",
+        "filters": ";".join(f"{k}={','.join(v)}" for k, v in request.filters.items()),
+        "to_subject": request.to_subject or "",
+    }
+
+
+async def connect_for_replay(settings: Settings, request: ReplayRequest, who: str) -> Bus:
+    """A connection allowed to run `request`: for a real replay, the control user's, after
+    the gate's consent; for a dry run, the operator's (nothing is published)."""
+    if request.dry_run:
+        return await nats_target(settings).connect("alpha-panda:bridge-replay")
+    if settings.api_token is None:
+        raise ConfigError(
+            "a replay into NATS needs the running system's token: set ALPHA_PANDA_API_TOKEN "
+            "(--dry-run needs none)"
+        )
+    action = "redrive" if request.redrive else "replay"
+    bus = await nats_target(settings, REPLAY_USER).connect("alpha-panda:bridge-replay")
+    try:
+        await authorize_replay(
+            bus, settings.api_token.get_secret_value(), action, who, _detail(request)
+        )
+    except BaseException:
+        await bus.close()
+        raise
+    return bus

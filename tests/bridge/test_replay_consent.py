@@ -1,0 +1,113 @@
+"""`bridge replay` publishes as the control user, only with the running gate's consent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from actors.control.gate import ControlGate
+from bridge.replay import ReplayRequest
+from ops.bootstrap import bootstrap_streams
+from ops.errors import ConfigError, ControlRefused
+from ops.replay_consent import connect_for_replay
+from ops.settings import Settings, load_settings
+from schemas.envelope import decode_as
+from schemas.events import AuditEvent
+from schemas.names import audit_subject
+from schemas.permissions import OPERATOR, USERS, permission_table
+from supervisors.bus import Bus
+from supervisors.nats_auth import UserStore, authorization_block
+from supervisors.runner import ActorProcess
+from tests.conftest import NatsServer
+
+TOKEN = "the-systems-token-0123456789"
+
+
+@pytest.fixture
+def guarded(tmp_path: Path) -> Iterator[tuple[NatsServer, UserStore]]:
+    store = UserStore(tmp_path / "nats-users.json", cost=4)
+    table = permission_table()
+    known = store.ensure(USERS)
+    conf = tmp_path / "server.conf"
+    conf.write_text(authorization_block(table, {u: known[u].bcrypt_hash for u in table}))
+    server = NatsServer(conf)
+    server.start()
+    yield server, store
+    server.cleanup()
+
+
+@pytest.fixture
+async def system(guarded: tuple[NatsServer, UserStore]) -> AsyncIterator[Bus]:
+    """The streams and a control gate running as the control user; yields the operator."""
+    server, store = guarded
+    operator = await Bus.connect(server.url, auth=store.auth_for(OPERATOR))
+    await bootstrap_streams(operator, "test")
+    control = await Bus.connect(server.url, auth=store.auth_for("control"))
+    process = ActorProcess(ControlGate(TOKEN), control)
+    ready = asyncio.Event()
+    task = asyncio.create_task(process.run(ready.set))
+    async with asyncio.timeout(10):
+        await ready.wait()
+    yield operator
+    process.request_stop()
+    await task
+    await control.close()
+    await operator.close()
+
+
+def _settings(server: NatsServer, store: UserStore, token: str | None) -> Settings:
+    password = store.auth_for("control").password
+    assert password is not None
+    return load_settings(
+        nats_url=server.url, nats_user="control", nats_password=password.reveal(),
+        api_token=token, env="test",
+    )  # fmt: skip
+
+
+async def _redrives(operator: Bus) -> list[AuditEvent]:
+    if not await operator.stream_last_seq("AUDIT"):
+        return []
+    return [
+        decode_as(m.data, AuditEvent).data
+        async for m in operator.replay("AUDIT", [audit_subject("redrive")], 1)
+    ]
+
+
+async def test_a_re_drive_connects_as_control_after_the_gate_recorded_who_and_what(
+    system: Bus, guarded: tuple[NatsServer, UserStore]
+) -> None:
+    settings = _settings(*guarded, TOKEN)
+    request = ReplayRequest(topic="paper.signals.raw.dlq", from_offset=2, confirm=True)
+    bus = await connect_for_replay(settings, request, "asha@desk")
+    try:
+        assert bus.security.user == "control"
+        await bus.js.publish("paper.signals.raw", b"{}")  # the re-drive's target: allowed
+        assert bus.security.violations == 0
+    finally:
+        await bus.close()
+    [grant] = await _redrives(system)
+    assert grant.actor == "asha@desk" and grant.detail["action"] == "redrive"
+    assert grant.detail["topic"] == "paper.signals.raw.dlq"
+    assert grant.detail["offsets"] == "2..None"
+
+
+async def test_a_replay_with_a_wrong_token_or_none_does_not_connect_to_publish(
+    system: Bus, guarded: tuple[NatsServer, UserStore]
+) -> None:
+    request = ReplayRequest(topic="market.ticks")
+    with pytest.raises(ControlRefused, match="wrong token"):
+        await connect_for_replay(_settings(*guarded, "not-the-token"), request, "mallory")
+    with pytest.raises(ConfigError, match="ALPHA_PANDA_API_TOKEN"):
+        await connect_for_replay(_settings(*guarded, None), request, "mallory")
+    assert await _redrives(system) == []
+
+
+async def test_a_dry_run_needs_no_token(system: Bus, guarded: tuple[NatsServer, UserStore]) -> None:
+    bus = await connect_for_replay(
+        _settings(*guarded, None), ReplayRequest(topic="market.ticks", dry_run=True), "asha"
+    )
+    await bus.close()
+    assert await _redrives(system) == []
