@@ -249,3 +249,40 @@ def test_credentials_inside_a_nats_url_are_masked_for_messages() -> None:
     assert redact_url("nats://risk:s3cret@nats.example:4222") == "nats://risk:***@nats.example:4222"
     assert redact_url("nats://tok3n@nats.example:4222") == "nats://***@nats.example:4222"
     assert redact_url("nats://127.0.0.1:4222") == "nats://127.0.0.1:4222"
+
+
+@pytest.mark.parametrize("way", ["nkey", "nkey file", "token"])
+async def test_an_external_server_is_reached_with_an_nkey_seed_or_a_token(
+    way: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nkeys
+
+    seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER).decode()
+    public = nkeys.from_seed(bytearray(seed.encode())).public_key.decode()
+    token = "tok-" + os.urandom(16).hex()
+    conf = tmp_path / "server.conf"
+    if way == "token":
+        conf.write_text(f'authorization {{ token: "{token}" }}\n')
+        monkeypatch.setenv("NATS_TOKEN", token)
+    else:
+        conf.write_text(f'authorization {{ users = [ {{nkey: "{public}"}} ] }}\n')
+        if way == "nkey file":
+            seed_file = tmp_path / "user.nk"
+            seed_file.write_text(seed + "\n")
+            seed_file.chmod(0o600)
+            monkeypatch.setenv("NATS_NKEY_SEED", str(seed_file))
+        else:
+            monkeypatch.setenv("NATS_NKEY_SEED", seed)
+    server = NatsServer(conf)
+    server.start()
+    try:
+        monkeypatch.setenv("NATS_URL", server.url)
+        target = nats_target(load_settings())
+        assert seed not in repr(target) and token not in repr(target)
+        bus = await target.connect("test:external")
+        assert bus.connected
+        await bus.close()
+        with pytest.raises(Exception, match="(?i)authorization"):
+            await Bus.connect(server.url)
+    finally:
+        server.cleanup()
