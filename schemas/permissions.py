@@ -203,6 +203,7 @@ def _stateful(role: str, broker: Broker) -> tuple[Grant, ...]:
     return (
         _kv(STATE_BUCKET, durable_name(role, broker)),
         _kv(LEASE_BUCKET, ">"),
+        _ordered(kv_stream(LEASE_BUCKET)),  # a standby watches the owner's lease
         _publishes(f"halt {broker}", control_subject(ControlVerb.HALT, broker)),
     )
 

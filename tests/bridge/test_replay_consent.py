@@ -1,4 +1,5 @@
-"""`bridge replay` publishes as the control user, only with the running gate's consent."""
+"""The bridge inside the boundary: `bridge run` mirrors as the bridge user, and `bridge
+replay` publishes as the control user, only with the running gate's consent."""
 
 from __future__ import annotations
 
@@ -111,3 +112,22 @@ async def test_a_dry_run_needs_no_token(system: Bus, guarded: tuple[NatsServer, 
     )
     await bus.close()
     assert await _redrives(system) == []
+
+
+async def test_the_bridge_mirrors_every_stream_as_its_own_user_without_a_violation(
+    system: Bus, guarded: tuple[NatsServer, UserStore], tansu: str
+) -> None:
+    from tests.bridge.helpers import start_bridge, wait_for
+
+    server, store = guarded
+    for n in range(3):
+        await system.js.publish("paper.signals.raw", f'{{"n": {n}}}'.encode())
+    bridge = await Bus.connect(server.url, auth=store.auth_for("bridge"))
+    try:
+        process, task = await start_bridge(bridge, tansu)
+        await wait_for(lambda: process.figures["PAPER"].mirrored_seq >= 3, what="PAPER mirrored")
+        process.request_stop()
+        await task
+        assert bridge.security.violations == 0, bridge.security.last
+    finally:
+        await bridge.close()
