@@ -16,9 +16,18 @@ one's replies.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Final
 
+from schemas.grants import (
+    Grant,
+    Permissions,
+    durable_consumer,
+    inbox_prefix,
+    js_api,
+    kv_access,
+    ordered_reads,
+    publishes,
+)
 from schemas.names import (
     BROKERS,
     CONTROL_REQUEST_SUBJECT,
@@ -47,7 +56,6 @@ from schemas.names import (
     dlq_subject,
     durable_name,
     kv_stream,
-    kv_subject,
     portfolio_request_subject,
     stream_for_broker,
 )
@@ -57,15 +65,11 @@ __all__ = [
     "OPERATOR",
     "APP",
     "USERS",
-    "Grant",
-    "Permissions",
     "role_permissions",
     "operator_permissions",
     "process_user",
     "user_permissions",
     "permission_table",
-    "inbox_prefix",
-    "subject_matches",
     "bridge_durable",
 ]
 
@@ -75,136 +79,21 @@ OPERATOR: Final = "operator"
 APP: Final = "app"
 USERS: Final = (*ROLES, APP, OPERATOR)
 
-_API: Final = "$JS.API"
-
-
-@dataclass(frozen=True, slots=True)
-class Grant:
-    """One subject family a role uses, and what it may publish and subscribe there."""
-
-    family: str
-    publish: tuple[str, ...] = ()
-    subscribe: tuple[str, ...] = ()
-
-
-def subject_matches(pattern: str, subject: str) -> bool:
-    """NATS wildcard matching: `*` is one token, a final `>` one or more."""
-    want, have = pattern.split("."), subject.split(".")
-    for i, token in enumerate(want):
-        if token == ">":
-            return len(have) > i
-        if i >= len(have) or (token != "*" and token != have[i]):
-            return False
-    return len(want) == len(have)
-
-
-def _unique(items: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))
-
-
-@dataclass(frozen=True, slots=True)
-class Permissions:
-    """A NATS user's permissions: the union of its grants, plus its own inbox."""
-
-    user: str
-    grants: tuple[Grant, ...]
-
-    @property
-    def publish(self) -> tuple[str, ...]:
-        return _unique(s for g in self.grants for s in g.publish)
-
-    @property
-    def subscribe(self) -> tuple[str, ...]:
-        return _unique(s for g in self.grants for s in g.subscribe)
-
-    def may_publish(self, subject: str) -> bool:
-        return any(subject_matches(p, subject) for p in self.publish)
-
-    def may_subscribe(self, subject: str) -> bool:
-        return any(subject_matches(p, subject) for p in self.subscribe)
-
-    @property
-    def streams_read(self) -> tuple[str, ...]:
-        """The app's streams this user reads (what a process checks exist at start; KV
-        buckets are made on first use)."""
-        return tuple(s for s in STREAMS if self.may_publish(f"{_API}.STREAM.INFO.{s}"))
-
-    @property
-    def manages_streams(self) -> bool:
-        return all(self.may_publish(f"{_API}.STREAM.CREATE.{s}") for s in STREAMS)
-
-
-def inbox_prefix(user: str) -> str:
-    """The reply-subject prefix of a user's connections (nats-py's `inbox_prefix`)."""
-    return f"_INBOX.{user}"
-
-
-def _api(*tokens: str) -> str:
-    return ".".join((_API, *tokens))
-
-
-def _durable(stream: str, durable: str) -> Grant:
-    """A durable pull consumer: create or update it, read its info, pull, ack."""
-    return Grant(
-        f"consumer {stream}/{durable}",
-        publish=(
-            _api("STREAM.INFO", stream),
-            _api("CONSUMER.INFO", stream, durable),
-            _api("CONSUMER.CREATE", stream, durable),
-            _api("CONSUMER.CREATE", stream, durable, ">"),
-            _api("CONSUMER.DURABLE.CREATE", stream, durable),
-            _api("CONSUMER.MSG.NEXT", stream, durable),
-            f"$JS.ACK.{stream}.{durable}.>",
-        ),
-    )
-
-
-def _ordered(stream: str) -> Grant:
-    """Ordered consumers and stream replays: ephemeral, unacked, with flow control."""
-    return Grant(
-        f"ordered reads of {stream}",
-        publish=(
-            _api("STREAM.INFO", stream),
-            _api("CONSUMER.CREATE", stream),
-            _api("CONSUMER.INFO", stream, "*"),
-            f"$JS.FC.{stream}.>",
-        ),
-    )
-
-
-def _kv(bucket: str, key: str) -> Grant:
-    """A KV bucket: find or create it, put and get `key` (a wildcard for several keys)."""
-    stream = kv_stream(bucket)
-    return Grant(
-        f"kv {bucket}/{key}",
-        publish=(
-            _api("STREAM.INFO", stream),
-            _api("STREAM.CREATE", stream),
-            _api("STREAM.MSG.GET", stream),
-            _api("DIRECT.GET", stream, kv_subject(bucket, key)),
-            kv_subject(bucket, key),
-        ),
-    )
-
-
-def _publishes(family: str, *subjects: str) -> Grant:
-    return Grant(family, publish=subjects)
-
 
 def _every_role() -> tuple[Grant, ...]:
     return (
         Grant("status", subscribe=(STATUS_SUBJECT,)),
-        _publishes("audit.security", audit_subject("security")),
+        publishes("audit.security", audit_subject("security")),
     )
 
 
 def _stateful(role: str, broker: Broker) -> tuple[Grant, ...]:
     """Snapshot, lease and the broker supervisor's halt for a broker's role."""
     return (
-        _kv(STATE_BUCKET, durable_name(role, broker)),
-        _kv(LEASE_BUCKET, ">"),
-        _ordered(kv_stream(LEASE_BUCKET)),  # a standby watches the owner's lease
-        _publishes(f"halt {broker}", control_subject(ControlVerb.HALT, broker)),
+        kv_access(STATE_BUCKET, durable_name(role, broker)),
+        kv_access(LEASE_BUCKET, ">"),
+        ordered_reads(kv_stream(LEASE_BUCKET)),  # a standby watches the owner's lease
+        publishes(f"halt {broker}", control_subject(ControlVerb.HALT, broker)),
     )
 
 
@@ -225,44 +114,44 @@ def _per_broker(role: str, broker: Broker) -> tuple[Grant, ...]:
     dlq = dlq_subject(broker_wildcard(broker))
     if role == "strategies":
         return (
-            _publishes(f"{broker} signals.raw", broker_subject(broker, SIGNALS_RAW)),
-            _publishes("dlq market", dlq_subject(MARKET_TICKS_ALL)),
-            _kv(STATE_BUCKET, mine),
-            _publishes(f"halt {broker}", control_subject(ControlVerb.HALT, broker)),
+            publishes(f"{broker} signals.raw", broker_subject(broker, SIGNALS_RAW)),
+            publishes("dlq market", dlq_subject(MARKET_TICKS_ALL)),
+            kv_access(STATE_BUCKET, mine),
+            publishes(f"halt {broker}", control_subject(ControlVerb.HALT, broker)),
         )
     if role == "risk":
         return (
-            _durable(stream, mine),
-            _ordered(stream),  # the replay after a snapshot
-            _publishes(
+            durable_consumer(stream, mine),
+            ordered_reads(stream),  # the replay after a snapshot
+            publishes(
                 f"{broker} signal verdicts",
                 broker_subject(broker, SIGNALS_VALIDATED),
                 broker_subject(broker, SIGNALS_REJECTED),
             ),
-            _publishes(f"dlq {broker}", dlq, dlq_subject(control_wildcard())),
+            publishes(f"dlq {broker}", dlq, dlq_subject(control_wildcard())),
             *_stateful(role, broker),
         )
     if role == "execution":
         return (
-            _durable(stream, mine),
-            _ordered(stream),
-            _publishes(f"{broker} orders", *(broker_subject(broker, e) for e in _ORDER_EVENTS)),
-            _publishes(f"dlq {broker}", dlq, dlq_subject(MARKET_TICKS_ALL)),
+            durable_consumer(stream, mine),
+            ordered_reads(stream),
+            publishes(f"{broker} orders", *(broker_subject(broker, e) for e in _ORDER_EVENTS)),
+            publishes(f"dlq {broker}", dlq, dlq_subject(MARKET_TICKS_ALL)),
             *_stateful(role, broker),
         )
     if role == "portfolio":
         return (
-            _durable(stream, mine),
-            _ordered(stream),
-            _publishes(f"{broker} pnl", broker_subject(broker, PNL_SNAPSHOTS)),
+            durable_consumer(stream, mine),
+            ordered_reads(stream),
+            publishes(f"{broker} pnl", broker_subject(broker, PNL_SNAPSHOTS)),
             Grant(f"{broker} portfolio requests", subscribe=(portfolio_request_subject(broker),)),
-            _publishes(f"dlq {broker}", dlq, dlq_subject(MARKET_TICKS_ALL)),
+            publishes(f"dlq {broker}", dlq, dlq_subject(MARKET_TICKS_ALL)),
             *_stateful(role, broker),
         )
     if role == "web":
         return (
-            _publishes(f"{broker} portfolio requests", portfolio_request_subject(broker)),
-            _ordered(stream),
+            publishes(f"{broker} portfolio requests", portfolio_request_subject(broker)),
+            ordered_reads(stream),
         )
     return ()
 
@@ -270,27 +159,30 @@ def _per_broker(role: str, broker: Broker) -> tuple[Grant, ...]:
 def _role_grants(role: str) -> tuple[Grant, ...]:
     per_broker = tuple(g for b in BROKERS for g in _per_broker(role, b))
     if role == "feed":
-        last_ticks = (_api("STREAM.INFO", "MARKET"), _api("STREAM.MSG.GET", "MARKET"))
+        last_ticks = (js_api("STREAM.INFO", "MARKET"), js_api("STREAM.MSG.GET", "MARKET"))
         return (
-            _publishes("ticks", MARKET_TICKS_ALL),
-            _publishes("dlq market", dlq_subject(MARKET_TICKS_ALL)),
+            publishes("ticks", MARKET_TICKS_ALL),
+            publishes("dlq market", dlq_subject(MARKET_TICKS_ALL)),
             Grant("MARKET last ticks", publish=last_ticks),
         )
     if role in ("strategies", "execution", "portfolio"):
-        return (_ordered("MARKET"), *per_broker)
+        return (ordered_reads("MARKET"), *per_broker)
     if role == "risk":
-        return (_ordered("CONTROL"), *per_broker)
+        return (ordered_reads("CONTROL"), *per_broker)
     if role == "bridge":
-        resets = (_api("CONSUMER.DELETE", s, bridge_durable(s)) for s in STREAMS)
+        resets = (js_api("CONSUMER.DELETE", s, bridge_durable(s)) for s in STREAMS)
         return (
-            Grant("stream list", publish=(_api("INFO"), _api("STREAM.LIST"), _api("STREAM.NAMES"))),
-            *(_durable(s, bridge_durable(s)) for s in STREAMS),
-            _publishes("bridge consumer reset", *resets),
+            Grant(
+                "stream list",
+                publish=(js_api("INFO"), js_api("STREAM.LIST"), js_api("STREAM.NAMES")),
+            ),
+            *(durable_consumer(s, bridge_durable(s)) for s in STREAMS),
+            publishes("bridge consumer reset", *resets),
         )
     if role == "web":
         return (
-            _publishes("requests", STATUS_SUBJECT, CONTROL_REQUEST_SUBJECT),
-            _ordered("ALERTS"),
+            publishes("requests", STATUS_SUBJECT, CONTROL_REQUEST_SUBJECT),
+            ordered_reads("ALERTS"),
             *per_broker,
         )
     if role == "control":
@@ -301,15 +193,15 @@ def _role_grants(role: str) -> tuple[Grant, ...]:
                 publish=(CONTROL_REQUEST_SUBJECT,),
                 subscribe=(CONTROL_REQUEST_SUBJECT,),
             ),
-            _publishes("control commands", control_wildcard()),
-            _publishes("audit", audit_subject("control"), audit_subject("redrive")),
+            publishes("control commands", control_wildcard()),
+            publishes("audit", audit_subject("control"), audit_subject("redrive")),
             Grant(
                 "stream management",
-                publish=(_api("INFO"), *(_api(op, s) for s in STREAMS for op in _STREAM_ADMIN)),
+                publish=(js_api("INFO"), *(js_api(op, s) for s in STREAMS for op in _STREAM_ADMIN)),
             ),
             # `bridge replay` and dead-letter re-drives republish to their original subjects,
             # after the API token is checked (DESIGN: replays inside the boundary).
-            _publishes(
+            publishes(
                 "replay and re-drive",
                 MARKET_TICKS_ALL,
                 *(broker_wildcard(b, a) for b in BROKERS for a in Area),

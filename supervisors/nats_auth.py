@@ -22,7 +22,7 @@ from typing import Any
 
 import bcrypt
 
-from schemas.permissions import Permissions, inbox_prefix
+from schemas.grants import Permissions, inbox_prefix
 from supervisors.errors import CredentialsError
 
 __all__ = [

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from ops.errors import ConfigError
-from schemas.permissions import USERS, Permissions, permission_table
+from schemas.grants import Permissions
+from schemas.permissions import USERS, permission_table
 from supervisors.nats_auth import UserStore, authorization_block, check_private
 
 __all__ = ["register", "render_table"]

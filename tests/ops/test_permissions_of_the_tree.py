@@ -18,8 +18,9 @@ from ops.config_loading import load_domain_config
 from ops.settings import load_settings
 from ops.tree import ROLES as TREE_ROLES
 from ops.tree import build_tree
+from schemas.grants import Permissions
 from schemas.names import STATE_BUCKET, kv_subject
-from schemas.permissions import ROLES, Permissions, role_permissions
+from schemas.permissions import ROLES, role_permissions
 from supervisors.actor import Actor, CoreSub, Durable, Ordered, Request
 from supervisors.runner import ActorProcess
 from supervisors.supervisor import Supervisor, SupervisorSpec

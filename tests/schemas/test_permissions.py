@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from schemas.grants import subject_matches
 from schemas.names import (
     BROKERS,
     CONTROL_REQUEST_SUBJECT,
@@ -26,7 +27,6 @@ from schemas.permissions import (
     permission_table,
     process_user,
     role_permissions,
-    subject_matches,
     user_permissions,
 )
 

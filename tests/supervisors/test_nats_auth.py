@@ -20,6 +20,7 @@ from nats.aio.msg import Msg
 from ops.bootstrap import bootstrap_streams
 from schemas.envelope import decode_as
 from schemas.events import AuditEvent
+from schemas.grants import Permissions
 from schemas.names import (
     BROKERS,
     CONTROL_REQUEST_SUBJECT,
@@ -43,7 +44,6 @@ from schemas.permissions import (
     OPERATOR,
     ROLES,
     USERS,
-    Permissions,
     bridge_durable,
     permission_table,
 )
