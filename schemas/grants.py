@@ -16,6 +16,7 @@ __all__ = [
     "Grant",
     "Permissions",
     "subject_matches",
+    "subject_covers",
     "inbox_prefix",
     "js_api",
     "durable_consumer",
@@ -29,11 +30,17 @@ _API: Final = "$JS.API"
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """One subject family a role uses, and what it may publish and subscribe there."""
+    """One subject family a role uses, and what it may publish and subscribe there.
+
+    `consumes` names the stream subjects read through a JetStream consumer: the server
+    grants those by consumer (the API subjects in `publish`), not by subject, so they are
+    the catalogue's answer to "what does this role consume", checked against the actors.
+    """
 
     family: str
     publish: tuple[str, ...] = ()
     subscribe: tuple[str, ...] = ()
+    consumes: tuple[str, ...] = ()
 
 
 def subject_matches(pattern: str, subject: str) -> bool:
@@ -43,6 +50,17 @@ def subject_matches(pattern: str, subject: str) -> bool:
         if token == ">":
             return len(have) > i
         if i >= len(have) or (token != "*" and token != have[i]):
+            return False
+    return len(want) == len(have)
+
+
+def subject_covers(pattern: str, subjects: str) -> bool:
+    """Whether every subject `subjects` (itself possibly a wildcard) matches `pattern`."""
+    want, have = pattern.split("."), subjects.split(".")
+    for i, token in enumerate(want):
+        if token == ">":
+            return len(have) > i
+        if i >= len(have) or have[i] == ">" or (token != "*" and token != have[i]):
             return False
     return len(want) == len(have)
 
@@ -65,6 +83,14 @@ class Permissions:
     @property
     def subscribe(self) -> tuple[str, ...]:
         return _unique(s for g in self.grants for s in g.subscribe)
+
+    @property
+    def consumes(self) -> tuple[str, ...]:
+        return _unique(s for g in self.grants for s in g.consumes)
+
+    def may_consume(self, subjects: str) -> bool:
+        """Whether the user's consumers read `subjects` (a subject or a wildcard)."""
+        return any(subject_covers(p, subjects) for p in self.consumes)
 
     def may_publish(self, subject: str) -> bool:
         return any(subject_matches(p, subject) for p in self.publish)
@@ -92,10 +118,11 @@ def js_api(*tokens: str) -> str:
     return ".".join((_API, *tokens))
 
 
-def durable_consumer(stream: str, durable: str) -> Grant:
-    """A durable pull consumer: create or update it, read its info, pull, ack."""
+def durable_consumer(stream: str, durable: str, subjects: tuple[str, ...]) -> Grant:
+    """A durable pull consumer of `subjects`: create or update it, read its info, pull, ack."""
     return Grant(
         f"consumer {stream}/{durable}",
+        consumes=subjects,
         publish=(
             js_api("STREAM.INFO", stream),
             js_api("CONSUMER.INFO", stream, durable),
@@ -108,10 +135,12 @@ def durable_consumer(stream: str, durable: str) -> Grant:
     )
 
 
-def ordered_reads(stream: str) -> Grant:
-    """Ordered consumers and stream replays: ephemeral, unacked, with flow control."""
+def ordered_reads(stream: str, subjects: tuple[str, ...]) -> Grant:
+    """Ordered consumers and stream replays of `subjects`: ephemeral, unacked, with flow
+    control."""
     return Grant(
         f"ordered reads of {stream}",
+        consumes=subjects,
         publish=(
             js_api("STREAM.INFO", stream),
             js_api("CONSUMER.CREATE", stream),

@@ -48,6 +48,7 @@ from schemas.names import (
     Area,
     Broker,
     ControlVerb,
+    PerBrokerEvent,
     audit_subject,
     broker_subject,
     broker_wildcard,
@@ -56,6 +57,7 @@ from schemas.names import (
     dlq_subject,
     durable_name,
     kv_stream,
+    kv_subject,
     portfolio_request_subject,
     stream_for_broker,
 )
@@ -92,7 +94,8 @@ def _stateful(role: str, broker: Broker) -> tuple[Grant, ...]:
     return (
         kv_access(STATE_BUCKET, durable_name(role, broker)),
         kv_access(LEASE_BUCKET, ">"),
-        ordered_reads(kv_stream(LEASE_BUCKET)),  # a standby watches the owner's lease
+        # a standby watches the owner's lease
+        ordered_reads(kv_stream(LEASE_BUCKET), (kv_subject(LEASE_BUCKET),)),
         publishes(f"halt {broker}", control_subject(ControlVerb.HALT, broker)),
     )
 
@@ -108,6 +111,24 @@ _ORDER_EVENTS: Final = (
 _STREAM_ADMIN: Final = ("STREAM.INFO", "STREAM.CREATE", "STREAM.UPDATE")
 
 
+_CONSUMED: Final[dict[str, tuple[PerBrokerEvent, ...]]] = {
+    "risk": (SIGNALS_RAW, ORDERS_FILLED, ORDERS_CANCELLED, ORDERS_FAILED),
+    "execution": (SIGNALS_VALIDATED, ORDERS_FILLED, ORDERS_CANCELLED),
+    "portfolio": _ORDER_EVENTS,
+}
+_TICKS: Final = (MARKET_TICKS_ALL,)
+
+
+def _consumer(role: str, broker: Broker) -> tuple[Grant, ...]:
+    """A broker role's durable consumer, and the replay of the same subjects after a snapshot."""
+    stream = stream_for_broker(broker).name
+    subjects = tuple(broker_subject(broker, e) for e in _CONSUMED[role])
+    return (
+        durable_consumer(stream, durable_name(role, broker), subjects),
+        ordered_reads(stream, subjects),
+    )
+
+
 def _per_broker(role: str, broker: Broker) -> tuple[Grant, ...]:
     stream = stream_for_broker(broker).name
     mine = durable_name(role, broker)
@@ -121,8 +142,7 @@ def _per_broker(role: str, broker: Broker) -> tuple[Grant, ...]:
         )
     if role == "risk":
         return (
-            durable_consumer(stream, mine),
-            ordered_reads(stream),  # the replay after a snapshot
+            *_consumer(role, broker),
             publishes(
                 f"{broker} signal verdicts",
                 broker_subject(broker, SIGNALS_VALIDATED),
@@ -133,16 +153,14 @@ def _per_broker(role: str, broker: Broker) -> tuple[Grant, ...]:
         )
     if role == "execution":
         return (
-            durable_consumer(stream, mine),
-            ordered_reads(stream),
+            *_consumer(role, broker),
             publishes(f"{broker} orders", *(broker_subject(broker, e) for e in _ORDER_EVENTS)),
             publishes(f"dlq {broker}", dlq, dlq_subject(MARKET_TICKS_ALL)),
             *_stateful(role, broker),
         )
     if role == "portfolio":
         return (
-            durable_consumer(stream, mine),
-            ordered_reads(stream),
+            *_consumer(role, broker),
             publishes(f"{broker} pnl", broker_subject(broker, PNL_SNAPSHOTS)),
             Grant(f"{broker} portfolio requests", subscribe=(portfolio_request_subject(broker),)),
             publishes(f"dlq {broker}", dlq, dlq_subject(MARKET_TICKS_ALL)),
@@ -151,7 +169,7 @@ def _per_broker(role: str, broker: Broker) -> tuple[Grant, ...]:
     if role == "web":
         return (
             publishes(f"{broker} portfolio requests", portfolio_request_subject(broker)),
-            ordered_reads(stream),
+            ordered_reads(stream, (broker_subject(broker, PNL_SNAPSHOTS),)),
         )
     return ()
 
@@ -166,9 +184,9 @@ def _role_grants(role: str) -> tuple[Grant, ...]:
             Grant("MARKET last ticks", publish=last_ticks),
         )
     if role in ("strategies", "execution", "portfolio"):
-        return (ordered_reads("MARKET"), *per_broker)
+        return (ordered_reads("MARKET", _TICKS), *per_broker)
     if role == "risk":
-        return (ordered_reads("CONTROL"), *per_broker)
+        return (ordered_reads("CONTROL", (control_wildcard(),)), *per_broker)
     if role == "bridge":
         resets = (js_api("CONSUMER.DELETE", s, bridge_durable(s)) for s in STREAMS)
         return (
@@ -176,13 +194,13 @@ def _role_grants(role: str) -> tuple[Grant, ...]:
                 "stream list",
                 publish=(js_api("INFO"), js_api("STREAM.LIST"), js_api("STREAM.NAMES")),
             ),
-            *(durable_consumer(s, bridge_durable(s)) for s in STREAMS),
+            *(durable_consumer(s, bridge_durable(s), STREAMS[s].subjects) for s in STREAMS),
             publishes("bridge consumer reset", *resets),
         )
     if role == "web":
         return (
             publishes("requests", STATUS_SUBJECT, CONTROL_REQUEST_SUBJECT),
-            ordered_reads("ALERTS"),
+            ordered_reads("ALERTS", STREAMS["ALERTS"].subjects),
             *per_broker,
         )
     if role == "control":

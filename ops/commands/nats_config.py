@@ -1,10 +1,10 @@
 """`alpha-panda ops nats-config [--show] [--out FILE]`: the per-role NATS users.
 
 `--show` prints the permission table (no secrets): for each user, what it may publish and
-subscribe. `--out FILE` writes the nats-server `authorization` block for an operator's own
-server or cluster (bcrypt hashes only) and the plaintext passwords beside it in
-`FILE.credentials.json` (mode 0600), for the operator to hand out: the same table the
-embedded server uses. Run again, it keeps the passwords that file already holds.
+subscribe, and which stream subjects its consumers read. `--out FILE` writes the
+nats-server `authorization` block for an operator's own server or cluster (bcrypt hashes
+only) and the plaintext passwords beside it in `FILE.credentials.json` (mode 0600), for the
+operator to hand out: the same table the embedded server uses. Run again, it keeps the passwords that file already holds.
 """
 
 from __future__ import annotations
@@ -43,9 +43,10 @@ def render_table(table: dict[str, Permissions]) -> str:
     for user, perms in table.items():
         lines.append(f"user {user}")
         for grant in perms.grants:
-            for verb, subjects in (("pub", grant.publish), ("sub", grant.subscribe)):
+            verbs = (("pub", grant.publish), ("sub", grant.subscribe), ("reads", grant.consumes))
+            for verb, subjects in verbs:
                 if subjects:
-                    lines.append(f"  {grant.family:<34} {verb}  {'  '.join(subjects)}")
+                    lines.append(f"  {grant.family:<34} {verb:<5}  {'  '.join(subjects)}")
     return "\n".join(lines)
 
 
@@ -72,7 +73,10 @@ def _nats_config(args: argparse.Namespace) -> int:
     table = permission_table()
     if args.show:
         if args.json:
-            body = {u: {"publish": p.publish, "subscribe": p.subscribe} for u, p in table.items()}
+            body = {
+                u: {"publish": p.publish, "subscribe": p.subscribe, "consumes": p.consumes}
+                for u, p in table.items()
+            }
             print(json.dumps(body, indent=2))
         else:
             print(render_table(table))

@@ -1,5 +1,7 @@
 """The permission table covers what the tree's actors consume, role by role.
 
+The catalogue's answer to "which subjects does this role consume" is checked here too.
+
 Built from the tree itself: for every role `up --role` accepts, each actor's declared inputs
 (durable consumers, ordered reads, subscriptions, requests) and snapshot key must be allowed
 to that role's user, so a new input cannot ship without its permission.
@@ -47,10 +49,13 @@ def _problems(actor: Actor, perms: Permissions) -> list[str]:
             if inp.replay:
                 needed.append(f"$JS.API.CONSUMER.CREATE.{inp.stream}")
             problems += [f"publish {s}" for s in needed if not perms.may_publish(s)]
+            problems += [f"consume {s}" for s in inp.subjects if not perms.may_consume(s)]
         elif isinstance(inp, Ordered):
             subject = f"$JS.API.CONSUMER.CREATE.{inp.stream}"
             if not perms.may_publish(subject):
                 problems.append(f"publish {subject}")
+            if not perms.may_consume(inp.subject):
+                problems.append(f"consume {inp.subject}")
         elif isinstance(inp, CoreSub | Request) and not perms.may_subscribe(inp.subject):
             problems.append(f"subscribe {inp.subject}")
     if actor.snapshot_key and not perms.may_publish(kv_subject(STATE_BUCKET, actor.snapshot_key)):

@@ -111,3 +111,26 @@ def test_a_process_of_several_roles_is_app_with_exactly_their_union() -> None:
 def test_the_table_has_one_user_per_role_plus_app_and_operator() -> None:
     assert tuple(permission_table()) == USERS
     assert len(USERS) == len(ROLES) + 2
+
+
+def test_the_catalogue_says_which_stream_subjects_each_role_consumes() -> None:
+    assert role_permissions("strategies").consumes == ("market.ticks.>",)
+    risk = role_permissions("risk")
+    assert risk.may_consume("paper.signals.raw") and risk.may_consume("control.>")
+    assert not risk.may_consume("paper.signals.validated")
+    assert role_permissions("execution").may_consume("paper.signals.validated")
+    assert not role_permissions("feed").consumes
+    assert role_permissions("bridge").may_consume("market.>")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "subjects", "expected"),
+    [("market.>", "market.ticks.>", True), ("market.ticks.*", "market.ticks.>", False),
+     ("a.*", "a.*", True), ("a.b", "a.*", False), ("control.>", "control.halt.paper", True)],
+)  # fmt: skip
+def test_a_pattern_covers_a_wildcard_only_when_it_matches_all_it_can_match(
+    pattern: str, subjects: str, expected: bool
+) -> None:
+    from schemas.grants import subject_covers
+
+    assert subject_covers(pattern, subjects) is expected
