@@ -4,7 +4,8 @@
 subscribe, and which stream subjects its consumers read. `--out FILE` writes the
 nats-server `authorization` block for an operator's own server or cluster (bcrypt hashes
 only) and the plaintext passwords beside it in `FILE.credentials.json` (mode 0600), for the
-operator to hand out: the same table the embedded server uses. Run again, it keeps the passwords that file already holds.
+operator to hand out: the same table the embedded server uses. Run again, it keeps the
+passwords that file already holds.
 """
 
 from __future__ import annotations
