@@ -1,1 +1,1 @@
-"""JetStream to Kafka mirror."""
+"""JetStream to Kafka bridge: the mirror, Avro governance, replay, topic admin and status."""

@@ -16,7 +16,7 @@ from ops.settings import Settings
 from supervisors.bus import Bus
 
 if TYPE_CHECKING:
-    from bridge.replay import ReplayRequest
+    from bridge.replay.republish import ReplayRequest
 
 __all__ = ["connect_for_replay", "REPLAY_USER"]
 

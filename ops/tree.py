@@ -23,7 +23,7 @@ from actors.portfolio.actor import PortfolioActor
 from actors.risk.actor import RiskManager
 from actors.stores.shared import Stores
 from actors.strategies.runner import StrategyRunner
-from bridge.child import bridge_child_spec
+from bridge.mirror.child import bridge_child_spec
 from ops.config_loading import DomainConfig
 from ops.settings import Settings
 from schemas.envelope import new_envelope

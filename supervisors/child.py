@@ -35,7 +35,8 @@ class Restart(StrEnum):
     """OTP restart types."""
 
     PERMANENT = "permanent"  # always restarted
-    TRANSIENT = "transient"  # restarted only after an abnormal exit
+    TRANSIENT = "transient"  # restarted after an abnormal exit, unless its error has
+    # `retriable` False: the child gave up on purpose (OTP's `{shutdown, Reason}`)
     TEMPORARY = "temporary"  # never restarted
 
 

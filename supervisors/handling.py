@@ -14,24 +14,14 @@ from nats.aio.msg import Msg
 from schemas.envelope import HDR_TYPE, DecodeError, Envelope, decode, decode_as, new_envelope
 from schemas.events import DeadLetter
 from schemas.names import dlq_subject
+from supervisors.acks import parse_ack_subject
 from supervisors.actor import Actor, Context, CoreSub, Durable, Ordered, Output, Request, Timer
 from supervisors.errors import Crash
 from supervisors.metrics import ActorMetrics
 
-__all__ = ["ActorStats", "Handling", "stream_seq_and_pending"]
+__all__ = ["ActorStats", "Handling"]
 
 log = logging.getLogger(__name__)
-
-
-def stream_seq_and_pending(msg: Msg) -> tuple[int, int]:
-    """The stream sequence and pending count of a JetStream message, read off its reply
-    subject (`$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`).
-    Ticks come through here; nats-py's `metadata` builds dataclasses and a datetime each."""
-    tokens = (msg.reply or "").split(".")
-    if len(tokens) == 9 and tokens[0] == "$JS" and tokens[1] == "ACK":
-        return int(tokens[5]), int(tokens[8])
-    meta = msg.metadata  # the domain-qualified form, or anything unusual
-    return int(meta.sequence.stream), int(meta.num_pending)
 
 
 class ActorStats:
@@ -136,9 +126,10 @@ class Handling:
         await self._once(inp, msg, outputs, 0)
 
     async def ordered(self, inp: Ordered[Any], msg: Msg, outputs: list[Output]) -> None:
-        seq, pending = stream_seq_and_pending(msg)
+        meta = parse_ack_subject(msg.reply)
+        seq = meta.stream_seq
         self.stats.last_seq = seq
-        self.stats.consumer_pending = pending
+        self.stats.consumer_pending = meta.pending
         if inp.resume:
             self.applied_seq = seq
         if inp.accept is not None and not inp.accept(msg.subject):

@@ -77,6 +77,12 @@ class SupervisorSpec:
 _STOP = object()
 
 
+def _gave_up(exc: BaseException) -> bool:
+    """A child that failed with an error saying retrying cannot help (`retriable` False) gave
+    up on purpose, like OTP's `{shutdown, Reason}` exit: a transient child is not restarted."""
+    return getattr(exc, "retriable", None) is False
+
+
 @dataclass(eq=False)
 class _Slot:
     spec: ChildSpec
@@ -266,7 +272,7 @@ class Supervisor:
             self._record_error(slot, exc)
             log.warning("%s/%s exited: %s", self.name, slot.spec.name, slot.last_error)
         restart = slot.spec.restart is Restart.PERMANENT or (
-            slot.spec.restart is Restart.TRANSIENT and exc is not None
+            slot.spec.restart is Restart.TRANSIENT and exc is not None and not _gave_up(exc)
         )
         if not restart:
             slot.state = "stopped" if exc is None else "failed"

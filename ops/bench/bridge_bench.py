@@ -23,11 +23,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bridge.config import BridgeConfig
-from bridge.local_broker import LocalKafka
-from bridge.mirror import BridgeProcess
-from bridge.producer_config import apply_overrides, default_profiles
-from bridge.progress import Progress
+from bridge.mirror.config import BridgeConfig
+from bridge.mirror.process import BridgeProcess
+from bridge.mirror.producer_config import apply_overrides, default_profiles
+from bridge.replay.progress import Progress
+from ops.bench.local_kafka import LocalKafka
 from ops.overlays import stream_settings
 from schemas.enums import Side
 from schemas.envelope import Envelope, encode, headers_for, new_envelope

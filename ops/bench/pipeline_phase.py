@@ -24,12 +24,12 @@ from actors.instruments import InstrumentBook
 from actors.paper.matching import PaperConfig
 from actors.risk.limits import RiskLimits
 from actors.stores.shared import Stores
-from actors.strategies.bench import BenchParams
 from actors.strategies.config import StrategyConfig
 from ops.bench.feed_process import start_feed_process
 from ops.bench.pacing import wait_until
 from ops.bench.probe import Probe, Stage
 from ops.bench.servers import ServerProcess, start_nats
+from ops.bench.strategy import BenchParams
 from ops.bootstrap import bootstrap_streams
 from ops.config_loading import DomainConfig
 from ops.settings import Settings, load_settings

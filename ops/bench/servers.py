@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bridge.local_broker import find_tansu
+from ops.bench.local_kafka import find_tansu
 from supervisors.embedded_nats import (
     die_with_parent,
     find_nats_server,

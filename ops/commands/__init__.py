@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from bridge import cli as bridge_cli
-from bridge import schemas_cli
-from ops.commands import bench, control, ops_cmd, portfolio, status, up
+from ops.commands import (
+    bench,
+    bridge_cmd,
+    control,
+    ops_cmd,
+    portfolio,
+    schemas_cmd,
+    status,
+    up,
+)
 
 __all__ = ["COMMAND_MODULES"]
 
@@ -16,7 +23,7 @@ COMMAND_MODULES: list[ModuleType] = [
     portfolio,
     control,
     ops_cmd,
-    bridge_cli,
-    schemas_cli,
+    bridge_cmd,
+    schemas_cmd,
     bench,
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from bridge.topics import bootstrap_topics, check_topics
+from bridge.topics.admin import bootstrap_topics, check_topics
 from ops.bootstrap import bootstrap_streams
 from ops.commands import nats_config
 from ops.commands.common import nats_target, run_async

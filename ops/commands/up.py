@@ -7,6 +7,8 @@ import logging
 import sys
 
 from actors.stores.shared import Stores
+from bridge.errors import BridgeConfigError
+from bridge.mirror.config import BridgeConfig
 from ops.bootstrap import bootstrap_streams
 from ops.commands.common import run_async
 from ops.config_loading import load_domain_config
@@ -49,6 +51,12 @@ def _up(args: argparse.Namespace) -> int:
         print("alpha-panda: --duration must be a positive number of seconds", file=sys.stderr)
         return 2
     roles = tuple(args.role or ROLES)
+    if "bridge" in roles and settings.kafka_bootstrap_servers:
+        try:  # the tree reads it again; a bad ALPHA_PANDA_BRIDGE_PRODUCER stops us here, clearly
+            BridgeConfig.from_settings(settings)
+        except BridgeConfigError as exc:
+            print(f"alpha-panda: {exc}", file=sys.stderr)
+            return 2
     domain = run_async(load_domain_config(settings))  # a broken config stops us here, clearly
     log.info("strategies from %s: %s", domain.strategies_source,
              ", ".join(c.id for c in domain.strategies if c.enabled) or "none enabled")  # fmt: skip

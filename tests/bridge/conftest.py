@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bridge.local_broker import LocalKafka
+from ops.bench.local_kafka import LocalKafka
 
 
 @pytest.fixture

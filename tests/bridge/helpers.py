@@ -9,8 +9,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bridge.config import BridgeConfig
-from bridge.mirror import BridgeProcess
+from bridge.mirror.config import BridgeConfig
+from bridge.mirror.process import BridgeProcess
 from ops.overlays import stream_settings
 from schemas.enums import Side
 from schemas.envelope import Envelope, encode, headers_for, new_envelope

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.config import BridgeConfig
 from bridge.errors import BridgeConfigError
-from bridge.producer_config import apply_overrides, default_profiles
+from bridge.mirror.config import BridgeConfig
+from bridge.mirror.producer_config import apply_overrides, default_profiles
 from ops.settings import load_settings
 
 

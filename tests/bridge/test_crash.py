@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.status import bridge_status
+from bridge.status.report import bridge_status
 from supervisors.bus import Bus
 from tests.bridge.helpers import (
     assert_exactly_once,
@@ -33,7 +33,7 @@ TICKS, FILLS, KILLS = 45_000, 5_000, 6
 
 
 class BridgeOS:
-    """`python -m bridge.cli run` as a child process of the test."""
+    """`python -m ops.cli bridge run` as a child process of the test."""
 
     def __init__(self, nats_url: str, bootstrap: str) -> None:
         self.env = {
@@ -54,7 +54,7 @@ class BridgeOS:
         self.log_offset = self.log.stat().st_size
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bridge.cli", "run"], cwd=ROOT, env=self.env,
+                [sys.executable, "-m", "ops.cli", "bridge", "run"], cwd=ROOT, env=self.env,
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
 

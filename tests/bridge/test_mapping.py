@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 
-from bridge.codec import JsonCodec
-from bridge.consumers import ack_meta
-from bridge.partitioner import murmur2, partition_for
-from bridge.records import RecordBuilder
-from bridge.topic_overlays import plan_topic, topic_class
+from bridge.governance.codec import JsonCodec
+from bridge.mirror.partitioner import partition_for
+from bridge.mirror.records import RecordBuilder
+from bridge.topics.overlays import plan_topic, topic_class
 from schemas.envelope import encode, headers_for
 from schemas.names import topic_for_subject
+from supervisors.acks import parse_ack_subject
 from tests.bridge.helpers import fill, tick
 
 
@@ -47,12 +48,23 @@ def test_subjects_map_to_the_topics_and_keys_of_the_naming_table(
     ],
 )
 def test_murmur2_matches_the_java_clients_test_vectors(data: bytes, expected: int) -> None:
-    assert murmur2(data) == expected
+    """aiokafka's murmur2 is Java's `Utils.murmur2` read as an unsigned 32-bit int."""
+    unsigned = murmur2(data)
+    assert 0 <= unsigned < 2**32
+    assert (unsigned - 2**32 if unsigned & 0x80000000 else unsigned) == expected
+    for partitions in (1, 3, 7, 24, 1000):  # so the partitions are Java's
+        assert partition_for(data, partitions) == (expected & 0x7FFFFFFF) % partitions
 
 
 def test_partition_is_kafkas_default_mapping_of_the_key() -> None:
     assert partition_for(b"21", 7) == (-973932308 & 0x7FFFFFFF) % 7
     assert {partition_for(str(t).encode(), 4) for t in range(1, 100)} == {0, 1, 2, 3}
+    keys = [str(t).encode() for t in range(2000)] + [b"", b"co-1", "₹".encode()]
+    for partitions in (1, 2, 6, 24):
+        everyone = list(range(partitions))
+        assert [partition_for(k, partitions) for k in keys] == [
+            DefaultPartitioner()(k, everyone, everyone) for k in keys
+        ]
 
 
 async def test_a_tick_is_keyed_by_token_and_carries_the_envelope_and_stream_headers() -> None:
@@ -109,8 +121,18 @@ async def test_garbage_bytes_are_dead_lettered_in_base64() -> None:
 def test_ack_subjects_give_the_stream_sequence_and_store_time() -> None:
     v1 = "$JS.ACK.MARKET.bridge-market.1.4127.4127.1795596553604011292.12"
     v2 = "$JS.ACK.hub.ACCHASH.MARKET.bridge-market.1.4127.4127.1795596553604011292.12.tok"
-    assert ack_meta(v1) == (4127, 4127, 1795596553604)
-    assert ack_meta(v2) == (4127, 4127, 1795596553604)
+    for subject in (v1, v2):
+        meta = parse_ack_subject(subject)
+        assert (meta.stream_seq, meta.consumer_seq, meta.ts_ms) == (4127, 4127, 1795596553604)
+        assert (meta.delivered, meta.pending) == (1, 12)
+
+
+@pytest.mark.parametrize(
+    "subject", ["", "paper.orders.filled", "$JS.ACK.MARKET.c.1.2", "$JS.ACK.M.c.x.2.3.4.5"]
+)
+def test_a_subject_that_is_not_an_ack_subject_is_refused(subject: str) -> None:
+    with pytest.raises(ValueError, match="not a JetStream ack subject"):
+        parse_ack_subject(subject)
 
 
 def test_topic_classes_size_partitions_ticks_over_signals_over_orders() -> None:

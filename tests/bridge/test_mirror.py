@@ -7,8 +7,8 @@ import json
 
 from prometheus_client import REGISTRY
 
-from bridge.producer_config import apply_overrides, default_profiles
-from bridge.status import bridge_status
+from bridge.mirror.producer_config import apply_overrides, default_profiles
+from bridge.status.report import bridge_status
 from schemas.envelope import encode, new_envelope
 from schemas.events import DeadLetter
 from supervisors.bus import Bus

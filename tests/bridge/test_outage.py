@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bridge.local_broker import LocalKafka
-from bridge.producer_config import apply_overrides, default_profiles
-from bridge.status import bridge_status
+from bridge.mirror.producer_config import apply_overrides, default_profiles
+from bridge.status.report import bridge_status
+from ops.bench.local_kafka import LocalKafka
 from supervisors.bus import Bus
 from supervisors.embedded_nats import free_port
 from tests.bridge.helpers import (

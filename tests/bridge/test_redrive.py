@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bridge.errors import RedriveRefused
-from bridge.replay import ReplayRequest, operator_name, replay
+from bridge.replay.republish import ReplayRequest, operator_name, replay
 from schemas.envelope import decode_as, encode, new_envelope
 from schemas.events import AuditEvent, DeadLetter
 from supervisors.bus import Bus

@@ -11,10 +11,10 @@ import uuid
 
 import pytest
 
-from bridge.registry import RegistryClient
-from bridge.replay import ReplayRequest, replay
-from bridge.schemas_cli import registry_check, registry_register
-from bridge.wire import decode as wire_decode
+from bridge.governance.registry import RegistryClient
+from bridge.governance.subjects import registry_check, registry_register
+from bridge.governance.wire import decode as wire_decode
+from bridge.replay.republish import ReplayRequest, replay
 from schemas.avro import envelope_schema
 from schemas.events import OrderFilled
 from supervisors.bus import Bus

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bridge.replay import ReplayRequest, replay
+from bridge.replay.republish import ReplayRequest, replay
 from supervisors.bus import Bus
 from tests.bridge.helpers import fill, make_streams, publish_many, start_bridge, tick, wait_for
 from tests.conftest import NatsServer

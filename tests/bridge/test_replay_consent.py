@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from actors.control.gate import ControlGate
-from bridge.replay import ReplayRequest
+from bridge.replay.republish import ReplayRequest
 from ops.bootstrap import bootstrap_streams
 from ops.errors import ConfigError, ControlRefused
 from ops.replay_consent import connect_for_replay

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from bridge.replay import ReplayRequest, replay
+from bridge.replay.republish import ReplayRequest, replay
 from schemas.envelope import decode
 from schemas.events import OrderFilled
 from schemas.names import STATUS_SUBJECT

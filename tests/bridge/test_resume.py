@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 
-from bridge.resume import TailReader
-from bridge.topics import ensure_topics
+from bridge.mirror.resume import TailReader
+from bridge.topics.admin import ensure_topics
 
 
 async def _write(bootstrap: str, topic: str, rows: list[tuple[str, int]], batch: int) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bridge.topic_overlays import plan_topics
-from bridge.topics import bootstrap_topics, check_topics
+from bridge.topics.admin import bootstrap_topics, check_topics
+from bridge.topics.overlays import plan_topics
 from tests.bridge.helpers import read_topic
 
 

@@ -13,8 +13,8 @@ import fastavro
 import msgspec
 import pytest
 
-from bridge import wire
-from bridge.schema_governance import (
+from bridge.governance import wire
+from bridge.governance.schema_files import (
     DEFAULT_DIR,
     SchemaIncompatible,
     backward_problems,

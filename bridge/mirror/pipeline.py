@@ -1,6 +1,6 @@
 """Per-partition pipes: the ordering and ack discipline that makes the mirror exactly-once.
 
-* A message maps to one (topic, partition) by its key (`bridge.partitioner`).
+* A message maps to one (topic, partition) by its key (`bridge.mirror.partitioner`).
 * Before the first message of a stream reaches a partition, the partition's last
   `nats-seq` of that stream is read from Kafka; a message at or below it is already there,
   so it is acked and not produced again.
@@ -21,12 +21,12 @@ from collections.abc import Callable
 from aiokafka import TopicPartition
 from nats.aio.msg import Msg
 
-from bridge.errors import KafkaUnavailable
-from bridge.metrics import DEAD_LETTERED, MIRRORED, SKIPPED, StreamFigures
-from bridge.partitioner import partition_for
-from bridge.producers import ProducerPool
-from bridge.records import OutRecord
-from bridge.resume import TailReader
+from bridge.errors import kafka_failure
+from bridge.mirror.metrics import DEAD_LETTERED, MIRRORED, SKIPPED, StreamFigures
+from bridge.mirror.partitioner import partition_for
+from bridge.mirror.producers import ProducerPool
+from bridge.mirror.records import OutRecord
+from bridge.mirror.resume import TailReader
 
 __all__ = ["Pipeline", "Item"]
 
@@ -161,8 +161,8 @@ class Pipeline:
             future = await producer.send_batch(batch, topic, partition=pipe.tp.partition)
             async with asyncio.timeout(self._pool.profile(topic).request_timeout_ms / 1000 + 5):
                 await future
-        except (Exception, TimeoutError) as exc:
-            raise KafkaUnavailable(
+        except (Exception, TimeoutError) as exc:  # no retry here: the epoch ends (see above)
+            raise kafka_failure(
                 f"producing {len(items)} records to {pipe.tp.topic}[{pipe.tp.partition}]", exc
             ) from exc
         self.batches += 1

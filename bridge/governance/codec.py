@@ -13,9 +13,9 @@ from typing import Any, Final, Protocol
 
 import msgspec
 
-from bridge import wire
 from bridge.errors import RegistryError, SchemaNotRegistered
-from bridge.registry import RegistryClient, subject_for_topic
+from bridge.governance import wire
+from bridge.governance.registry import RegistryClient, subject_for_topic
 from schemas.avro import envelope_schema, schema_for_topic
 from schemas.envelope import Envelope, encode
 from schemas.events import EVENT_TYPES, event_class

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from bridge.config import BridgeConfig
-from bridge.mirror import BridgeProcess
+from bridge.mirror.config import BridgeConfig, BridgeSettings
+from bridge.mirror.process import BridgeProcess
 from supervisors.bus import Bus
-from supervisors.child import ChildSpec
-
-if TYPE_CHECKING:
-    from ops.settings import Settings
+from supervisors.child import ChildSpec, Restart
 
 __all__ = ["bridge_child_spec"]
 
 
-def bridge_child_spec(bus: Bus, settings: Settings) -> ChildSpec | None:
+def bridge_child_spec(bus: Bus, settings: BridgeSettings) -> ChildSpec | None:
     """The bridge as a permanent child, or None when KAFKA_BOOTSTRAP_SERVERS is unset.
 
     Put it first among the root's children: started first and stopped last, it catches up
     on a graceful stop with everything the actors stored before they stopped. Its shutdown
     time covers the catch-up and the drain (`drain_timeout_s` each) with room to spare.
+
+    Transient: restarted after a crash, not after it stopped on an error retrying cannot fix
+    (`retriable` False, e.g. a topic setting the cluster refuses). The error names the fix;
+    the rest of the tree keeps trading, and the bridge's consumers keep every message it did
+    not mirror until it is started again.
     """
     if not settings.kafka_bootstrap_servers:
         return None
@@ -28,5 +28,6 @@ def bridge_child_spec(bus: Bus, settings: Settings) -> ChildSpec | None:
     return ChildSpec(
         name="bridge",
         start=lambda: BridgeProcess(bus, config),
+        restart=Restart.TRANSIENT,
         shutdown_s=config.drain_timeout_s * 2 + 5,
     )

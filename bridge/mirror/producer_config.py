@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka import codec as kafka_codec
 
 from bridge.errors import BridgeConfigError
-from bridge.topic_overlays import TOPIC_CLASSES, TopicClass
+from bridge.topics.overlays import TOPIC_CLASSES, TopicClass
 
 __all__ = [
     "ProducerProfile",
@@ -41,15 +41,28 @@ _AVAILABLE: Final = {
 
 class ProducerProfile(msgspec.Struct, frozen=True, kw_only=True):
     """Settings of one producer. `max_batch_records` caps our own per-partition batches;
-    `max_batch_bytes` (before compression) stays under the brokers' 1 MiB batch limit."""
+    `max_batch_bytes` (before compression) stays under the brokers' 1 MiB batch limit.
+
+    `max_request_bytes` is aiokafka's `max_request_size` (0: twice `max_batch_bytes`, at
+    least 1 MiB): a record larger than that, as aiokafka measures it, goes to its topic's
+    `.dlq` twin instead (`bridge.mirror.records`). Keep it at or below the topics'
+    `max.message.bytes`, and change it with the bridge at rest (zero lag): the limit decides
+    where a record goes, and the resume rule needs that to be the same after a restart.
+    """
 
     linger_ms: int = 0
     max_batch_bytes: int = 256 * 1024
     max_batch_records: int = 2000
+    max_request_bytes: int = 0
     compression: str = "auto"
     acks: str = "all"
     enable_idempotence: bool = False
     request_timeout_ms: int = 15000
+
+    @property
+    def request_limit_bytes(self) -> int:
+        """The largest record (and request) the producer sends."""
+        return self.max_request_bytes or max(self.max_batch_bytes * 2, 1024 * 1024)
 
     @property
     def codec(self) -> str | None:
@@ -79,6 +92,16 @@ class ProducerProfile(msgspec.Struct, frozen=True, kw_only=True):
             )
         if self.max_batch_records < 1 or self.max_batch_bytes < 1024 or self.linger_ms < 0:
             raise BridgeConfigError(f"{where}: batch sizes must be positive, linger_ms >= 0")
+        if self.max_request_bytes and self.max_request_bytes < 1024:
+            raise BridgeConfigError(
+                f"{where}.max_request_bytes={self.max_request_bytes}: at least 1024 "
+                "(0 means twice max_batch_bytes, at least 1 MiB)"
+            )
+        if self.enable_idempotence and self.acks != "all":
+            raise BridgeConfigError(
+                f"{where}: enable_idempotence=true needs acks=all (Kafka's rule); "
+                "set acks=all or enable_idempotence=false"
+            )
         return self
 
 
@@ -156,7 +179,7 @@ def make_producer(bootstrap_servers: str, profile: ProducerProfile, client_id: s
         acks=-1 if profile.acks == "all" else 1,
         linger_ms=profile.linger_ms,
         max_batch_size=profile.max_batch_bytes,
-        max_request_size=max(profile.max_batch_bytes * 2, 1024 * 1024),
+        max_request_size=profile.request_limit_bytes,
         compression_type=profile.codec,
         enable_idempotence=profile.enable_idempotence,
         request_timeout_ms=profile.request_timeout_ms,

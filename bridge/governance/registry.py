@@ -141,7 +141,8 @@ class RegistryClient:
             code = int(detail.get("error_code", 0)) if isinstance(detail, dict) else 0
             message = detail.get("message", "") if isinstance(detail, dict) else str(detail)
             raise RegistryError(
-                f"schema registry {method} {path}: HTTP {exc.code} ({code}): {message}",
+                f"schema registry {method} {path}: HTTP {exc.code} ({code}): {message}"
+                + _remedy(exc.code),
                 status=exc.code,
                 code=code,
             ) from None
@@ -149,6 +150,17 @@ class RegistryClient:
             raise RegistryError(
                 f"schema registry at {self.base} unreachable ({exc}); check SCHEMA_REGISTRY_URL"
             ) from None
+
+
+def _remedy(status: int) -> str:
+    """What to do about a refusal (4xx is not retried; see `RegistryError.retriable`)."""
+    if status in (401, 403):
+        return "; check the credentials in SCHEMA_REGISTRY_URL (https://user:password@host)"
+    if status == 409:
+        return "; the subject's versions reject this schema: run `alpha-panda schemas check`"
+    if status == 422:
+        return "; the registry rejects the schema itself: run `alpha-panda schemas check`"
+    return ""
 
 
 def _q(value: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bridge.errors import ReplayError
-from bridge.records import H_SEQ
+from bridge.mirror.records import H_SEQ
 
 __all__ = ["ReplayRange", "plan_range", "read_range", "parse_time_ms", "new_reader"]
 

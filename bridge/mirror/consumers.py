@@ -27,7 +27,7 @@ from nats.js.errors import NotFoundError
 from schemas.names import STREAMS
 from supervisors.bus import Bus, ConsumerSettings
 
-__all__ = ["bind_consumer", "ack_meta"]
+__all__ = ["bind_consumer"]
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +69,3 @@ async def bind_consumer(bus: Bus, stream: str, durable: str, settings: ConsumerS
         await bus.js.add_consumer(stream, config=config)
     await bus.ensure_consumer(stream, durable, subjects, settings)
     return floor
-
-
-def ack_meta(reply: str) -> tuple[int, int, int]:
-    """(stream sequence, consumer sequence, stored time in ms) from a JetStream ack subject.
-
-    `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts_ns>.<pending>` (v1) or with
-    `<domain>.<account hash>` after `ACK` and a trailing token (v2).
-    """
-    tokens = reply.split(".")
-    base = 2 if len(tokens) == 9 else 4
-    if len(tokens) < 9 or tokens[0] != "$JS" or tokens[1] != "ACK":
-        raise ValueError(f"not a JetStream ack subject: {reply!r}")
-    return int(tokens[base + 3]), int(tokens[base + 4]), int(tokens[base + 5]) // 1_000_000

@@ -5,21 +5,29 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 from bridge.errors import BridgeConfigError
-from bridge.producer_config import ProducerProfile, apply_overrides, default_profiles
-from bridge.topic_overlays import TOPIC_OVERLAYS, TopicClass
+from bridge.mirror.producer_config import ProducerProfile, apply_overrides, default_profiles
+from bridge.topics.overlays import TOPIC_OVERLAYS, TopicClass
 from schemas.names import STREAMS
 
-if TYPE_CHECKING:
-    from ops.settings import Settings
-
-__all__ = ["BridgeConfig", "MIRRORED_STREAMS", "PRODUCER_ENV"]
+__all__ = ["BridgeConfig", "BridgeSettings", "MIRRORED_STREAMS", "PRODUCER_ENV"]
 
 MIRRORED_STREAMS: Final = ("MARKET", "PAPER", "ZERODHA", "DLQ", "CONTROL", "ALERTS", "AUDIT")
 PRODUCER_ENV: Final = "ALPHA_PANDA_BRIDGE_PRODUCER"
 STREAMS_ENV: Final = "ALPHA_PANDA_BRIDGE_STREAMS"
+
+
+class BridgeSettings(Protocol):
+    """What the bridge reads of the application's settings (`ops.settings.Settings` has it)."""
+
+    @property
+    def kafka_bootstrap_servers(self) -> str | None: ...
+    @property
+    def schema_registry_url(self) -> str | None: ...
+    @property
+    def env(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,7 @@ class BridgeConfig:
     @classmethod
     def from_settings(
         cls,
-        settings: Settings,
+        settings: BridgeSettings,
         *,
         producer_overrides: Iterable[str] = (),
         streams: tuple[str, ...] = (),

@@ -3,17 +3,27 @@
 Subject → (topic, key) follows DESIGN's naming table (`schemas.names.topic_for_subject`).
 The body is validated against the topic's event type; a message that does not validate
 becomes a `DeadLetter` on the topic's `.dlq` twin, carrying the reason. The mapping is a
-function of the message alone, so a redelivered message always maps to the same topic and
-partition: the resume rule depends on that.
+function of the message alone (and the configured size limit), so a redelivered message
+always maps to the same topic and partition: the resume rule depends on that.
+
+A record larger than its producer's `max_request_bytes` can never be produced (aiokafka
+and the broker refuse it: MessageSizeTooLargeError, MESSAGE_TOO_LARGE), and retrying would
+block its partition for good. It becomes a dead letter on the `.dlq` twin instead, without
+the payload (which is what does not fit; the message stays in its JetStream stream at the
+sequence the letter names). Deciding this here, as the message is mapped, keeps the `.dlq`
+partition in sequence order like every other partition.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from bridge.codec import ValueCodec
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
+
+from bridge.governance.codec import ValueCodec
 from schemas.avro import DLQ_SUFFIX, event_type_for_topic
 from schemas.envelope import (
     HDR_MSG_ID,
@@ -41,6 +51,8 @@ __all__ = [
     "H_CONTENT_TYPE",
     "H_DLQ_REASON",
     "UNROUTABLE_TOPIC",
+    "PAYLOAD_OMITTED",
+    "record_size",
 ]
 
 H_ID: Final = "id"
@@ -53,6 +65,7 @@ H_MSG_ID: Final = "nats-msg-id"
 H_CONTENT_TYPE: Final = "content-type"
 H_DLQ_REASON: Final = "dlq-reason"
 UNROUTABLE_TOPIC: Final = "unroutable.dlq"
+PAYLOAD_OMITTED: Final = "omitted"  # a DeadLetter's payload_encoding when it did not fit
 _REASON_MAX: Final = 2000
 
 
@@ -68,14 +81,47 @@ class OutRecord:
     dead_letter: bool = False
 
 
-class RecordBuilder:
-    """Maps, validates and encodes; one per bridge (it caches the codec's per-topic state)."""
+def record_size(record: OutRecord) -> int:
+    """The size aiokafka compares with `max_request_size` (a batch holding only this record)."""
+    return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(record.key, record.value,
+                                                                record.headers))  # fmt: skip
 
-    def __init__(self, codec: ValueCodec) -> None:
+
+class RecordBuilder:
+    """Maps, validates and encodes; one per bridge (it caches the codec's per-topic state).
+
+    `limit_bytes(topic)` is the largest record the topic's producer sends (None: no limit).
+    """
+
+    def __init__(
+        self, codec: ValueCodec, *, limit_bytes: Callable[[str], int] | None = None
+    ) -> None:
         self.codec = codec
+        self._limit_bytes = limit_bytes
         self._ready: set[str] = set()
 
     async def build(
+        self, stream: str, subject: str, seq: int, raw: bytes, nats_headers: dict[str, str]
+    ) -> OutRecord:
+        record = await self._build(stream, subject, seq, raw, nats_headers)
+        if self._limit_bytes is None:
+            return record
+        limit, size = self._limit_bytes(record.topic), record_size(record)
+        if size <= limit:
+            return record
+        reason = (
+            f"the record is {size} bytes, over the {limit}-byte max_request_bytes of "
+            f"{record.topic} (MessageSizeTooLargeError), so Kafka can never take it; the "
+            f"message stays in JetStream stream {stream} at sequence {seq}"
+        )
+        if record.dead_letter:
+            reason = f"{dict(record.headers)[H_DLQ_REASON].decode()}; and {reason}"
+        return await self._dead(
+            record.topic, subject, stream, seq, raw, nats_headers, "RecordTooLarge", reason,
+            record.partition_key, omit_payload=True,
+        )  # fmt: skip
+
+    async def _build(
         self, stream: str, subject: str, seq: int, raw: bytes, nats_headers: dict[str, str]
     ) -> OutRecord:
         try:
@@ -148,12 +194,17 @@ class RecordBuilder:
         error_type: str,
         reason: str,
         partition_key: bytes,
+        *,
+        omit_payload: bool = False,
     ) -> OutRecord:
         dlq_topic = topic if topic.endswith(DLQ_SUFFIX) else topic + DLQ_SUFFIX
-        try:
-            payload, encoding = raw.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            payload, encoding = base64.b64encode(raw).decode(), "base64"
+        if omit_payload:
+            payload, encoding = "", PAYLOAD_OMITTED
+        else:
+            try:
+                payload, encoding = raw.decode("utf-8"), "utf-8"
+            except UnicodeDecodeError:
+                payload, encoding = base64.b64encode(raw).decode(), "base64"
         letter = DeadLetter(
             original_subject=subject,
             error=reason[:_REASON_MAX],

@@ -1,10 +1,15 @@
 """`BridgeProcess`: the JetStream → Kafka mirror as a supervised child.
 
-One durable consumer per mirrored stream feeds one inbox; one loop maps, validates and
-encodes each message and hands it to the pipeline (per-partition batches, ack after
-Kafka's ack). Kafka trouble does not crash the child: the bridge reports unhealthy, drops
-what it holds, waits a jittered backoff and resumes from the consumers' unacked messages,
-so a long Kafka outage never exhausts its supervisor's restart intensity.
+One durable consumer per mirrored stream feeds one inbox (`bridge.mirror.intake`); one
+loop maps, validates and encodes each message and hands it to the pipeline (per-partition
+batches, ack after Kafka's ack). Kafka trouble does not crash the child: the bridge reports
+unhealthy, drops what it holds, waits a jittered backoff and resumes from the consumers'
+unacked messages, so a long Kafka outage never exhausts its supervisor's restart intensity.
+
+What retrying cannot fix (an error with `retriable` False: a topic setting the cluster
+refuses, a missing topic, a permission, a producer setting the broker does not support)
+stops the bridge instead: `run` raises that error, whose message is the remedy, and the
+bridge's transient child spec is then not restarted (`bridge.mirror.child`).
 """
 
 from __future__ import annotations
@@ -12,23 +17,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
 from typing import Any, Final
 
-from bridge.codec import AvroCodec, JsonCodec, ValueCodec
-from bridge.config import BridgeConfig
-from bridge.consumers import ack_meta, bind_consumer
-from bridge.errors import BridgeError, DeliveryGap
-from bridge.feeder import EpochFeeder
-from bridge.lag import LagMonitor
-from bridge.metrics import HEALTHY, RESETS, StreamFigures
-from bridge.pipeline import Pipeline
-from bridge.producers import ProducerPool
-from bridge.records import RecordBuilder
-from bridge.registry import RegistryClient
-from bridge.resume import TailReader
-from bridge.topics import ensure_topics
-from supervisors.bus import Bus, ConsumerSettings, Msg
+from bridge.errors import BridgeError, MirrorInterrupted
+from bridge.governance.codec import AvroCodec, JsonCodec, ValueCodec
+from bridge.governance.registry import RegistryClient
+from bridge.mirror.config import BridgeConfig
+from bridge.mirror.intake import Intake
+from bridge.mirror.lag import LagMonitor
+from bridge.mirror.metrics import HEALTHY, RESETS, StreamFigures
+from bridge.mirror.pipeline import Pipeline
+from bridge.mirror.producers import ProducerPool
+from bridge.mirror.records import RecordBuilder
+from bridge.mirror.resume import TailReader
+from bridge.topics.admin import ensure_topics
+from supervisors.bus import Bus
 from supervisors.child import Ready
 from supervisors.consumer import ConsumerLost
 
@@ -58,17 +61,18 @@ class BridgeProcess:
         self.figures = {s: StreamFigures(s) for s in config.streams}
         self.resets = 0
         self.last_error: str | None = None
-        self.bound: list[str] = []
         self._healthy = True
         self._stop = asyncio.Event()
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()
-        self._epoch = 0
-        self._feeders: list[EpochFeeder] = []
-        self._watchdogs: list[asyncio.Task[None]] = []
+        self._intake = Intake(bus, config, self._inbox, self._wake, name=name)
         self._topics_ready = False
         self._pipeline: Pipeline | None = None
-        self._deliveries: dict[str, int] = {}
         self._failures = 0  # consecutive: the backoff grows with it, a success resets it
+
+    @property
+    def bound(self) -> list[str]:
+        """The streams mirrored in this epoch."""
+        return self._intake.bound
 
     # --- Child protocol ----------------------------------------------------------------------
 
@@ -94,8 +98,10 @@ class BridgeProcess:
     async def run(self, ready: Ready) -> None:
         self.state = "starting"
         config = self.config
-        builder = RecordBuilder(self._codec())
         pool = ProducerPool(config.bootstrap_servers, config.profiles, config.client_id)
+        builder = RecordBuilder(
+            self._codec(), limit_bytes=lambda topic: pool.profile(topic).request_limit_bytes
+        )
         tails = TailReader(config.bootstrap_servers, client_id=f"{config.client_id}-resume")
         pipeline = self._pipeline = Pipeline(
             pool, tails, self.figures, self._wake, lambda: self._set_healthy(True)
@@ -108,7 +114,7 @@ class BridgeProcess:
         try:
             while not self._stop.is_set():
                 try:
-                    await self._bind()
+                    await self._intake.bind()
                     if not is_ready:
                         ready()
                         is_ready = True
@@ -118,27 +124,32 @@ class BridgeProcess:
                         await ensure_topics(config.bootstrap_servers, config.env)
                         self._topics_ready = True
                     if await self._pump(builder, pipeline) is _REBIND:
-                        await self._unbind()
+                        await self._intake.unbind()
                         await pipeline.drain(config.drain_timeout_s)
                         await pipeline.reset(settle_s=5.0)
                         continue
                     await self._catch_up(builder, pipeline)
                 except (BridgeError, ConsumerLost) as exc:
+                    if not getattr(exc, "retriable", True):
+                        self._give_up(exc)
+                        raise
                     self._failures += 1
                     await self._recover(pipeline, exc, self._failures)
             self.state = "stopping"
-            await self._unbind()
+            await self._intake.unbind()
             if not await pipeline.drain(config.drain_timeout_s):
                 log.warning("bridge stopped with records in flight; they are resent on restart")
         except BaseException:
-            self.state = "crashed"
+            if self.state != "failed":
+                self.state = "crashed"
             raise
         finally:
             lag.cancel()
             await asyncio.gather(lag, return_exceptions=True)
-            await self._unbind()
+            await self._intake.unbind()
             await pipeline.reset(settle_s=5.0)
-            self.state = "stopped" if self.state != "crashed" else self.state
+            if self.state not in ("crashed", "failed"):
+                self.state = "stopped"
             HEALTHY.set(0)
 
     # --- consumption -------------------------------------------------------------------------
@@ -149,63 +160,12 @@ class BridgeProcess:
             return AvroCodec(registry, auto_register=self.config.auto_register)
         return JsonCodec()
 
-    async def _bind(self) -> None:
-        config = self.config
-        settings = ConsumerSettings(
-            ack_wait_s=config.ack_wait_s, max_ack_pending=config.max_ack_pending
-        )
-        self._epoch += 1
-        self.bound = []
-        self._deliveries.clear()
-        existing = set(await self._stream_names())
-        for stream in config.streams:
-            if stream not in existing:
-                log.warning(
-                    "bridge: stream %s does not exist; not mirrored (ops bootstrap)", stream
-                )
-                continue
-            durable = config.durable(stream)
-            await bind_consumer(self.bus, stream, durable, settings)
-            self._deliveries[stream] = 0  # a (re)created consumer numbers deliveries from 1
-            feeder = EpochFeeder(
-                self.bus, stream, durable, self._deliver_for(stream, self._epoch),
-                batch=config.pull_batch,
-            )  # fmt: skip
-            await feeder.start()
-            self._feeders.append(feeder)
-            task = asyncio.create_task(feeder.watchdog(), name=f"{self.name}:{stream}:watchdog")
-            task.add_done_callback(self._watchdog_done)
-            self._watchdogs.append(task)
-            self.bound.append(stream)
-
-    async def _stream_names(self) -> list[str]:
-        try:
-            return [str(info.config.name) for info in await self.bus.js.streams_info()]
-        except Exception as exc:
-            raise BridgeError(f"listing JetStream streams failed: {exc}") from exc
-
-    def _deliver_for(self, stream: str, epoch: int) -> Callable[[Msg], None]:
-        inbox = self._inbox
-        return lambda msg: inbox.put_nowait((stream, epoch, msg))
-
-    def _watchdog_done(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            self._wake(task.exception() or RuntimeError("watchdog"))
-
     def _rebind_soon(self) -> None:
         if self.state == "running":
             self._inbox.put_nowait(_REBIND)
 
     def _wake(self, exc: BaseException) -> None:
         self._inbox.put_nowait(_Failure(exc))
-
-    async def _unbind(self) -> None:
-        feeders, self._feeders = self._feeders, []
-        watchdogs, self._watchdogs = self._watchdogs, []
-        for task in watchdogs:
-            task.cancel()
-        for feeder in feeders:
-            await feeder.stop()
 
     async def _pump(self, builder: RecordBuilder, pipeline: Pipeline) -> object:
         while True:
@@ -244,18 +204,20 @@ class BridgeProcess:
     async def _handle(self, entry: Any, builder: RecordBuilder, pipeline: Pipeline) -> None:
         if isinstance(entry, _Failure):
             exc = entry.exc
-            raise exc if isinstance(exc, BridgeError | ConsumerLost) else BridgeError(str(exc))
-        stream, epoch, msg = entry
-        if epoch != self._epoch:
-            return  # delivered to a feeder of a previous epoch: redelivered in order
-        seq, delivery, ts_ms = ack_meta(msg.reply)
-        expected = self._deliveries[stream] + 1
-        if delivery != expected:
-            raise DeliveryGap(stream, expected, delivery)
-        self._deliveries[stream] = delivery
+            if isinstance(exc, BridgeError | ConsumerLost):
+                raise exc
+            raise MirrorInterrupted("a task of the mirror", exc) from exc
+        stream, msg = entry
+        meta = self._intake.check(stream, msg)
         headers = msg.headers or {}
-        record = await builder.build(stream, msg.subject, seq, msg.data, headers)
-        await pipeline.submit(msg, stream, seq, ts_ms, record)
+        record = await builder.build(stream, msg.subject, meta.stream_seq, msg.data, headers)
+        await pipeline.submit(msg, stream, meta.stream_seq, meta.ts_ms, record)
+
+    def _give_up(self, exc: BaseException) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self._set_healthy(False)
+        self.state = "failed"
+        log.error("bridge stopped: %s", self.last_error)
 
     async def _recover(self, pipeline: Pipeline, exc: BaseException, attempt: int) -> None:
         """Drop everything held in memory, back off, and let `_bind` resume from the floor."""
@@ -265,7 +227,7 @@ class BridgeProcess:
         self._set_healthy(False)
         self.state = "retrying"
         log.warning("bridge: %s (attempt %d); resuming after backoff", self.last_error, attempt)
-        await self._unbind()
+        await self._intake.unbind()
         timeout_ms = max(p.request_timeout_ms for p in self.config.profiles.values())
         await pipeline.reset(settle_s=timeout_ms / 1000 + 5)
         self._drain_inbox()

@@ -14,7 +14,7 @@ from typing import Any
 
 from nats.js.errors import NotFoundError
 
-from bridge.config import MIRRORED_STREAMS
+from bridge.mirror.config import MIRRORED_STREAMS
 from supervisors.bus import Bus
 
 __all__ = ["bridge_status", "format_status"]

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
+import schemas
 from bridge.errors import BridgeError
 from schemas.avro import all_schemas, canonical_json
 
@@ -29,7 +30,7 @@ __all__ = [
     "history_versions",
 ]
 
-DEFAULT_DIR: Final = Path(__file__).resolve().parents[1] / "schemas" / "avro"
+DEFAULT_DIR: Final = Path(schemas.__file__).resolve().parent / "avro"
 _VERSION: Final = re.compile(r"^v(\d+)\.avsc$")
 
 

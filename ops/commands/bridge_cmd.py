@@ -1,4 +1,4 @@
-"""`alpha-panda bridge run|status|replay` (also runnable as `python -m bridge.cli`)."""
+"""`alpha-panda bridge run|status|replay`: the mirror alone, its lag, and topic replays."""
 
 from __future__ import annotations
 
@@ -8,21 +8,18 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bridge.config import MIRRORED_STREAMS, BridgeConfig
 from bridge.errors import BridgeError
-from bridge.mirror import BridgeProcess
-from bridge.replay import ReplayRequest, operator_name, replay
-from bridge.status import bridge_status, format_status
+from bridge.mirror.config import MIRRORED_STREAMS, BridgeConfig
+from bridge.mirror.process import BridgeProcess
+from bridge.replay.republish import ReplayRequest, operator_name, replay
+from bridge.status.report import bridge_status, format_status
+from ops.nats_access import NatsTarget, nats_target
+from ops.replay_consent import connect_for_replay
 from ops.settings import Settings, load_settings
-from schemas.permissions import OPERATOR
 
-if TYPE_CHECKING:
-    from ops.nats_access import NatsTarget
-
-__all__ = ["register", "main"]
+__all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +67,8 @@ def register(subparsers: Any) -> None:
     rep.set_defaults(func=_cmd_replay)
 
 
-def _target(settings: Settings, user: str = OPERATOR) -> NatsTarget:
-    """The running system's server with `user`'s credentials (ops.nats_access)."""
-    from ops.nats_access import nats_target
-
-    return nats_target(settings, user)
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)  # its INFO lines are per connection
     settings = load_settings()
     streams = tuple(s.strip().upper() for s in (args.streams or "").split(",") if s.strip())
     try:
@@ -91,7 +82,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from prometheus_client import start_http_server
 
         start_http_server(args.metrics_port, addr="127.0.0.1")
-    return asyncio.run(_run(_target(settings, "bridge"), config, args.duration))
+    try:
+        return asyncio.run(_run(nats_target(settings, "bridge"), config, args.duration))
+    except BridgeError as exc:  # retrying cannot fix it: the message says what will
+        print(f"alpha-panda bridge: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 async def _run(target: NatsTarget, config: BridgeConfig, duration_s: float | None) -> int:
@@ -124,7 +119,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     settings = load_settings()
 
     async def go() -> dict[str, Any]:
-        bus = await _target(settings).connect("alpha-panda:bridge-status")
+        bus = await nats_target(settings).connect("alpha-panda:bridge-status")
         try:
             return await bridge_status(bus, sample_s=args.sample_s)
         finally:
@@ -172,12 +167,17 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             f"published {data['published']}, duplicates {data['duplicates']} "
             f"in {data['seconds']}s; by type {data['by_type']}"
         )
+    if data["omitted"]:
+        print(
+            f"{data['omitted']} dead letter(s) carry no payload (too large for Kafka) and were "
+            "not re-driven: republish them from JetStream at the stream sequence each names",
+            file=sys.stderr,
+        )
     return 0
 
 
 async def _replay(settings: Settings, request: ReplayRequest, *, progress: bool) -> Any:
-    from ops.replay_consent import connect_for_replay
-
+    # inside the trust boundary: as the control user, after the gate's consent
     bus = await connect_for_replay(settings, request, operator_name())
     try:
         return await replay(
@@ -186,19 +186,3 @@ async def _replay(settings: Settings, request: ReplayRequest, *, progress: bool)
         )  # fmt: skip
     finally:
         await bus.close()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="alpha-panda")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["bridge", *(argv if argv is not None else sys.argv[1:])])
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-    )
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
-    code: int = args.func(args)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

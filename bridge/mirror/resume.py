@@ -17,8 +17,8 @@ from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bridge.errors import KafkaUnavailable
-from bridge.records import H_SEQ, H_STREAM
+from bridge.errors import kafka_failure
+from bridge.mirror.records import H_SEQ, H_STREAM
 
 __all__ = ["TailReader", "last_seq_in"]
 
@@ -85,7 +85,7 @@ class TailReader:
                     return await self._last_seqs(stream.encode(), tps)
             except (Exception, TimeoutError) as exc:
                 await self.close()
-                raise KafkaUnavailable(
+                raise kafka_failure(
                     f"reading the tails of {sorted({t.topic for t in tps})}", exc
                 ) from exc
 

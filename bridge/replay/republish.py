@@ -5,6 +5,9 @@ Each record goes back to its original subject (or `--to-subject`) with its origi
 replay never doubles a recent message. A `.dlq` topic is *re-driven*: each dead letter's
 original payload goes back to its original subject, after an explicit `--confirm`, and the
 re-drive is recorded on `audit.redrive` (who, when, what) before the first letter is sent.
+A letter whose payload was too large for Kafka carries none (`PAYLOAD_OMITTED`); it is
+counted as `omitted` and not re-driven: its message is still in JetStream at the sequence
+the letter names.
 """
 
 from __future__ import annotations
@@ -19,13 +22,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge.codec import AvroDecoder
 from bridge.errors import RedriveRefused, ReplayError
-from bridge.progress import Progress
-from bridge.records import H_ID, H_MSG_ID, H_SUBJECT, H_TRACEPARENT, H_TYPE
-from bridge.registry import RegistryClient
-from bridge.replay_source import new_reader, parse_time_ms, plan_range, read_range
-from bridge.wire import is_wire_format
+from bridge.governance.codec import AvroDecoder
+from bridge.governance.registry import RegistryClient
+from bridge.governance.wire import is_wire_format
+from bridge.mirror.records import (
+    H_ID,
+    H_MSG_ID,
+    H_SUBJECT,
+    H_TRACEPARENT,
+    H_TYPE,
+    PAYLOAD_OMITTED,
+)
+from bridge.replay.progress import Progress
+from bridge.replay.source import new_reader, parse_time_ms, plan_range, read_range
 from schemas.avro import DLQ_SUFFIX
 from schemas.envelope import HDR_MSG_ID, HDR_TRACEPARENT, HDR_TYPE, decode_as, new_envelope
 from schemas.events import AuditEvent, DeadLetter
@@ -62,6 +72,7 @@ class ReplaySummary:
     matched: int = 0
     published: int = 0
     duplicates: int = 0
+    omitted: int = 0  # dead letters without a payload to re-drive (too large for Kafka)
     by_type: dict[str, int] = field(default_factory=dict)
     subjects: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -138,9 +149,11 @@ async def replay(
             headers = dict(record.headers or ())
             if not _matches(request.filters, headers, record.key):
                 continue
-            subject, payload, nats_headers, type_name = await _prepare(
-                request, record, headers, decoder
-            )
+            prepared = await _prepare(request, record, headers, decoder)
+            if prepared is None:
+                summary.omitted += 1
+                continue
+            subject, payload, nats_headers, type_name = prepared
             summary.matched += 1
             summary.by_type[type_name] = summary.by_type.get(type_name, 0) + 1
             summary.subjects[subject] = summary.subjects.get(subject, 0) + 1
@@ -161,7 +174,8 @@ async def replay(
 
 async def _prepare(
     request: ReplayRequest, record: Any, headers: dict[str, bytes], decoder: AvroDecoder | None
-) -> tuple[str, bytes, dict[str, str], str]:
+) -> tuple[str, bytes, dict[str, str], str] | None:
+    """Subject, payload, headers and type to republish; None for a letter without payload."""
     value: bytes = record.value or b""
     if is_wire_format(value):
         if decoder is None:
@@ -172,6 +186,8 @@ async def _prepare(
     type_name = headers.get(H_TYPE, b"?").decode()
     if request.redrive:
         letter = decode_as(value, DeadLetter).data
+        if letter.payload_encoding == PAYLOAD_OMITTED:
+            return None
         if letter.payload_encoding == "base64":
             payload = base64.b64decode(letter.payload)
         else:

@@ -4,7 +4,8 @@ Every `every`-th tick it receives (one counter across its instruments, in stream
 flips that tick's instrument between FLAT and LONG, so it emits exactly
 `ticks // every` signals, alternately buying and selling one size. A benchmark can then
 count the signals, validations and fills that must come out of a run and call any
-shortfall a loss. It trades nothing real; keep it out of `strategies.yaml`.
+shortfall a loss. It trades nothing real, so it ships with the benchmarks, not with the
+strategies: importing this module registers `type: bench` (unlisted) for the bench's runs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 
 from actors.instruments import Instrument
 from actors.strategies.base import Decision, ParamError, Position, Strategy, StrategyParams
+from actors.strategies.registry import register_strategy_type
 
 __all__ = ["BenchParams", "BenchStrategy"]
 
@@ -62,3 +64,6 @@ class BenchStrategy(Strategy[BenchParams]):
 
     def _indicator_restore(self, token: int, data: Mapping[str, Any]) -> None:
         return None
+
+
+register_strategy_type(BenchStrategy, listed=False)

@@ -12,8 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from bridge.config import BridgeConfig
-from bridge.metrics import LAG, MIRRORED_SEQ, THROUGHPUT, StreamFigures
+from bridge.mirror.config import BridgeConfig
+from bridge.mirror.metrics import LAG, MIRRORED_SEQ, THROUGHPUT, StreamFigures
 from supervisors.bus import Bus
 
 __all__ = ["LagMonitor"]

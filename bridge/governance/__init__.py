@@ -1,0 +1,1 @@
+"""Avro governance: committed schemas, the schema registry, and the record value codecs."""

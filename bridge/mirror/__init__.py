@@ -1,0 +1,1 @@
+"""The JetStream → Kafka mirror: a supervised child that produces exactly once per record."""

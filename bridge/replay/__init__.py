@@ -1,0 +1,1 @@
+"""Replay: read a topic's records back into NATS (rebuild, replay a day, re-drive letters)."""

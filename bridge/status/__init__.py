@@ -1,0 +1,1 @@
+"""The mirror's lag and throughput per stream, read from its JetStream consumers."""

@@ -1,0 +1,1 @@
+"""Topic admin: topic classes and per-environment overlays, bootstrap and health checks."""
