@@ -7,10 +7,13 @@ control gate has checked the API token (constant time) and stored who and what o
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
-from ops.commands.control import authorize_replay
-from ops.errors import ConfigError
+import msgspec
+
+from actors.control.gate import AUTH_HEADER, CONTROL_REQUEST_SUBJECT, ControlRequest
+from ops.errors import ConfigError, ControlRefused
 from ops.nats_access import nats_target
 from ops.settings import Settings
 from supervisors.bus import Bus
@@ -18,9 +21,33 @@ from supervisors.bus import Bus
 if TYPE_CHECKING:
     from bridge.replay.republish import ReplayRequest
 
-__all__ = ["connect_for_replay", "REPLAY_USER"]
+__all__ = ["connect_for_replay", "authorize_replay", "REPLAY_USER"]
 
 REPLAY_USER = "control"
+
+
+async def authorize_replay(
+    bus: Bus, token: str, action: str, who: str, detail: dict[str, str], reason: str = ""
+) -> str:
+    """Ask the running control gate to let a replay or re-drive publish: it checks the token
+    (constant time) and stores who and what on `audit.redrive`; returns that record's id."""
+    body = msgspec.json.encode(
+        ControlRequest(verb=action, reason=reason, requested_by=who, detail=detail)
+    )
+    try:
+        reply = await bus.nc.request(
+            CONTROL_REQUEST_SUBJECT, body, timeout=5, headers={AUTH_HEADER: f"Bearer {token}"}
+        )
+    except Exception as exc:  # no responder / timeout
+        raise ControlRefused(
+            f"no control gate answered {CONTROL_REQUEST_SUBJECT} ({type(exc).__name__}): a "
+            f"{action} publishes only with the running system's consent; start "
+            "`alpha-panda up` (the control role) first"
+        ) from None
+    result = json.loads(reply.data)
+    if not result.get("ok"):
+        raise ControlRefused(f"{action} refused by the control gate: {result.get('error')}")
+    return str(result["id"])
 
 
 def _detail(request: ReplayRequest) -> dict[str, str]:

@@ -8,12 +8,11 @@ import json
 
 from actors.control.gate import AUTH_HEADER, CONTROL_REQUEST_SUBJECT, ControlRequest
 from ops.commands.common import NatsTarget, nats_target, run_async
-from ops.errors import ConfigError, ControlRefused
+from ops.errors import ConfigError
 from ops.settings import load_settings
 from schemas.names import BROKERS, ControlVerb
-from supervisors.bus import Bus
 
-__all__ = ["register", "send_control", "authorize_replay"]
+__all__ = ["register", "send_control"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,32 +45,6 @@ async def send_control(
         await bus.close()
     result: dict[str, object] = json.loads(reply.data)
     return result
-
-
-async def authorize_replay(
-    bus: Bus, token: str, action: str, who: str, detail: dict[str, str], reason: str = ""
-) -> str:
-    """Ask the running control gate to let a replay or re-drive publish: it checks the token
-    (constant time) and stores who and what on `audit.redrive`; returns that record's id."""
-    import msgspec
-
-    body = msgspec.json.encode(
-        ControlRequest(verb=action, reason=reason, requested_by=who, detail=detail)
-    )
-    try:
-        reply = await bus.nc.request(
-            CONTROL_REQUEST_SUBJECT, body, timeout=5, headers={AUTH_HEADER: f"Bearer {token}"}
-        )
-    except Exception as exc:  # no responder / timeout
-        raise ControlRefused(
-            f"no control gate answered {CONTROL_REQUEST_SUBJECT} ({type(exc).__name__}): a "
-            f"{action} publishes only with the running system's consent; start "
-            "`alpha-panda up` (the control role) first"
-        ) from None
-    result = json.loads(reply.data)
-    if not result.get("ok"):
-        raise ControlRefused(f"{action} refused by the control gate: {result.get('error')}")
-    return str(result["id"])
 
 
 def _control(args: argparse.Namespace) -> int:

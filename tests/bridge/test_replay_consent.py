@@ -131,3 +131,53 @@ async def test_the_bridge_mirrors_every_stream_as_its_own_user_without_a_violati
         assert bridge.security.violations == 0, bridge.security.last
     finally:
         await bridge.close()
+
+
+async def test_bridge_replay_from_the_cli_publishes_into_a_running_system_only_with_its_token(
+    tmp_path: Path, fresh_nats: NatsServer, tansu: str
+) -> None:
+    import json
+
+    from ops.nats_access import nats_target
+    from tests.bridge.helpers import make_streams, publish_many, start_bridge, tick, wait_for
+    from tests.e2e.conftest import eventually, run_cli, up_embedded
+
+    source = await Bus.connect(fresh_nats.url)  # a day recorded elsewhere, mirrored to Kafka
+    await make_streams(source)
+    await publish_many(source, [tick(t % 3 + 1) for t in range(12)])
+    process, task = await start_bridge(source, tansu, streams=("MARKET",))
+    await wait_for(lambda: process.figures["MARKET"].mirrored == 12)
+    process.request_stop()
+    await task
+    await source.close()
+
+    app = up_embedded(tmp_path, duration_s=60)
+    try:
+
+        async def answering() -> bool:
+            return (await asyncio.to_thread(run_cli, tmp_path, "status")).returncode == 0
+
+        await eventually(answering, "the running system", app=app)
+        replay_args = ("bridge", "replay", "--topic", "market.ticks", "--json", "--no-progress")
+        kafka = {"KAFKA_BOOTSTRAP_SERVERS": tansu, "ALPHA_PANDA_OPERATOR": "asha"}
+        wrong = await asyncio.to_thread(
+            lambda: run_cli(
+                tmp_path, *replay_args, env={**kafka, "ALPHA_PANDA_API_TOKEN": "not-the-token"}
+            )
+        )
+        assert wrong.returncode == 1 and "wrong token" in wrong.stderr, wrong.stderr
+        done = await asyncio.to_thread(lambda: run_cli(tmp_path, *replay_args, env=kafka))
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout.splitlines()[-1])["published"] == 12
+        operator = await nats_target(
+            load_settings(data_dir=tmp_path / "var", nats_url=None)
+        ).connect("test:operator")
+        try:
+            grants = await _redrives(operator)
+            replayed = await operator.replay("MARKET", ["market.ticks.1"], 1).__anext__()
+        finally:
+            await operator.close()
+        assert [(g.actor.split("@")[0], g.detail["action"]) for g in grants] == [("asha", "replay")]
+        assert replayed.subject == "market.ticks.1"
+    finally:
+        app.kill()

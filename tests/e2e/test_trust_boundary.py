@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,57 +17,25 @@ import pytest
 from schemas.names import ORDERS_FILLED, STATUS_SUBJECT, broker_subject
 from schemas.permissions import OPERATOR, USERS, permission_table
 from supervisors.bus import Bus
-from supervisors.embedded_nats import free_port
 from supervisors.nats_auth import UserStore, authorization_block
 from tests.conftest import NatsServer
-from tests.e2e.conftest import AlphaPanda, eventually, launch, subject_counts
+from tests.e2e.conftest import (
+    API_TOKEN,
+    AlphaPanda,
+    eventually,
+    launch,
+    run_cli,
+    subject_counts,
+    up_embedded,
+)
 
 REPO = Path(__file__).parents[2]
-
-
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("ALPHA_PANDA_", "NATS_"))
-        and k not in ("DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS")
-    }
-    env.update(extra)
-    return env
-
-
-TOKEN = "a-token-of-sixteen-characters-or-more"
-
-
-def _cli(workdir: Path, *args: str, timeout_s: float = 30) -> subprocess.CompletedProcess[str]:
-    """A command run as an operator would, from the directory of the running `up`."""
-    return subprocess.run(
-        [sys.executable, "-m", "ops.cli", *args], cwd=workdir,
-        env=_clean_env(ALPHA_PANDA_API_TOKEN=TOKEN),
-        capture_output=True, text=True, timeout=timeout_s, check=False,
-    )  # fmt: skip
-
-
-def _up_embedded(workdir: Path) -> AlphaPanda:
-    """`alpha-panda up` with no NATS_URL: its own embedded server, on a free port."""
-    shutil.copy(REPO / "strategies.yaml", workdir)
-    log = workdir / "up.log"
-    env = _clean_env(
-        ALPHA_PANDA_NATS_PORT="0", ALPHA_PANDA_WEB_ADDR=f"127.0.0.1:{free_port()}",
-        ALPHA_PANDA_API_TOKEN=TOKEN,
-    )  # fmt: skip
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ops.cli", "up", "--duration", "60"],
-            cwd=workdir, env=env, stdout=out, stderr=out,
-        )  # fmt: skip
-    return AlphaPanda(proc, log, workdir / "var")
 
 
 async def test_the_embedded_server_refuses_anonymous_clients_while_the_cli_works(
     tmp_path: Path,
 ) -> None:
-    app = _up_embedded(tmp_path)
+    app = up_embedded(tmp_path)
     proc, log = app.proc, app.log
     try:
         url_file = tmp_path / "var" / "nats.url"
@@ -87,7 +51,7 @@ async def test_the_embedded_server_refuses_anonymous_clients_while_the_cli_works
         status: dict[str, Any] = {}
 
         async def status_answers() -> bool:
-            done = await asyncio.to_thread(_cli, tmp_path, "status", "--json")
+            done = await asyncio.to_thread(run_cli, tmp_path, "status", "--json")
             if done.returncode == 0:
                 status.update(json.loads(done.stdout))
             return done.returncode == 0 and status["tree"]["state"] == "running"
@@ -97,10 +61,10 @@ async def test_the_embedded_server_refuses_anonymous_clients_while_the_cli_works
         assert status["process"]["security"] == {
             "user": "app", "violations": 0, "last_violation": None,
         }  # fmt: skip
-        halted = await asyncio.to_thread(_cli, tmp_path, "halt", "--reason", "test")
+        halted = await asyncio.to_thread(run_cli, tmp_path, "halt", "--reason", "test")
         assert halted.returncode == 0, halted.stdout + halted.stderr
         assert "stored on control.halt" in halted.stdout
-        bootstrap = await asyncio.to_thread(_cli, tmp_path, "ops", "bootstrap")
+        bootstrap = await asyncio.to_thread(run_cli, tmp_path, "ops", "bootstrap")
         assert bootstrap.returncode == 0, bootstrap.stdout + bootstrap.stderr
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(proc.wait, 30) == 0, app.output()
@@ -108,7 +72,7 @@ async def test_the_embedded_server_refuses_anonymous_clients_while_the_cli_works
         app.kill()
     passwords = [s.password.reveal() for s in UserStore(tmp_path / "var" / "nats-users.json").load().values()]  # fmt: skip
     assert len(passwords) == len(USERS)
-    passwords.append(TOKEN)
+    passwords.append(API_TOKEN)
     leaks = [
         path.name
         for path in (log, tmp_path / "var" / "nats-auth.conf", tmp_path / "var/nats/nats-server.log")

@@ -9,8 +9,8 @@ import pytest
 
 from actors.control.gate import ControlGate
 from ops.bootstrap import bootstrap_streams
-from ops.commands.control import authorize_replay
 from ops.errors import ControlRefused
+from ops.replay_consent import authorize_replay
 from schemas.envelope import decode_as
 from schemas.events import AuditEvent
 from schemas.names import audit_subject
