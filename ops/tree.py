@@ -22,6 +22,7 @@ from actors.paper.matching import PaperBroker
 from actors.portfolio.actor import PortfolioActor
 from actors.risk.actor import RiskManager
 from actors.stores.shared import Stores
+from actors.strategies.config import allowed_instruments
 from actors.strategies.runner import StrategyRunner
 from bridge.mirror.child import bridge_child_spec
 from ops.config_loading import DomainConfig
@@ -70,15 +71,18 @@ def _broker_subtree(
     bus: Bus, broker: Broker, roles: tuple[str, ...], settings: Settings, config: DomainConfig,
     stores: Stores,
 ) -> SupervisorSpec:  # fmt: skip
+    # the strategies the runner of this broker runs are the only ones risk lets trade
+    allowed = allowed_instruments(config.strategies, broker)
     makers: dict[str, Callable[[], Actor]] = {
         "portfolio": lambda: PortfolioActor(
             broker, stores, starting_cash=settings.starting_cash,
             pnl_interval_s=settings.pnl_interval_s,
         ),
         "execution": lambda: PaperExecution(
-            broker, PaperBroker(config.paper), metrics=stores.metrics
+            broker, PaperBroker(config.paper), metrics=stores.metrics,
+            tokens=frozenset().union(*allowed.values()),
         ),
-        "risk": lambda: RiskManager(broker, config.risk_limits, stores),
+        "risk": lambda: RiskManager(broker, config.risk_limits, stores, strategies=allowed),
         "strategies": lambda: StrategyRunner(
             broker, config.strategies, config.book, stores.metrics
         ),

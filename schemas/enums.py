@@ -31,7 +31,10 @@ class OrderStatus(StrEnum):
 
 
 class RejectReason(StrEnum):
-    """Why the risk manager refused a signal; one code per pre-trade check."""
+    """Why the risk manager refused a signal; one code per pre-trade check.
+
+    Execution reuses UNKNOWN_TICK, STALE_TICK and NO_MARKET_PRICE as `OrderFailed.reason`.
+    """
 
     MAX_ORDER_NOTIONAL = "MAX_ORDER_NOTIONAL"
     MAX_POSITION = "MAX_POSITION"
@@ -45,6 +48,11 @@ class RejectReason(StrEnum):
     UNKNOWN_INSTRUMENT = "UNKNOWN_INSTRUMENT"
     INVALID_SIGNAL = "INVALID_SIGNAL"
     NO_MARKET_PRICE = "NO_MARKET_PRICE"
+    # the trust boundary: who may trade what, and the tick a signal is priced from
+    UNKNOWN_STRATEGY = "UNKNOWN_STRATEGY"
+    INSTRUMENT_NOT_ALLOWED = "INSTRUMENT_NOT_ALLOWED"
+    UNKNOWN_TICK = "UNKNOWN_TICK"
+    STALE_TICK = "STALE_TICK"
 
 
 class TradingState(StrEnum):

@@ -113,6 +113,11 @@ class TradingSignal(Event, frozen=True, kw_only=True):
     # rate limit and the trading day run on, so a replayed day decides as the live one did.
     # `tick_ts` stays the tick's publish time, from which latency is measured.
     event_ts: int = 0
+    # The tick the signal was computed on: its MARKET stream sequence and envelope id. Risk
+    # and execution price the signal from that tick as they read it from MARKET; the prices
+    # above are the strategy's own account, never used to value or fill an order.
+    tick_seq: int = 0
+    tick_id: str = ""
 
 
 class ValidatedSignal(Event, frozen=True, kw_only=True):

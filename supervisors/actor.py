@@ -16,6 +16,8 @@ from schemas.envelope import Envelope, new_envelope
 from schemas.events import Event
 
 if TYPE_CHECKING:
+    from nats.aio.msg import Msg
+
     from supervisors.bus import Bus
 
 __all__ = [
@@ -61,6 +63,7 @@ class Context:
         "replies",
         "reply_to",
         "seq",
+        "stored_ms",
         "subject",
     )
 
@@ -75,6 +78,7 @@ class Context:
         attempt: int = 1,
         reply_to: str = "",
         headers: dict[str, str] | None = None,
+        stored_ms: int = 0,
     ) -> None:
         self.actor = actor
         self.broker = broker
@@ -84,6 +88,7 @@ class Context:
         self.attempt = attempt
         self.reply_to = reply_to
         self.headers = headers or {}
+        self.stored_ms = stored_ms  # when JetStream stored the input (server clock), 0: not known
         self.outputs: list[Output] = []
         self.replies: list[tuple[str, bytes]] = []
 
@@ -181,6 +186,10 @@ class Ordered(Generic[E]):
     last_per_subject: bool = False
     accept: Callable[[str], bool] | None = None  # cheap subject filter, before decoding
     resume: bool = False  # stateful actor: start after the snapshot's sequence
+    # Sees every delivered message first, in the client's callback, before `accept` and the
+    # mailbox: for a cache of immutable stream messages (the ticks a signal may name), which
+    # no handler needs to see in order. It must be cheap and must not raise.
+    tap: Callable[[Msg], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,14 @@ __all__ = ["ActorStats", "Handling"]
 log = logging.getLogger(__name__)
 
 
+def _stored_ms(msg: Msg) -> int:
+    """When the stream stored a JetStream message (the server's clock); 0 when unknown."""
+    try:
+        return parse_ack_subject(msg.reply).ts_ms
+    except ValueError:
+        return 0
+
+
 class ActorStats:
     """Counters of one actor instance, for the status tree."""
 
@@ -103,8 +111,9 @@ class Handling:
             to_ack.append(msg)
             return
         ctx = Context(
-            self.name, self.actor.broker, env, subject=msg.subject, seq=seq, attempt=attempt
-        )
+            self.name, self.actor.broker, env, subject=msg.subject, seq=seq, attempt=attempt,
+            stored_ms=_stored_ms(msg),
+        )  # fmt: skip
         try:
             await inp.handler(env, ctx)
         except Crash:
@@ -134,10 +143,15 @@ class Handling:
             self.applied_seq = seq
         if inp.accept is not None and not inp.accept(msg.subject):
             return
-        await self._once(inp, msg, outputs, seq)
+        await self._once(inp, msg, outputs, seq, meta.ts_ms)
 
     async def _once(
-        self, inp: CoreSub[Any] | Ordered[Any], msg: Msg, outputs: list[Output], seq: int
+        self,
+        inp: CoreSub[Any] | Ordered[Any],
+        msg: Msg,
+        outputs: list[Output],
+        seq: int,
+        stored_ms: int = 0,
     ) -> None:
         """An input that is never redelivered: any failure dead-letters it at once."""
         try:
@@ -146,7 +160,9 @@ class Handling:
             self.stats.invalid += 1
             self.dead_letter(msg, outputs, 1, "DecodeError", str(exc), seq)
             return
-        ctx = Context(self.name, self.actor.broker, env, subject=msg.subject, seq=seq)
+        ctx = Context(
+            self.name, self.actor.broker, env, subject=msg.subject, seq=seq, stored_ms=stored_ms
+        )
         try:
             await inp.handler(env, ctx)
         except Crash:

@@ -283,16 +283,24 @@ class ActorProcess:
         async def enqueue(msg: Msg) -> None:
             await mailbox.put((inp, msg))
 
-        if not isinstance(inp, Ordered) or inp.accept is None or inp.resume:
+        if not isinstance(inp, Ordered):
             return enqueue
-        accept = inp.accept
+        tap = inp.tap
+        accept = None if inp.resume else inp.accept
+        if tap is None and accept is None:
+            return enqueue
 
         async def enqueue_accepted(msg: Msg) -> None:
+            if tap is not None:
+                try:
+                    tap(msg)
+                except Exception:  # a cache that misses one message; never the consumer
+                    log.exception("%s: tap of %s failed", self.name, msg.subject)
             # Idle with an empty mailbox, the actor's state is the one its handler would see,
             # so a tick it would skip is skipped here, without a trip through the mailbox
             # (most ticks, for execution and portfolio). Busy, the mailbox decides in order.
             try:
-                skip = self._idle and not accept(msg.subject)
+                skip = accept is not None and self._idle and not accept(msg.subject)
             except Exception:  # the handler's path raises it again and reports it
                 skip = False
             if skip:

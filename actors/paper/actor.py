@@ -1,20 +1,25 @@
 """Paper execution (one per broker namespace): validated signals in, order events out.
 
-Market orders fill from the touch the strategy saw (carried in the signal), so a replayed
-signal fills at the same price. Limit orders rest in the paper book and fill when a later
-tick crosses them; such fills are recorded in the stream and read back on replay, so a
-restarted book never fills an order twice. Every order event carries a domain dedup key
-(`<broker>:fill:<fill id>`, ...), so the stream never holds the same fact twice.
+An order is priced from the tick its signal names, as execution itself received it from
+MARKET, depth included (`actors.named_tick`: the recent ticks of every traded instrument,
+else the stream message at the signal's `tick_seq`), never from prices the signal claims.
+A signal naming no tick MARKET holds for its instrument fails UNKNOWN_TICK, one whose tick
+is older than `max_signal_tick_age_ms` fails STALE_TICK. The tick at a sequence never
+changes, so a replayed signal fills as it did. Limit orders rest in the paper book and fill
+when a later tick crosses them; such fills are recorded in the stream and read back on
+replay, so a restarted book never fills an order twice. Every order event carries a domain
+dedup key (`<broker>:fill:<fill id>`, ...), so the stream never holds the same fact twice.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import msgspec
 
+from actors.named_tick import NamedTicks, TickRefusal
 from actors.paper.matching import MarketView, PaperBroker
 from actors.paper.orders import OrderTrigger
 from actors.stores.pipeline_metrics import PipelineMetrics
@@ -45,6 +50,7 @@ from schemas.names import (
     stream_for_broker,
 )
 from supervisors.actor import Actor, Context, Durable, Input, Ordered
+from supervisors.bus import Bus
 
 __all__ = ["PaperExecution"]
 
@@ -71,7 +77,10 @@ class PaperExecution(Actor):
         *,
         limit_ttl_s: float = 60.0,
         metrics: PipelineMetrics | None = None,
+        tokens: Collection[int] = (),
     ) -> None:
+        """`tokens`: the instruments the broker's strategies trade, whose ticks execution
+        keeps to price arriving orders with."""
         self.broker = broker
         self.name = f"execution-{broker}"
         self.snapshot_key = f"execution-{broker}"
@@ -83,6 +92,7 @@ class PaperExecution(Actor):
         self.failed = 0
         self.cancelled = 0
         self._resting: set[str] = set()
+        self.ticks = NamedTicks(paper.config.max_signal_tick_age_ms, tokens=frozenset(tokens))
         self._stream = stream_for_broker(broker).name
         self._validated = broker_subject(broker, SIGNALS_VALIDATED)
         self._filled = broker_subject(broker, ORDERS_FILLED)
@@ -94,16 +104,24 @@ class PaperExecution(Actor):
                 self._stream, (self._validated, self._filled, self._cancelled), self.name,
                 self.on_event, replay=True,
             ),
-            Ordered("MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick, accept=self._resting_on),
+            # the tap keeps every traded instrument's ticks, to price arriving orders with;
+            # the handler sees only the ticks of instruments with resting orders
+            Ordered(
+                "MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick, accept=self._resting_on,
+                tap=self.ticks.see,
+            ),
         )  # fmt: skip
 
     def _resting_on(self, subject: str) -> bool:
         return subject[_TICK_PREFIX:] in self._resting
 
+    async def on_start(self, bus: Bus) -> None:
+        self.ticks.bus = bus
+
     async def on_event(self, env: Envelope[Event], ctx: Context) -> None:
         data = env.data
         if isinstance(data, ValidatedSignal):
-            self._submit(data, env.ts, ctx)
+            await self._submit(data, env.ts, ctx)
         elif isinstance(data, OrderFilled):
             self._absorb_fill(data)
         elif isinstance(data, OrderCancelled):
@@ -112,7 +130,7 @@ class PaperExecution(Actor):
                 po.transition(OrderTrigger.CANCEL)
         self._refresh_resting()
 
-    def _submit(self, validated: ValidatedSignal, ts: int, ctx: Context) -> None:
+    async def _submit(self, validated: ValidatedSignal, ts: int, ctx: Context) -> None:
         s = validated.signal
         order = OrderSubmitted(
             client_order_id=validated.client_order_id, signal_id=validated.signal_id,
@@ -121,9 +139,17 @@ class PaperExecution(Actor):
             limit_price=s.limit_price if s.order_type is OrderType.LIMIT else None,
             tick_ts=s.tick_ts,
         )  # fmt: skip
-        if self.book.order(order.client_order_id) is None:
+        if self.book.order(order.client_order_id) is not None:  # redelivered: first answer
+            events = self.book.submit(order, None, ts)
+        else:
             self._emit(ctx, order)
-        for event in self.book.submit(order, MarketView.from_signal(s), s.tick_ts or ts):
+            market = await self.ticks.named_by(s, ctx.stored_ms)
+            if isinstance(market, TickRefusal):
+                refusal = (market.reason.value, market.detail)
+                events = self.book.submit(order, None, ts, refusal=refusal)
+            else:
+                events = self.book.submit(order, MarketView.from_tick(market.tick), market.ts)
+        for event in events:
             self._emit(ctx, event)
 
     async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
@@ -190,5 +216,6 @@ class PaperExecution(Actor):
                 "orders_failed": self.failed,
                 "orders_cancelled": self.cancelled,
                 "resting_orders": len(self.book.open_orders()),
+                "order_ticks_read": self.ticks.reads,
             }
         }

@@ -38,7 +38,6 @@ from schemas.events import (
     OrderFailed,
     OrderFilled,
     OrderSubmitted,
-    TradingSignal,
 )
 
 __all__ = ["PaperConfig", "MarketView", "PaperBroker", "INVALID_ORDER"]
@@ -49,13 +48,18 @@ _BPS = D(10_000)
 
 
 class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """`latency_ms` is for the actor to apply before calling the broker; it is only carried."""
+    """`latency_ms` is for the actor to apply before calling the broker; it is only carried.
+
+    `max_signal_tick_age_ms` bounds how long before a validated signal reached execution
+    its tick was stored in MARKET (server times); an older tick fails the order STALE_TICK.
+    """
 
     slippage_bps: Decimal = D(0)
     partial_fills: bool = False
     latency_ms: int = 0
     tick_size: Decimal = D("0.05")
     product: Product = Product.MIS
+    max_signal_tick_age_ms: int = 30_000
 
     def __post_init__(self) -> None:
         if not (self.slippage_bps.is_finite() and self.slippage_bps >= 0):
@@ -66,6 +70,11 @@ class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
             )
         if self.latency_ms < 0:
             raise ValueError(f"paper config: latency_ms must be >= 0, got {self.latency_ms}")
+        if self.max_signal_tick_age_ms <= 0:
+            raise ValueError(
+                "paper config: max_signal_tick_age_ms must be > 0 (milliseconds a signal may "
+                f"follow its tick, e.g. 30000), got {self.max_signal_tick_age_ms}"
+            )
 
 
 def _positive(price: Decimal | None) -> Decimal | None:
@@ -86,15 +95,6 @@ class MarketView(msgspec.Struct, frozen=True, kw_only=True):
         bid = d.buy[0].price if d and d.buy else None
         ask = d.sell[0].price if d and d.sell else None
         return cls(last_price=tick.last_price, bid=_positive(bid), ask=_positive(ask), depth=d)
-
-    @classmethod
-    def from_signal(cls, signal: TradingSignal) -> MarketView:
-        # bid/ask are optional signal fields (added after v1); absent on older signals
-        return cls(
-            last_price=_positive(signal.reference_price),
-            bid=_positive(getattr(signal, "bid", None)),
-            ask=_positive(getattr(signal, "ask", None)),
-        )
 
     def levels(self, side: Side) -> list[DepthLevel]:
         """The levels an order of `side` takes from (asks for a buy), empty ones skipped."""
@@ -132,8 +132,19 @@ class PaperBroker:
         self._live = {c: o for c, o in self._live.items() if o.is_open}  # none ever reopens
         return list(self._live.values())
 
-    def submit(self, order: OrderSubmitted, market: MarketView | None, ts_ns: int) -> list[Event]:
-        """Accept (and fill what is marketable) or fail; a resubmit returns the first answer."""
+    def submit(
+        self,
+        order: OrderSubmitted,
+        market: MarketView | None,
+        ts_ns: int,
+        *,
+        refusal: tuple[str, str] | None = None,
+    ) -> list[Event]:
+        """Accept (and fill what is marketable) or fail; a resubmit returns the first answer.
+
+        `refusal` (reason, detail): the caller has no market to execute on (the tick the
+        signal names is unknown or stale): the order fails with that reason.
+        """
         if order.client_order_id in self._orders:
             return list(self._submit_events.get(order.client_order_id, ()))
         po = PaperOrder(
@@ -152,7 +163,7 @@ class PaperBroker:
         )
         self._orders[po.client_order_id] = self._live[po.client_order_id] = po
         view = market or MarketView()
-        failure = self._refusal(po, view)
+        failure = refusal if refusal is not None else self._refusal(po, view)
         events: list[Event]
         if failure is not None:
             po.transition(OrderTrigger.REJECT)

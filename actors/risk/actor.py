@@ -1,5 +1,10 @@
 """The risk manager (one per broker): `signals.raw` in, `signals.validated|rejected` out.
 
+Only the strategies configured and enabled for the broker may trade, each only its own
+instruments. A signal is valued at the tick it names, as risk reads it from MARKET itself
+(`actors.named_tick`: the ticks it received, else the stream by sequence), and judged on
+that tick's time: nothing a signal claims about the market is believed.
+
 Its state (positions, open orders, PnL of the day, the rate bucket) is a fold over the
 broker's stream: signals it accepted and the fills, cancels and failures that followed,
 consumed through one durable consumer in stream order and snapshotted with that order's
@@ -11,19 +16,21 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors.control.state import apply_control
+from actors.named_tick import NamedTick, NamedTicks, TickRefusal
 from actors.risk.engine import RiskEngine
 from actors.risk.limits import RiskLimits
 from actors.stores.shared import Stores
-from schemas.enums import TradingState
+from schemas.enums import RejectReason, TradingState
 from schemas.envelope import Envelope, decode_as
 from schemas.events import (
     ControlCommand,
     Event,
+    MarketTick,
     OrderCancelled,
     OrderFailed,
     OrderFilled,
@@ -32,6 +39,7 @@ from schemas.events import (
     ValidatedSignal,
 )
 from schemas.names import (
+    MARKET_TICKS_ALL,
     ORDERS_CANCELLED,
     ORDERS_FAILED,
     ORDERS_FILLED,
@@ -53,6 +61,15 @@ log = logging.getLogger(__name__)
 IST = timedelta(hours=5, minutes=30)
 
 
+_NOT_LOOKED_UP = TickRefusal(
+    reason=RejectReason.UNKNOWN_TICK, detail="not looked up: the strategy may not trade it"
+)
+
+
+def _no_tick(subject: str) -> bool:
+    return False
+
+
 def trading_day(ts_ns: int) -> str:
     """The IST calendar date of an event time: the daily loss limit restarts with it."""
     return (datetime.fromtimestamp(ts_ns / 1e9, UTC) + IST).date().isoformat()
@@ -62,11 +79,22 @@ class RiskManager(Actor):
     broker: Broker
     mailbox_size = 2048
 
-    def __init__(self, broker: Broker, limits: RiskLimits, stores: Stores | None = None) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        limits: RiskLimits,
+        stores: Stores | None = None,
+        *,
+        strategies: Mapping[str, Collection[int]] | None = None,
+    ) -> None:
+        """`strategies`: strategy id -> the tokens it may trade on `broker`
+        (`actors.strategies.config.allowed_instruments` of the configuration)."""
         self.broker = broker
         self.name = f"risk-{broker}"
         self.snapshot_key = f"risk-{broker}"
-        self.engine = RiskEngine(limits)
+        self.engine = RiskEngine(limits, strategies)
+        traded = frozenset().union(*self.engine.strategies.values())
+        self.ticks = NamedTicks(limits.max_signal_tick_age_ms, tokens=traded)
         self.stores = stores
         self._unsent: Counter[str] = Counter()
         self.day = ""
@@ -95,10 +123,16 @@ class RiskManager(Actor):
                 self._stream, (s["raw"], s["filled"], s["cancelled"], s["failed"]),
                 self.name, self.on_event, replay=True,
             ),
+            # the ticks a signal may name, kept by the tap; no tick needs a handler here
+            Ordered(
+                "MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick, accept=_no_tick,
+                tap=self.ticks.see,
+            ),
             Timer(1.0, self.on_interval, name="read-models"),
         )  # fmt: skip
 
     async def on_start(self, bus: Bus) -> None:
+        self.ticks.bus = bus
         async for msg in bus.replay("CONTROL", [control_wildcard()], 1):
             command = decode_as(msg.data, ControlCommand).data
             self._control_state = apply_control(self._control_state, command, self.broker)
@@ -114,10 +148,17 @@ class RiskManager(Actor):
                         env.data.requested_by)  # fmt: skip
             self.engine.set_trading_state(self._control_state)
 
+    async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
+        """Never called (`_no_tick` refuses every tick before it is decoded)."""
+
     async def on_event(self, env: Envelope[Event], ctx: Context) -> None:
         data = env.data
         if isinstance(data, TradingSignal):
-            self._on_signal(env.id, data, env.ts, ctx)
+            market: NamedTick | TickRefusal = _NOT_LOOKED_UP
+            if self.engine.trades(data.strategy_id, data.instrument_token):
+                # a signal of no configured strategy costs no read of MARKET: refused first
+                market = await self.ticks.named_by(data, ctx.stored_ms)
+            self._on_signal(env.id, data, env.ts, ctx, market)
         elif isinstance(data, OrderFilled):
             self.engine.on_fill(data)
         elif isinstance(data, OrderCancelled):
@@ -125,16 +166,28 @@ class RiskManager(Actor):
         elif isinstance(data, OrderFailed):
             self.engine.on_order_closed(data.client_order_id, 0)
 
-    def _on_signal(self, signal_id: str, signal: TradingSignal, ts: int, ctx: Context) -> None:
-        event_ts = signal.event_ts or signal.tick_ts or ts
-        day = trading_day(event_ts)
-        if day != self.day:
-            if self.day:
-                self.engine.new_day()
-            self.day = day
-        self.engine.mark(signal.instrument_token, signal.reference_price)
+    def _on_signal(
+        self,
+        signal_id: str,
+        signal: TradingSignal,
+        ts: int,
+        ctx: Context,
+        market: NamedTick | TickRefusal,
+    ) -> None:
+        """Judge one signal against `market`, the tick it names as risk read it."""
+        event_ts = ts
+        if isinstance(market, NamedTick):
+            # the market's time of the tick, else its publish time: never what a signal says
+            event_ts = market.tick.exchange_timestamp_ns or market.ts
+            day = trading_day(event_ts)
+            if day != self.day:
+                if self.day:
+                    self.engine.new_day()
+                self.day = day
+            if self.engine.trades(signal.strategy_id, signal.instrument_token):
+                self.engine.mark(signal.instrument_token, market.tick.last_price)
         client_order_id = signal_id  # deterministic: a replayed signal gets the same order id
-        decision = self.engine.evaluate(signal, event_ts, client_order_id)
+        decision = self.engine.evaluate(signal, event_ts, client_order_id, market)
         key = str(signal.instrument_token)
         if self.stores is not None:
             self.stores.metrics.incr("validated" if decision.accepted else "rejected", self.broker)
@@ -195,5 +248,6 @@ class RiskManager(Actor):
                 "rejections": dict(self.rejections),
                 "open_orders": self.engine.open_orders,
                 "daily_pnl": str(self.engine.daily_pnl),
+                "signal_ticks_read": self.ticks.reads,
             }
         }

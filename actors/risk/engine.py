@@ -2,18 +2,27 @@
 
 `evaluate` runs the checks in `RiskEngine.CHECK_ORDER` and stops at the first that fails:
 
- 1. TRADING_HALTED      the broker is HALTED: everything is refused
- 2. INVALID_SIGNAL      quantity <= 0, or a LIMIT without a limit price > 0
- 3. NO_MARKET_PRICE     reference price <= 0 (nothing to value the order with)
- 4. REDUCE_ONLY         REDUCING, and the order does not shrink the projected position
+ 1. UNKNOWN_STRATEGY    the strategy is not configured and enabled for this broker
+ 2. INSTRUMENT_NOT_ALLOWED  the instrument is not one of that strategy's instruments
+ 3. TRADING_HALTED      the broker is HALTED: everything else is refused
+ 4. INVALID_SIGNAL      quantity <= 0, or a LIMIT without a limit price > 0
+ 5. UNKNOWN_TICK        no tick prices the signal: it names none, or none that MARKET holds
+                        for its instrument under that id, stored before the signal
+ 6. STALE_TICK          the tick was stored more than max_signal_tick_age_ms before the signal
+ 7. NO_MARKET_PRICE     the tick's last price <= 0 (nothing to value the order with)
+ 8. REDUCE_ONLY         REDUCING, and the order does not shrink the projected position
                         without crossing zero
- 5. PRICE_COLLAR        a LIMIT price more than price_collar_pct % from the reference
- 6. MAX_ORDER_NOTIONAL  quantity x (limit price, else reference) > max_order_notional
- 7. MAX_POSITION        |projected position after| > max_position_qty       (*)
- 8. MAX_GROSS_EXPOSURE  sum of |projected qty| x last price > max_gross_exposure (*)
- 9. MAX_OPEN_ORDERS     accepted orders not yet closed >= max_open_orders
-10. DAILY_LOSS_LIMIT    realized - charges + unrealized (since new_day) <= -daily_loss_limit (*)
-11. RATE_LIMIT          token bucket on event time; only an accepted order spends a token
+ 9. PRICE_COLLAR        a LIMIT price more than price_collar_pct % from the reference
+10. MAX_ORDER_NOTIONAL  quantity x (limit price, else reference) > max_order_notional
+11. MAX_POSITION        |projected position after| > max_position_qty       (*)
+12. MAX_GROSS_EXPOSURE  sum of |projected qty| x last price > max_gross_exposure (*)
+13. MAX_OPEN_ORDERS     accepted orders not yet closed >= max_open_orders
+14. DAILY_LOSS_LIMIT    realized - charges + unrealized (since new_day) <= -daily_loss_limit (*)
+15. RATE_LIMIT          token bucket on event time; only an accepted order spends a token
+
+The reference is the last price of the tick the signal names, as the actor read it from
+MARKET (`actors.named_tick`): no price of the signal itself values an order. The actor
+passes the tick or the reason there is none (5, 6); the engine keeps the order of checks.
 
 (*) only when the order increases |projected position|: reducing is always allowed there.
 The projected position is the filled position plus the signed unfilled rest of every
@@ -22,12 +31,13 @@ accepted, unclosed order, so two quick signals cannot both pass a limit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
 import msgspec
 
+from actors.named_tick import NamedTick, TickRefusal
 from actors.portfolio.book import apply_trade
 from actors.risk.limits import RiskLimits
 from actors.risk.token_bucket import BucketState, TokenBucket
@@ -91,8 +101,12 @@ class RiskEngine:
     """Pre-trade checks plus the state they need: positions, open orders, PnL, rate."""
 
     CHECK_ORDER: ClassVar[tuple[RejectReason, ...]] = (
+        R.UNKNOWN_STRATEGY,
+        R.INSTRUMENT_NOT_ALLOWED,
         R.TRADING_HALTED,
         R.INVALID_SIGNAL,
+        R.UNKNOWN_TICK,
+        R.STALE_TICK,
         R.NO_MARKET_PRICE,
         R.REDUCE_ONLY,
         R.PRICE_COLLAR,
@@ -104,8 +118,17 @@ class RiskEngine:
         R.RATE_LIMIT,
     )
 
-    def __init__(self, limits: RiskLimits | None = None) -> None:
+    def __init__(
+        self,
+        limits: RiskLimits | None = None,
+        strategies: Mapping[str, Collection[int]] | None = None,
+    ) -> None:
+        """`strategies`: strategy id -> the instrument tokens it may trade on this broker
+        (`actors.strategies.config.allowed_instruments`); none given, none may trade."""
         self.limits = limits or RiskLimits()
+        self.strategies: dict[str, frozenset[int]] = {
+            sid: frozenset(tokens) for sid, tokens in (strategies or {}).items()
+        }
         self._bucket = TokenBucket(self.limits.rate_limit_per_s, self.limits.burst)
         self._s = RiskState()
 
@@ -139,6 +162,10 @@ class RiskEngine:
         s = self._s
         return s.realized_pnl - s.charges + self.unrealized_pnl - s.unrealized_at_day_start
 
+    def trades(self, strategy_id: str, instrument_token: int) -> bool:
+        """Whether the configuration lets `strategy_id` trade `instrument_token` here."""
+        return instrument_token in self.strategies.get(strategy_id, ())
+
     def position(self, instrument_token: int) -> int:
         inst = self._s.instruments.get(instrument_token)
         return inst.quantity if inst else 0
@@ -161,12 +188,23 @@ class RiskEngine:
 
     # -- decisions ----------------------------------------------------------------------
 
-    def evaluate(self, signal: TradingSignal, ts_ns: int, client_order_id: str) -> Decision:
-        """Accept (and count as pending) or reject; a redelivered accepted id is accepted again."""
+    def evaluate(
+        self,
+        signal: TradingSignal,
+        ts_ns: int,
+        client_order_id: str,
+        market: NamedTick | TickRefusal,
+    ) -> Decision:
+        """Accept (and count as pending) or reject; a redelivered accepted id is accepted again.
+
+        `market` is the tick the signal names as the actor read it from MARKET, or why
+        there is none; its last price is the reference every price check uses.
+        """
         if client_order_id in self._s.accepted_ids:
             return ACCEPT
-        decision = self._check(signal, ts_ns)
+        decision = self._check(signal, ts_ns, market)
         if decision.accepted:
+            assert isinstance(market, NamedTick)
             self._s.accepted_ids.add(client_order_id)
             self._s.pending[client_order_id] = _Pending(
                 client_order_id=client_order_id,
@@ -175,19 +213,36 @@ class RiskEngine:
                 quantity=signal.quantity,
                 remaining=signal.quantity,
             )
-            self._instrument(signal.instrument_token).last_price = signal.reference_price
+            self._instrument(signal.instrument_token).last_price = market.tick.last_price
         return decision
 
-    def _check(self, s: TradingSignal, ts_ns: int) -> Decision:
-        lim, ref, limit = self.limits, s.reference_price, s.limit_price
+    def _check(self, s: TradingSignal, ts_ns: int, market: NamedTick | TickRefusal) -> Decision:
+        lim, limit = self.limits, s.limit_price
+        allowed = self.strategies.get(s.strategy_id)
+        if allowed is None:
+            return _reject(
+                R.UNKNOWN_STRATEGY,
+                f"strategy {s.strategy_id!r} is not configured and enabled for this broker; "
+                "only the strategies of the configuration (strategies.yaml or the strategies "
+                "table) may trade",
+            )
+        if s.instrument_token not in allowed:
+            return _reject(
+                R.INSTRUMENT_NOT_ALLOWED,
+                f"strategy {s.strategy_id!r} does not trade instrument {s.instrument_token}; "
+                "add it to the strategy's instruments to trade it",
+            )
         if self._s.trading_state is TradingState.HALTED:
             return _reject(R.TRADING_HALTED, "trading is HALTED for this broker; resume it first")
         if s.quantity <= 0:
             return _reject(R.INVALID_SIGNAL, f"quantity must be > 0, got {s.quantity}")
         if s.order_type is OrderType.LIMIT and (limit is None or limit <= 0):
             return _reject(R.INVALID_SIGNAL, f"a LIMIT signal needs a limit price > 0, got {limit}")
+        if isinstance(market, TickRefusal):
+            return _reject(market.reason, market.detail)
+        ref = market.tick.last_price
         if ref <= 0:
-            return _reject(R.NO_MARKET_PRICE, f"reference price must be > 0, got {ref}")
+            return _reject(R.NO_MARKET_PRICE, f"the named tick has no last price > 0 (got {ref})")
         before = self.projected_position(s.instrument_token)
         after = before + s.side.sign * s.quantity
         increases = abs(after) > abs(before)

@@ -17,6 +17,7 @@ _FIXES = {
     "burst": "orders allowed back to back, e.g. 20",
     "price_collar_pct": "percent of the reference price, e.g. 5 for 5%",
     "daily_loss_limit": "the largest loss in rupees as a positive number, e.g. 50000",
+    "max_signal_tick_age_ms": "milliseconds a signal may follow its tick, e.g. 30000",
 }
 
 
@@ -39,6 +40,9 @@ class RiskLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
     `price_collar_pct` is in percent (5 = 5%); `daily_loss_limit` is a positive amount: new
     exposure is refused once the day's PnL net of charges is at or below minus it.
+    `max_signal_tick_age_ms` bounds how long before a signal its tick was stored in MARKET
+    (server times); the default covers a restart, so a restarted pipeline decides as an
+    uninterrupted one would.
     """
 
     max_order_notional: Decimal = Decimal("500000")
@@ -49,6 +53,7 @@ class RiskLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     burst: int = 20
     price_collar_pct: Decimal = Decimal("5")
     daily_loss_limit: Decimal = Decimal("50000")
+    max_signal_tick_age_ms: int = 30_000
 
     def __post_init__(self) -> None:
         self.validate()

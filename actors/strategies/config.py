@@ -37,6 +37,8 @@ __all__ = [
     "parse_strategies",
     "configs_from_rows",
     "build_strategies",
+    "trading_on",
+    "allowed_instruments",
 ]
 
 FIELDS = ("id", "type", "instruments", "brokers", "enabled", "params")
@@ -182,14 +184,25 @@ def configs_from_rows(
     return parse_strategies(entries, book, source=source, sources=sources)
 
 
+def trading_on(configs: Iterable[StrategyConfig], broker: str) -> list[StrategyConfig]:
+    """The strategies that trade on `broker`: enabled, and `broker` among their brokers."""
+    name = parse_broker(broker)
+    return [c for c in configs if c.enabled and name in c.brokers]
+
+
 def build_strategies(configs: Iterable[StrategyConfig], broker: str) -> list[Strategy[Any]]:
     """Instantiate the enabled strategies configured for `broker`."""
-    name = parse_broker(broker)
     return [
-        strategy_type(c.type)(c.id, c.instruments, c.params)
-        for c in configs
-        if c.enabled and name in c.brokers
+        strategy_type(c.type)(c.id, c.instruments, c.params) for c in trading_on(configs, broker)
     ]
+
+
+def allowed_instruments(
+    configs: Iterable[StrategyConfig], broker: str
+) -> dict[str, frozenset[int]]:
+    """Strategy id -> the instrument tokens it may trade on `broker`: what risk lets through
+    (the same strategies the runner of `broker` runs)."""
+    return {c.id: frozenset(c.tokens) for c in trading_on(configs, broker)}
 
 
 def _parse_entry(entry: Any, book: InstrumentBook, where: str) -> StrategyConfig:

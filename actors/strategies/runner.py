@@ -5,6 +5,9 @@ subject to the instruments some strategy trades before anything is decoded. The 
 every strategy are snapshotted with the stream sequence they include; after a crash the
 runner restores them and resumes right after that sequence, re-emitting the same signals,
 which JetStream drops as duplicates (their msg ids derive from the tick's id).
+
+Every signal names its tick (`tick_seq`, its MARKET sequence, and `tick_id`, its envelope
+id): downstream, that tick as read from MARKET prices the signal, not the prices it carries.
 """
 
 from __future__ import annotations
@@ -90,8 +93,10 @@ class StrategyRunner(Actor):
         result = self.router.on_tick(tick, env.ts)
         event_ts = tick.exchange_timestamp_ns or 0
         for signal in result.signals:
-            if event_ts:
-                signal = msgspec.structs.replace(signal, event_ts=event_ts)
+            # name the tick: risk and execution price the signal from it, read from MARKET
+            signal = msgspec.structs.replace(
+                signal, event_ts=event_ts or signal.event_ts, tick_seq=ctx.seq, tick_id=env.id
+            )
             ctx.emit(self._subject, signal, key=str(signal.instrument_token))
         self.signals += len(result.signals)
         if self.metrics is not None:

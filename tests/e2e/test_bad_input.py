@@ -173,8 +173,9 @@ async def test_a_signal_with_a_negative_quantity_is_rejected_as_invalid(
     running_system: tuple[AlphaPanda, Bus],
 ) -> None:
     app, bus = running_system
+    # from the configured strategy: one of another would be refused as UNKNOWN_STRATEGY first
     signal = TradingSignal(
-        strategy_id="hand-typed", instrument_token=HDFCBANK, side=Side.BUY, quantity=-5,
+        strategy_id="trend-hdfc", instrument_token=HDFCBANK, side=Side.BUY, quantity=-5,
         reference_price=D("1000.00"), symbol="HDFCBANK",
     )  # fmt: skip
     sent = new_envelope(signal, source="e2e", broker="paper", key=str(HDFCBANK))

@@ -101,3 +101,40 @@ async def test_refused_ticks_skip_the_mailbox_only_while_the_actor_is_idle(
     finally:
         process.request_stop()
         await task
+
+
+class Tapped(Picky):
+    """Picky, with a tap that records the stream sequence of every message delivered."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(prefix)
+        self.tapped: list[int] = []
+
+    def inputs(self) -> Sequence[Input]:
+        return (
+            Ordered(self.prefix.upper(), f"{self.prefix}.ticks.*", self.on_tick, Heartbeat,
+                    accept=lambda subject: subject.endswith(".keep"),
+                    tap=lambda msg: self.tapped.append(msg.metadata.sequence.stream)),
+        )  # fmt: skip
+
+
+async def test_a_tap_sees_every_delivered_message_in_order_whether_busy_or_refused(
+    bus: Bus, stream: str
+) -> None:
+    actor = Tapped(stream)
+    process = ActorProcess(actor, bus)
+    ready = asyncio.Event()
+    task = asyncio.create_task(process.run(ready.set))
+    await ready.wait()
+    try:
+        first = await bus.stream_last_seq(stream.upper()) + 1
+        actor.gate.clear()  # busy from the first kept message on
+        await publish_ticks(bus, stream, range(12))
+        await eventually(lambda: len(actor.tapped) == 12)
+        assert actor.tapped == list(range(first, first + 12))
+        assert actor.seen == [], "the tap ran before any handler, outside the mailbox"
+        actor.gate.set()
+        await eventually(lambda: actor.seen == [0, 4, 8])
+    finally:
+        process.request_stop()
+        await task

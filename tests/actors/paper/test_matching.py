@@ -11,9 +11,8 @@ from actors.paper.charges import ChargesTable, Product
 from actors.paper.matching import MarketView, PaperBroker, PaperConfig
 from actors.paper.orders import OrderTrigger
 from schemas.enums import OrderStatus, Side
-from schemas.events import Depth, DepthLevel, Event, OrderAccepted, OrderFailed, TradingSignal
+from schemas.events import Depth, DepthLevel, Event, OrderAccepted, OrderFailed
 from tests.actors.paper.factories import (
-    TOKEN,
     D,
     asks,
     fills_of,
@@ -151,18 +150,13 @@ def test_partial_fills_share_the_orders_brokerage_cap() -> None:
     assert sum((f.charges.total for f in fills), D(0)) == D("30.32")
 
 
-def test_a_market_view_is_built_from_a_tick_or_a_signal() -> None:
+def test_a_market_view_is_built_from_a_tick_never_from_a_signal() -> None:
     tick = market_tick("100", Depth(buy=[DepthLevel(price=D("99.95"), quantity=1)]))
     view = MarketView.from_tick(tick)
     assert (view.last_price, view.bid, view.ask) == (D("100"), D("99.95"), None)
-    signal = TradingSignal(
-        strategy_id="s",
-        instrument_token=TOKEN,
-        side=Side.BUY,
-        quantity=1,
-        reference_price=D("123.45"),
-    )
-    assert MarketView.from_signal(signal).last_price == D("123.45")
+    assert view.depth == tick.depth
+    # the prices a signal claims are no view of the market (execution prices from its tick)
+    assert not hasattr(MarketView, "from_signal")
 
 
 def test_the_config_refuses_negative_slippage_and_unknown_fields() -> None:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from actors.risk.engine import RiskEngine
+from actors.named_tick import NamedTick
+from actors.risk.engine import Decision, RiskEngine
 from actors.risk.limits import RiskLimits
 from schemas.enums import OrderType, Side
-from schemas.events import Charges, OrderFilled, TradingSignal
+from schemas.events import Charges, MarketTick, OrderFilled, TradingSignal
 
-__all__ = ["A", "B", "D", "S", "signal", "filled", "engine", "hold"]
+__all__ = [
+    "A", "B", "D", "S", "STRATEGIES", "signal", "filled", "engine", "hold", "named", "evaluate",
+]  # fmt: skip
 
 D = Decimal
 A, B = 408065, 738561
 S = 1_000_000_000  # ns per second
+#: the configuration the engines of these tests judge by: strategy "s" trades A and B
+STRATEGIES = {"s": frozenset({A, B})}
 
 
 def signal(
@@ -65,11 +70,24 @@ def filled(
 
 
 def engine(**limits: object) -> RiskEngine:
-    return RiskEngine(RiskLimits(**limits))  # type: ignore[arg-type]
+    return RiskEngine(RiskLimits(**limits), STRATEGIES)  # type: ignore[arg-type]
+
+
+def named(price: str = "100", token: int = A, *, seq: int = 1) -> NamedTick:
+    """A tick as risk read it from MARKET at sequence `seq`."""
+    tick = MarketTick(instrument_token=token, last_price=D(price))
+    return NamedTick(seq=seq, tick_id=f"tick-{seq}", ts=0, stored_ms=0, tick=tick)
+
+
+def evaluate(eng: RiskEngine, sig: TradingSignal, ts_ns: int, client_order_id: str) -> Decision:
+    """Judge `sig` against the tick its strategy saw: MARKET's last price is the signal's
+    reference price (the tests of forged prices pass the tick themselves)."""
+    market = named(str(sig.reference_price), sig.instrument_token)
+    return eng.evaluate(sig, ts_ns, client_order_id, market)
 
 
 def hold(eng: RiskEngine, side: Side, quantity: int, price: str, token: int = A) -> None:
     """Get a filled position through the engine, as the pipeline would."""
     coid = f"seed-{token}-{side}-{quantity}-{price}"
-    assert eng.evaluate(signal(side, quantity, price, token=token), 0, coid).accepted
+    assert evaluate(eng, signal(side, quantity, price, token=token), 0, coid).accepted
     eng.on_fill(filled(coid, side, quantity, price, token=token))

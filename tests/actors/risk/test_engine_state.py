@@ -10,17 +10,27 @@ from hypothesis import strategies as st
 from actors.risk.engine import RiskEngine
 from actors.risk.limits import RiskLimits
 from schemas.enums import Side, TradingState
-from tests.actors.risk.factories import A, B, D, engine, filled, hold, signal
+from tests.actors.risk.factories import (
+    STRATEGIES,
+    A,
+    B,
+    D,
+    engine,
+    evaluate,
+    filled,
+    hold,
+    signal,
+)
 
 
 def test_fills_move_pending_into_the_position_and_realize_at_the_average_price() -> None:
     eng = engine()
-    assert eng.evaluate(signal(Side.BUY, 10, "100"), 0, "b").accepted
+    assert evaluate(eng, signal(Side.BUY, 10, "100"), 0, "b").accepted
     assert eng.on_fill(filled("b", Side.BUY, 4, "100", final=False, n=1))
     assert (eng.position(A), eng.projected_position(A), eng.open_orders) == (4, 10, 1)
     assert eng.on_fill(filled("b", Side.BUY, 6, "100", final=True, n=2))
     assert (eng.position(A), eng.projected_position(A), eng.open_orders) == (10, 10, 0)
-    assert eng.evaluate(signal(Side.SELL, 4, "110"), 0, "s").accepted
+    assert evaluate(eng, signal(Side.SELL, 4, "110"), 0, "s").accepted
     eng.on_fill(filled("s", Side.SELL, 4, "110"))
     # (110 - 100) x 4 = 40
     assert eng.realized_pnl == D("40")
@@ -30,7 +40,7 @@ def test_fills_move_pending_into_the_position_and_realize_at_the_average_price()
 
 def test_a_closed_partially_filled_order_releases_only_its_unfilled_rest() -> None:
     eng = engine()
-    assert eng.evaluate(signal(Side.BUY, 10), 0, "b").accepted
+    assert evaluate(eng, signal(Side.BUY, 10), 0, "b").accepted
     eng.on_fill(filled("b", Side.BUY, 3, "100", final=False))
     eng.on_order_closed("b", filled_qty=3)
     assert (eng.position(A), eng.projected_position(A), eng.open_orders) == (3, 3, 0)
@@ -38,22 +48,22 @@ def test_a_closed_partially_filled_order_releases_only_its_unfilled_rest() -> No
 
 def test_a_redelivered_signal_is_not_counted_twice() -> None:
     eng = engine(max_position_qty=15)
-    first = eng.evaluate(signal(quantity=10), 0, "o1")
-    assert eng.evaluate(signal(quantity=10), 1, "o1") == first
+    first = evaluate(eng, signal(quantity=10), 0, "o1")
+    assert evaluate(eng, signal(quantity=10), 1, "o1") == first
     assert eng.projected_position(A) == 10
 
 
 def test_a_rejected_signal_leaves_no_trace() -> None:
     eng = engine(max_position_qty=5)
     before = eng.snapshot()
-    eng.evaluate(signal(quantity=6), 0, "o1")
+    evaluate(eng, signal(quantity=6), 0, "o1")
     assert eng.snapshot() == before
 
 
 def test_a_snapshot_is_json_and_restores_the_same_decisions() -> None:
     eng = engine(max_position_qty=100, rate_limit_per_s=D(1), burst=3)
     hold(eng, Side.BUY, 40, "100.05")
-    eng.evaluate(signal(quantity=30), 5, "p1")
+    evaluate(eng, signal(quantity=30), 5, "p1")
     eng.mark(A, D("101.10"))
     eng.set_trading_state(TradingState.REDUCING)
     text = json.dumps(eng.snapshot())
@@ -62,7 +72,7 @@ def test_a_snapshot_is_json_and_restores_the_same_decisions() -> None:
     assert restored.snapshot() == eng.snapshot()
     assert restored.trading_state is TradingState.REDUCING
     for i, s in enumerate([signal(Side.SELL, 50), signal(Side.SELL, 80), signal()]):
-        assert restored.evaluate(s, 6, f"n{i}") == eng.evaluate(s, 6, f"n{i}")
+        assert evaluate(restored, s, 6, f"n{i}") == evaluate(eng, s, 6, f"n{i}")
 
 
 ops_st = st.lists(
@@ -96,7 +106,7 @@ def test_no_sequence_of_events_lets_an_accepted_order_break_position_or_exposure
         rate_limit_per_s=D(1000),
         burst=1000,
     )
-    eng = RiskEngine(limits)
+    eng = RiskEngine(limits, STRATEGIES)
     open_orders: dict[str, tuple[int, Side, int, int]] = {}  # coid -> token, side, left, n
     for i, op in enumerate(ops):
         if op[0] == "signal":
@@ -104,7 +114,7 @@ def test_no_sequence_of_events_lets_an_accepted_order_break_position_or_exposure
             assert isinstance(token, int) and isinstance(side, Side)
             assert isinstance(qty, int) and isinstance(price, int)
             before = eng.projected_position(token)
-            decision = eng.evaluate(signal(side, qty, str(price), token=token), i, f"o{i}")
+            decision = evaluate(eng, signal(side, qty, str(price), token=token), i, f"o{i}")
             after = eng.projected_position(token)
             if decision.accepted:
                 open_orders[f"o{i}"] = (token, side, qty, 0)
