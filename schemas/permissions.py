@@ -183,10 +183,20 @@ def _role_grants(role: str) -> tuple[Grant, ...]:
             publishes("dlq market", dlq_subject(MARKET_TICKS_ALL)),
             Grant("MARKET last ticks", publish=last_ticks),
         )
-    if role in ("strategies", "execution", "portfolio"):
+    # Risk and execution judge a signal by the tick it names, read from MARKET by sequence
+    # when their own window no longer holds it (actors/named_tick.py).
+    named_ticks = Grant("MARKET ticks by sequence", publish=(js_api("STREAM.MSG.GET", "MARKET"),))
+    if role in ("strategies", "portfolio"):
         return (ordered_reads("MARKET", _TICKS), *per_broker)
+    if role == "execution":
+        return (ordered_reads("MARKET", _TICKS), named_ticks, *per_broker)
     if role == "risk":
-        return (ordered_reads("CONTROL", (control_wildcard(),)), *per_broker)
+        return (
+            ordered_reads("CONTROL", (control_wildcard(),)),
+            ordered_reads("MARKET", _TICKS),
+            named_ticks,
+            *per_broker,
+        )
     if role == "bridge":
         resets = (js_api("CONSUMER.DELETE", s, bridge_durable(s)) for s in STREAMS)
         return (
