@@ -25,7 +25,7 @@ from nats.js.errors import NotFoundError
 from schemas.enums import RejectReason
 from schemas.envelope import DecodeError, decode_as
 from schemas.events import MarketTick, TradingSignal
-from schemas.names import TICK_PREFIX, tick_subject
+from schemas.names import MARKET_STREAM, TICK_PREFIX, tick_subject
 from supervisors.acks import parse_ack_subject
 from supervisors.errors import Crash
 
@@ -112,7 +112,7 @@ class NamedTicks:
         *,
         tokens: frozenset[int] | None = None,
         window: int = WINDOW_TICKS,
-        stream: str = "MARKET",
+        stream: str = MARKET_STREAM.name,
     ) -> None:
         if max_age_ms <= 0:
             raise ValueError(f"max_signal_tick_age_ms must be > 0, got {max_age_ms}")

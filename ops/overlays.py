@@ -11,7 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ops.settings import Env
-from schemas.names import STREAMS
+from schemas.names import (
+    ALERTS_STREAM,
+    AUDIT_STREAM,
+    CONTROL_STREAM,
+    DLQ_STREAM,
+    MARKET_STREAM,
+    PAPER_STREAM,
+    STREAMS,
+    ZERODHA_STREAM,
+)
 from supervisors.bus import StreamSettings
 
 __all__ = ["StreamOverlay", "Overlay", "OVERLAYS", "overlay_for", "stream_settings"]
@@ -38,13 +47,13 @@ class Overlay:
 
 def _streams(scale: float, market_bytes: int) -> dict[str, StreamOverlay]:
     return {
-        "MARKET": StreamOverlay(DAY * scale, 120.0, market_bytes),
-        "PAPER": StreamOverlay(30 * DAY * scale, HOUR),
-        "ZERODHA": StreamOverlay(90 * DAY * scale, HOUR),
-        "DLQ": StreamOverlay(90 * DAY * scale, HOUR),
-        "CONTROL": StreamOverlay(365 * DAY * scale, HOUR),
-        "ALERTS": StreamOverlay(30 * DAY * scale, HOUR),
-        "AUDIT": StreamOverlay(365 * DAY * scale, HOUR),
+        MARKET_STREAM.name: StreamOverlay(DAY * scale, 120.0, market_bytes),
+        PAPER_STREAM.name: StreamOverlay(30 * DAY * scale, HOUR),
+        ZERODHA_STREAM.name: StreamOverlay(90 * DAY * scale, HOUR),
+        DLQ_STREAM.name: StreamOverlay(90 * DAY * scale, HOUR),
+        CONTROL_STREAM.name: StreamOverlay(365 * DAY * scale, HOUR),
+        ALERTS_STREAM.name: StreamOverlay(30 * DAY * scale, HOUR),
+        AUDIT_STREAM.name: StreamOverlay(365 * DAY * scale, HOUR),
     }
 
 

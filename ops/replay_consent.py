@@ -8,14 +8,16 @@ control gate has checked the API token (constant time) and stored who and what o
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from actors.control.gate import AUTH_HEADER, CONTROL_REQUEST_SUBJECT, ControlRequest
+from actors.control.gate import AUTH_HEADER
+from actors.control.gate import ReplayRequest as ConsentRequest
 from ops.errors import ConfigError, ControlRefused
 from ops.nats_access import nats_target
 from ops.settings import Settings
+from schemas.names import REPLAY_REQUEST_SUBJECT
 from supervisors.bus import Bus
 
 if TYPE_CHECKING:
@@ -27,20 +29,25 @@ REPLAY_USER = "control"
 
 
 async def authorize_replay(
-    bus: Bus, token: str, action: str, who: str, detail: dict[str, str], reason: str = ""
+    bus: Bus,
+    token: str,
+    action: Literal["replay", "redrive"],
+    who: str,
+    detail: dict[str, str],
+    reason: str = "",
 ) -> str:
     """Ask the running control gate to let a replay or re-drive publish: it checks the token
     (constant time) and stores who and what on `audit.redrive`; returns that record's id."""
     body = msgspec.json.encode(
-        ControlRequest(verb=action, reason=reason, requested_by=who, detail=detail)
+        ConsentRequest(action=action, reason=reason, requested_by=who, detail=detail)
     )
     try:
         reply = await bus.nc.request(
-            CONTROL_REQUEST_SUBJECT, body, timeout=5, headers={AUTH_HEADER: f"Bearer {token}"}
+            REPLAY_REQUEST_SUBJECT, body, timeout=5, headers={AUTH_HEADER: f"Bearer {token}"}
         )
     except Exception as exc:  # no responder / timeout
         raise ControlRefused(
-            f"no control gate answered {CONTROL_REQUEST_SUBJECT} ({type(exc).__name__}): a "
+            f"no control gate answered {REPLAY_REQUEST_SUBJECT} ({type(exc).__name__}): a "
             f"{action} publishes only with the running system's consent; start "
             "`alpha-panda up` (the control role) first"
         ) from None
@@ -70,7 +77,7 @@ async def connect_for_replay(settings: Settings, request: ReplayRequest, who: st
             "a replay into NATS needs the running system's token: set ALPHA_PANDA_API_TOKEN "
             "(--dry-run needs none)"
         )
-    action = "redrive" if request.redrive else "replay"
+    action: Literal["replay", "redrive"] = "redrive" if request.redrive else "replay"
     bus = await nats_target(settings, REPLAY_USER).connect("alpha-panda:bridge-replay")
     try:
         await authorize_replay(

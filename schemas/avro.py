@@ -8,6 +8,7 @@ class carries the same schema. Mapping rules (kept stable, since the files are g
 * `Decimal` → string (money travels as exact decimal text, as it does in JSON);
 * `X | None` → a union with `null`, the branch of the default listed first (Avro's rule);
 * `list[X]` → array, `dict[str, X]` → map, `StrEnum` → enum, nested Struct → named record;
+* a field annotated with `schemas.events.AVRO_STRING` → string (an enum that was a string);
 * a field's msgspec default becomes its Avro default, so a new field with a default is a
   BACKWARD compatible change and one without is not (STYLE 8).
 """
@@ -22,9 +23,10 @@ from typing import Any, Final
 import msgspec
 import msgspec.inspect as mi
 
+from schemas.catalogue import topic_event_types
 from schemas.envelope import Envelope
-from schemas.events import EVENT_TYPES, Event
-from schemas.names import BROKERS, PER_BROKER_EVENTS
+from schemas.events import EVENT_TYPES, DeadLetter, Event
+from schemas.names import DLQ_TOPIC_SUFFIX
 
 __all__ = [
     "NAMESPACE",
@@ -39,31 +41,9 @@ __all__ = [
 ]
 
 NAMESPACE: Final = "alpha_panda"
-DLQ_SUFFIX: Final = ".dlq"
+DLQ_SUFFIX: Final = DLQ_TOPIC_SUFFIX
 
-_PER_BROKER_TYPES: Final[dict[str, str]] = {
-    "signals.raw": "signal.trading",
-    "signals.validated": "signal.validated",
-    "signals.rejected": "signal.rejected",
-    "orders.submitted": "order.submitted",
-    "orders.accepted": "order.accepted",
-    "orders.filled": "order.filled",
-    "orders.failed": "order.failed",
-    "orders.cancelled": "order.cancelled",
-    "pnl.snapshots": "pnl.snapshot",
-}
-
-TOPIC_EVENT_TYPES: Final[dict[str, str]] = {
-    "market.ticks": "market.tick",
-    "control.events": "control.command",
-    "alerts": "alert",
-    "audit": "audit",
-    **{
-        e.subject(b): _PER_BROKER_TYPES[f"{e.area}.{e.event}"]
-        for b in BROKERS
-        for e in PER_BROKER_EVENTS
-    },
-}
+TOPIC_EVENT_TYPES: Final[dict[str, str]] = topic_event_types()
 
 
 def catalog_topics() -> list[str]:
@@ -77,7 +57,7 @@ def catalog_topics() -> list[str]:
 def event_type_for_topic(topic: str) -> str | None:
     """The event type a topic carries, or None for a topic outside the catalog."""
     if topic.endswith(DLQ_SUFFIX):
-        return "dead.letter"
+        return DeadLetter.TYPE
     return TOPIC_EVENT_TYPES.get(topic)
 
 
@@ -107,6 +87,10 @@ def _branch_matches(branch: Any, value: Any) -> bool:
 
 
 def _avro_type(t: mi.Type, namer: _Namer, default: Any = msgspec.NODEFAULT) -> Any:
+    if isinstance(t, mi.Metadata):
+        if (t.extra or {}).get("avro") == "string":
+            return "string"
+        return _avro_type(t.type, namer, default)
     if isinstance(t, mi.StrType | mi.DecimalType):
         return "string"
     if isinstance(t, mi.BoolType):

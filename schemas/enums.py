@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Side", "OrderType", "OrderStatus", "RejectReason", "TradingState"]
+__all__ = ["Side", "OrderType", "OrderStatus", "RejectReason", "OrderFailReason", "TradingState"]
 
 
 class Side(StrEnum):
@@ -33,7 +33,8 @@ class OrderStatus(StrEnum):
 class RejectReason(StrEnum):
     """Why the risk manager refused a signal; one code per pre-trade check.
 
-    Execution reuses UNKNOWN_TICK, STALE_TICK and NO_MARKET_PRICE as `OrderFailed.reason`.
+    UNKNOWN_TICK, STALE_TICK and NO_MARKET_PRICE have twins in `OrderFailReason`, with
+    which execution fails an order for the same cause.
     """
 
     MAX_ORDER_NOTIONAL = "MAX_ORDER_NOTIONAL"
@@ -53,6 +54,16 @@ class RejectReason(StrEnum):
     INSTRUMENT_NOT_ALLOWED = "INSTRUMENT_NOT_ALLOWED"
     UNKNOWN_TICK = "UNKNOWN_TICK"
     STALE_TICK = "STALE_TICK"
+
+
+class OrderFailReason(StrEnum):
+    """Why an execution venue refused an order it was handed (`OrderFailed.reason`)."""
+
+    INVALID_ORDER = "INVALID_ORDER"  # the order itself is malformed (quantity, limit price)
+    NO_MARKET_PRICE = "NO_MARKET_PRICE"  # nothing to fill a market order against
+    UNKNOWN_TICK = "UNKNOWN_TICK"  # the tick its signal names is not in MARKET
+    STALE_TICK = "STALE_TICK"  # the tick its signal names is too old to price from
+    MARGIN = "MARGIN"  # a live broker's refusal for want of funds
 
 
 class TradingState(StrEnum):

@@ -12,7 +12,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import msgspec
 
-from schemas.events import Event, event_class
+from schemas.events import AnyEvent, Event, event_class
 from schemas.ids import generate_event_id
 
 __all__ = [
@@ -106,6 +106,7 @@ def new_envelope(
 
 _encoder: Final = msgspec.json.Encoder(decimal_format="string")
 _head_decoder: Final = msgspec.json.Decoder(EnvelopeHead)
+_any_decoder: Final = msgspec.json.Decoder(Envelope[AnyEvent])
 
 
 def encode(envelope: Envelope[Any]) -> bytes:
@@ -138,7 +139,23 @@ def decode_head(raw: bytes) -> EnvelopeHead:
 
 
 def decode(raw: bytes, type_name: str | None = None) -> Envelope[Event]:
-    """Decode any envelope, choosing the payload class from `type_name` or the body."""
+    """Decode any envelope: the payload's tag chooses its class, in one pass.
+
+    `type_name` (the message's type header) must agree with the envelope. A payload
+    without its tag is decoded as the class its envelope's `type` names.
+    """
+    try:
+        env: Envelope[Any] = _any_decoder.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return _decode_by_type(raw, type_name)  # untagged, or invalid: name the problem
+    if env.type != env.data.TYPE:
+        raise DecodeError(f"envelope of type {env.type!r} carries a {env.data.TYPE!r} payload")
+    if type_name is not None and type_name != env.type:
+        raise DecodeError(f"expected type {type_name!r}, got {env.type!r}")
+    return env
+
+
+def _decode_by_type(raw: bytes, type_name: str | None) -> Envelope[Event]:
     name = type_name or decode_head(raw).type
     try:
         cls = event_class(name)

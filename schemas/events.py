@@ -9,14 +9,16 @@ touches them); quantities are integers.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar, Final, get_args
 
 import msgspec
 
-from schemas.enums import OrderType, RejectReason, Side, TradingState
+from schemas.enums import OrderFailReason, OrderType, RejectReason, Side, TradingState
+from schemas.names import ControlVerb
 
 __all__ = [
     "Event",
+    "AVRO_STRING",
     "DepthLevel",
     "Depth",
     "Ohlc",
@@ -37,17 +39,39 @@ __all__ = [
     "Alert",
     "AuditEvent",
     "Heartbeat",
+    "AnyEvent",
     "EVENT_TYPES",
     "event_class",
 ]
 
 ZERO = Decimal(0)
 
+# An enum in Python that stays a string in Avro: for fields that were plain strings before
+# they got a closed vocabulary, since string -> enum is a type change that cannot read
+# the records already written (STYLE 8). On the JSON wire an enum is its string anyway.
+AVRO_STRING: Final = msgspec.Meta(extra={"avro": "string"})
 
-class Event(msgspec.Struct, frozen=True, kw_only=True):
-    """Base of every payload; `TYPE` is the envelope's `type`, `VERSION` its schema_version."""
 
-    TYPE: ClassVar[str] = "event"
+class _Tag:
+    """`Event.TYPE` is the struct's tag, so an event's type name is written once: where
+    its class says `tag="..."`."""
+
+    def __get__(self, instance: object, owner: type[msgspec.Struct]) -> str:
+        return str(owner.__struct_config__.tag)
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True):
+    """Base of every payload; `TYPE` is the envelope's `type`, `VERSION` its schema_version.
+
+    Tagged: a payload carries its type as `"type"`, so `AnyEvent` decodes by dispatching
+    on it. A payload without the tag (written before events carried it, or rebuilt from
+    an Avro record, whose schemas leave it out) still decodes as its envelope's type.
+    """
+
+    if TYPE_CHECKING:
+        TYPE: ClassVar[str]
+    else:
+        TYPE = _Tag()
     VERSION: ClassVar[int] = 1
 
 
@@ -71,10 +95,9 @@ class Ohlc(msgspec.Struct, frozen=True, kw_only=True):
     close: Decimal
 
 
-class MarketTick(Event, frozen=True, kw_only=True):
+class MarketTick(Event, frozen=True, kw_only=True, tag="market.tick"):
     """One quote/trade update for an instrument, shaped after Kite's full-mode tick."""
 
-    TYPE: ClassVar[str] = "market.tick"
     instrument_token: int
     last_price: Decimal
     symbol: str | None = None
@@ -93,10 +116,9 @@ class MarketTick(Event, frozen=True, kw_only=True):
     depth: Depth | None = None
 
 
-class TradingSignal(Event, frozen=True, kw_only=True):
+class TradingSignal(Event, frozen=True, kw_only=True, tag="signal.trading"):
     """A strategy's intent to trade; becomes an order only after the risk manager agrees."""
 
-    TYPE: ClassVar[str] = "signal.trading"
     strategy_id: str
     instrument_token: int
     side: Side
@@ -120,24 +142,21 @@ class TradingSignal(Event, frozen=True, kw_only=True):
     tick_id: str = ""
 
 
-class ValidatedSignal(Event, frozen=True, kw_only=True):
-    TYPE: ClassVar[str] = "signal.validated"
+class ValidatedSignal(Event, frozen=True, kw_only=True, tag="signal.validated"):
     signal_id: str
     client_order_id: str
     signal: TradingSignal
     trading_state: TradingState = TradingState.ACTIVE
 
 
-class RejectedSignal(Event, frozen=True, kw_only=True):
-    TYPE: ClassVar[str] = "signal.rejected"
+class RejectedSignal(Event, frozen=True, kw_only=True, tag="signal.rejected"):
     signal_id: str
     signal: TradingSignal
     reason: RejectReason
     detail: str = ""
 
 
-class OrderSubmitted(Event, frozen=True, kw_only=True):
-    TYPE: ClassVar[str] = "order.submitted"
+class OrderSubmitted(Event, frozen=True, kw_only=True, tag="order.submitted"):
     client_order_id: str
     signal_id: str
     strategy_id: str
@@ -150,8 +169,7 @@ class OrderSubmitted(Event, frozen=True, kw_only=True):
     tick_ts: int = 0
 
 
-class OrderAccepted(Event, frozen=True, kw_only=True):
-    TYPE: ClassVar[str] = "order.accepted"
+class OrderAccepted(Event, frozen=True, kw_only=True, tag="order.accepted"):
     client_order_id: str
     broker_order_id: str
     instrument_token: int = 0
@@ -174,10 +192,9 @@ class Charges(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-class OrderFilled(Event, frozen=True, kw_only=True):
+class OrderFilled(Event, frozen=True, kw_only=True, tag="order.filled"):
     """One execution: partial (`final` False) or the last fill of an order."""
 
-    TYPE: ClassVar[str] = "order.filled"
     client_order_id: str
     broker_order_id: str
     fill_id: str
@@ -195,17 +212,15 @@ class OrderFilled(Event, frozen=True, kw_only=True):
     tick_ts: int = 0
 
 
-class OrderFailed(Event, frozen=True, kw_only=True):
-    TYPE: ClassVar[str] = "order.failed"
+class OrderFailed(Event, frozen=True, kw_only=True, tag="order.failed"):
     client_order_id: str
-    reason: str
+    reason: Annotated[OrderFailReason, AVRO_STRING]
     detail: str = ""
     signal_id: str = ""
     instrument_token: int = 0
 
 
-class OrderCancelled(Event, frozen=True, kw_only=True):
-    TYPE: ClassVar[str] = "order.cancelled"
+class OrderCancelled(Event, frozen=True, kw_only=True, tag="order.cancelled"):
     client_order_id: str
     broker_order_id: str = ""
     filled_quantity: int = 0
@@ -223,10 +238,9 @@ class PositionView(msgspec.Struct, frozen=True, kw_only=True):
     symbol: str | None = None
 
 
-class PnlSnapshot(Event, frozen=True, kw_only=True):
+class PnlSnapshot(Event, frozen=True, kw_only=True, tag="pnl.snapshot"):
     """A portfolio's state at `as_of_ns`; `last_seq` is the stream sequence it includes."""
 
-    TYPE: ClassVar[str] = "pnl.snapshot"
     positions: list[PositionView]
     cash: Decimal
     realized_pnl: Decimal
@@ -238,20 +252,18 @@ class PnlSnapshot(Event, frozen=True, kw_only=True):
     fills: int = 0
 
 
-class ControlCommand(Event, frozen=True, kw_only=True):
+class ControlCommand(Event, frozen=True, kw_only=True, tag="control.command"):
     """halt / resume / reduce for one broker or (broker None) for all."""
 
-    TYPE: ClassVar[str] = "control.command"
-    verb: str
+    verb: Annotated[ControlVerb, AVRO_STRING]
     broker: str | None = None
     reason: str = ""
     requested_by: str = ""
 
 
-class DeadLetter(Event, frozen=True, kw_only=True):
+class DeadLetter(Event, frozen=True, kw_only=True, tag="dead.letter"):
     """An input an actor could not process, with everything needed to re-drive it."""
 
-    TYPE: ClassVar[str] = "dead.letter"
     original_subject: str
     error: str
     error_type: str
@@ -263,8 +275,7 @@ class DeadLetter(Event, frozen=True, kw_only=True):
     stream_seq: int = 0
 
 
-class Alert(Event, frozen=True, kw_only=True):
-    TYPE: ClassVar[str] = "alert"
+class Alert(Event, frozen=True, kw_only=True, tag="alert"):
     name: str
     severity: str
     state: str
@@ -272,38 +283,35 @@ class Alert(Event, frozen=True, kw_only=True):
     broker: str | None = None
 
 
-class AuditEvent(Event, frozen=True, kw_only=True):
-    TYPE: ClassVar[str] = "audit"
+class AuditEvent(Event, frozen=True, kw_only=True, tag="audit"):
     kind: str
     actor: str
     detail: dict[str, str] = msgspec.field(default_factory=dict)
 
 
-class Heartbeat(Event, frozen=True, kw_only=True):
-    TYPE: ClassVar[str] = "heartbeat"
+class Heartbeat(Event, frozen=True, kw_only=True, tag="heartbeat"):
     seq: int
 
 
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.TYPE: cls
-    for cls in (
-        MarketTick,
-        TradingSignal,
-        ValidatedSignal,
-        RejectedSignal,
-        OrderSubmitted,
-        OrderAccepted,
-        OrderFilled,
-        OrderFailed,
-        OrderCancelled,
-        PnlSnapshot,
-        ControlCommand,
-        DeadLetter,
-        Alert,
-        AuditEvent,
-        Heartbeat,
-    )
-}
+AnyEvent = (
+    MarketTick
+    | TradingSignal
+    | ValidatedSignal
+    | RejectedSignal
+    | OrderSubmitted
+    | OrderAccepted
+    | OrderFilled
+    | OrderFailed
+    | OrderCancelled
+    | PnlSnapshot
+    | ControlCommand
+    | DeadLetter
+    | Alert
+    | AuditEvent
+    | Heartbeat
+)
+
+EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in get_args(AnyEvent)}
 
 
 def event_class(type_name: str) -> type[Event]:

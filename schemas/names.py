@@ -1,7 +1,9 @@
-"""Subject, stream and topic names: the only place they are spelled out.
+"""Subject, stream, KV bucket and topic names: the only place they are spelled out.
 
 Every other module builds names through these helpers, so a rename is one edit and a
-typo is an import error rather than a message that silently goes nowhere.
+typo is an import error rather than a message that silently goes nowhere. Which event type
+travels on which subject, and under which Avro schema, is `schemas.catalogue`.
+tests/schemas/test_catalogue.py fails on a name spelled as a literal anywhere else.
 """
 
 from __future__ import annotations
@@ -26,13 +28,27 @@ __all__ = [
     "PNL_SNAPSHOTS",
     "PER_BROKER_EVENTS",
     "StreamSpec",
+    "MARKET_STREAM",
+    "PAPER_STREAM",
+    "ZERODHA_STREAM",
+    "DLQ_STREAM",
+    "CONTROL_STREAM",
+    "ALERTS_STREAM",
+    "AUDIT_STREAM",
     "STREAMS",
     "ControlVerb",
     "STATUS_SUBJECT",
     "CONTROL_REQUEST_SUBJECT",
+    "REPLAY_REQUEST_SUBJECT",
+    "portfolio_request_subject",
     "STATE_BUCKET",
     "LEASE_BUCKET",
-    "portfolio_request_subject",
+    "TICKS_TOPIC",
+    "CONTROL_TOPIC",
+    "ALERTS_TOPIC",
+    "AUDIT_TOPIC",
+    "DLQ_TOPIC_SUFFIX",
+    "UNROUTABLE_TOPIC",
     "kv_stream",
     "kv_subject",
     "MARKET_TICKS_ALL",
@@ -49,6 +65,7 @@ __all__ = [
     "stream_for_broker",
     "stream_for_subject",
     "topic_for_subject",
+    "subject_for_topic",
     "parse_broker",
     "durable_name",
 ]
@@ -113,30 +130,49 @@ class StreamSpec:
 
 TICK_PREFIX: Final = "market.ticks."
 MARKET_TICKS_ALL: Final = TICK_PREFIX + ">"
+
+# Request/reply subjects (core NATS, not captured by any stream).
 STATUS_SUBJECT: Final = "alpha.status"
 CONTROL_REQUEST_SUBJECT: Final = "alpha.control"
+REPLAY_REQUEST_SUBJECT: Final = "alpha.replay"  # consent to a replay or re-drive
+
+# JetStream KV buckets: actors' snapshots, and the leases of a broker's stateful roles.
 STATE_BUCKET: Final = "alpha_state"
 LEASE_BUCKET: Final = "alpha_leases"
 
+MARKET_STREAM: Final = StreamSpec("MARKET", ("market.>",))
+PAPER_STREAM: Final = StreamSpec("PAPER", ("paper.>",), broker="paper")
+ZERODHA_STREAM: Final = StreamSpec("ZERODHA", ("zerodha.>",), broker="zerodha")
+DLQ_STREAM: Final = StreamSpec("DLQ", ("dlq.>",))
+CONTROL_STREAM: Final = StreamSpec("CONTROL", ("control.>",))
+ALERTS_STREAM: Final = StreamSpec("ALERTS", ("alerts.>",))
+AUDIT_STREAM: Final = StreamSpec("AUDIT", ("audit.>",))
+
 STREAMS: Final[dict[str, StreamSpec]] = {
-    "MARKET": StreamSpec("MARKET", ("market.>",)),
-    "PAPER": StreamSpec("PAPER", ("paper.>",), broker="paper"),
-    "ZERODHA": StreamSpec("ZERODHA", ("zerodha.>",), broker="zerodha"),
-    "DLQ": StreamSpec("DLQ", ("dlq.>",)),
-    "CONTROL": StreamSpec("CONTROL", ("control.>",)),
-    "ALERTS": StreamSpec("ALERTS", ("alerts.>",)),
-    "AUDIT": StreamSpec("AUDIT", ("audit.>",)),
+    spec.name: spec
+    for spec in (
+        MARKET_STREAM,
+        PAPER_STREAM,
+        ZERODHA_STREAM,
+        DLQ_STREAM,
+        CONTROL_STREAM,
+        ALERTS_STREAM,
+        AUDIT_STREAM,
+    )
 }
 
 _PREFIX_STREAM: Final[dict[str, str]] = {
-    "market": "MARKET",
-    "paper": "PAPER",
-    "zerodha": "ZERODHA",
-    "dlq": "DLQ",
-    "control": "CONTROL",
-    "alerts": "ALERTS",
-    "audit": "AUDIT",
+    spec.subjects[0].split(".", 1)[0]: spec.name for spec in STREAMS.values()
 }
+
+# Kafka topics (the bridge): per-broker events keep their subject as the topic name.
+TICKS_TOPIC: Final = "market.ticks"
+CONTROL_TOPIC: Final = "control.events"
+ALERTS_TOPIC: Final = "alerts"
+AUDIT_TOPIC: Final = "audit"
+DLQ_TOPIC_SUFFIX: Final = ".dlq"
+# Where the bridge parks a message whose subject maps to no topic.
+UNROUTABLE_TOPIC: Final = "unroutable" + DLQ_TOPIC_SUFFIX
 
 
 def _check_token(token: str, what: str) -> str:
@@ -167,6 +203,11 @@ def token_of_tick_subject(subject: str) -> int:
     return int(token)
 
 
+def portfolio_request_subject(broker: Broker) -> str:
+    """Where a broker's portfolio answers requests for its current PnL snapshot."""
+    return f"alpha.portfolio.{parse_broker(broker)}"
+
+
 def broker_subject(broker: Broker, event: PerBrokerEvent) -> str:
     return event.subject(parse_broker(broker))
 
@@ -194,11 +235,6 @@ def alert_subject(severity: str) -> str:
 
 def audit_subject(kind: str) -> str:
     return f"audit.{_check_token(kind, 'audit kind')}"
-
-
-def portfolio_request_subject(broker: Broker) -> str:
-    """Request/reply: the portfolio actor of `broker` answers with its PnL snapshot."""
-    return f"alpha.portfolio.{parse_broker(broker)}"
 
 
 def kv_stream(bucket: str) -> str:
@@ -231,21 +267,35 @@ def topic_for_subject(subject: str) -> tuple[str, str]:
     """
     head, _, rest = subject.partition(".")
     if head == "market":
-        if rest.startswith("ticks."):
-            return "market.ticks", rest[len("ticks.") :]
+        if subject.startswith(TICK_PREFIX):
+            return TICKS_TOPIC, subject[len(TICK_PREFIX) :]
         return f"market.{rest.split('.', 1)[0]}", rest
     if head in BROKERS:
         return subject, ""
     if head == "dlq":
         topic, key = topic_for_subject(rest)
-        return f"{topic}.dlq", key
+        return topic + DLQ_TOPIC_SUFFIX, key
     if head == "control":
-        return "control.events", rest
+        return CONTROL_TOPIC, rest
     if head == "alerts":
-        return "alerts", rest
+        return ALERTS_TOPIC, rest
     if head == "audit":
-        return "audit", rest
+        return AUDIT_TOPIC, rest
     raise ValueError(f"no topic for subject {subject!r}")
+
+
+def subject_for_topic(topic: str, key: str) -> str | None:
+    """The subject a record of `topic` keyed `key` came from, when name and key tell it
+    (the inverse of `topic_for_subject`); None when they do not."""
+    if topic == TICKS_TOPIC and key:
+        return TICK_PREFIX + key
+    if topic == CONTROL_TOPIC and key:
+        return f"control.{key}"
+    if topic in (ALERTS_TOPIC, AUDIT_TOPIC) and key:
+        return f"{topic}.{key}"
+    if topic.count(".") == 2:  # per-broker events keep their subject as the topic name
+        return topic
+    return None
 
 
 def durable_name(actor: str, broker: Broker | None = None) -> str:

@@ -39,6 +39,7 @@ from schemas.names import (
     ORDERS_FILLED,
     ORDERS_SUBMITTED,
     PNL_SNAPSHOTS,
+    REPLAY_REQUEST_SUBJECT,
     SIGNALS_RAW,
     SIGNALS_REJECTED,
     SIGNALS_VALIDATED,
@@ -216,11 +217,8 @@ def _role_grants(role: str) -> tuple[Grant, ...]:
     if role == "control":
         return (
             # the gate serves them; a replay run as this user asks the gate first
-            Grant(
-                "control requests",
-                publish=(CONTROL_REQUEST_SUBJECT,),
-                subscribe=(CONTROL_REQUEST_SUBJECT,),
-            ),
+            Grant("control requests", subscribe=(CONTROL_REQUEST_SUBJECT, REPLAY_REQUEST_SUBJECT)),
+            publishes("replay consent", REPLAY_REQUEST_SUBJECT),
             publishes("control commands", control_wildcard()),
             publishes("audit", audit_subject("control"), audit_subject("redrive")),
             Grant(

@@ -216,8 +216,10 @@ Input = Durable[Any] | CoreSub[Any] | Ordered[Any] | Request | Source | Timer
 class Actor:
     """Base of every actor. Subclasses set `name`, declare `inputs()` and write handlers.
 
-    A stateful actor sets `snapshot_key` and implements `dump_state` / `load_state`. The
-    runtime then stores `{"seq", "state"}` in the KV bucket every `snapshot_interval_s`
+    A stateful actor sets `snapshot_key` and `state_type` (a Struct, or any type msgspec
+    decodes) and implements
+    `dump_state` / `load_state`. The runtime then stores `{"seq", "state"}` in the KV
+    bucket every `snapshot_interval_s`
     (from inside the mailbox, so the state and the sequence agree), and on start loads the
     snapshot and replays its `Durable(replay=True)` input's stream after that sequence
     through the handlers before going live. Outputs of the replay dedup on their msg ids.
@@ -228,13 +230,14 @@ class Actor:
     mailbox_size: int = 1024
     snapshot_key: str | None = None
     snapshot_interval_s: float = 2.0
+    state_type: Any = None
 
-    def dump_state(self) -> dict[str, Any]:
-        """JSON-able state for the snapshot (stateful actors only)."""
-        return {}
+    def dump_state(self) -> object:
+        """The state for the snapshot, a `state_type` (stateful actors only)."""
+        raise NotImplementedError(f"{type(self).__name__} sets snapshot_key but no dump_state")
 
-    def load_state(self, state: dict[str, Any]) -> None:
-        """Restore what `dump_state` returned (stateful actors only)."""
+    def load_state(self, state: Any) -> None:
+        """Restore what `dump_state` returned, decoded as `state_type` (stateful actors)."""
 
     def inputs(self) -> Sequence[Input]:
         return ()

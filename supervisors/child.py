@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from supervisors.status import StatusNode
 
 __all__ = ["Child", "ChildSpec", "Restart", "Ready"]
 
@@ -27,8 +30,8 @@ class Child(Protocol):
     def request_stop(self) -> None:
         """Begin a graceful stop; `run` returns when in-flight work is done."""
 
-    def status(self) -> dict[str, Any]:
-        """A JSON-ready description of the child's state."""
+    def status(self) -> StatusNode | dict[str, Any]:
+        """A supervisor's subtree; any other child's own figures, JSON-ready."""
 
 
 class Restart(StrEnum):

@@ -25,6 +25,7 @@ from supervisors.bus import Bus
 from supervisors.embedded_nats import EmbeddedNats
 from supervisors.errors import RuntimeFault
 from supervisors.nats_auth import EmbeddedAuth, NatsAuth, redact_url
+from supervisors.status import StatusNode
 from supervisors.supervisor import Supervisor, SupervisorSpec
 
 __all__ = ["LaunchConfig", "launch", "pipeline_figures", "EXIT_OK", "EXIT_GAVE_UP"]
@@ -99,15 +100,15 @@ async def _prepare(
         await admin_bus.close()
 
 
-def pipeline_figures(tree: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def pipeline_figures(tree: StatusNode) -> dict[str, dict[str, Any]]:
     """Merge the `pipeline` figures of every actor in the tree, per broker ("market": shared)."""
     out: dict[str, dict[str, Any]] = {}
 
-    def walk(node: dict[str, Any]) -> None:
-        figures = node.get("pipeline")
+    def walk(node: StatusNode) -> None:
+        figures = node.figures.get("pipeline")
         if isinstance(figures, dict):
-            out.setdefault(node.get("broker") or "market", {}).update(figures)
-        for child in node.get("children", ()):
+            out.setdefault(node.broker or "market", {}).update(figures)
+        for child in node.children:
             walk(child)
 
     walk(tree)
@@ -136,7 +137,7 @@ async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: s
                 "uptime_s": round(time.time() - started, 1),
                 "security": bus.security.status(),
             },
-            "tree": tree,
+            "tree": tree.to_builtins(),
             "pipeline": pipeline_figures(tree),
         }
         await msg.respond(json.dumps(body, default=str).encode())

@@ -11,13 +11,11 @@ redelivered to its successor and outputs already stored are dropped as duplicate
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
 from nats.aio.msg import Msg
 from nats.js import api as js_api
 
@@ -42,17 +40,14 @@ from supervisors.child import Ready
 from supervisors.consumer import PullFeeder
 from supervisors.handling import ActorStats, Handling
 from supervisors.metrics import ActorMetrics
+from supervisors.snapshot import SnapshotUnreadable, decode_snapshot, encode_snapshot
 
-__all__ = ["ActorProcess", "STATE_BUCKET"]
-
+__all__ = ["ActorProcess"]
 
 log = logging.getLogger(__name__)
 
 _SENTINEL: Any = object()
 _SNAPSHOT: Any = object()
-# Snapshots grow with the state (a day's orders): msgspec encodes them several times faster
-# than json.dumps, and the loop stalls for that long. `str` as json.dumps' default did.
-_snapshot_encoder = msgspec.json.Encoder(enc_hook=str)
 
 
 class ActorProcess:
@@ -222,23 +217,31 @@ class ActorProcess:
         key = self.actor.snapshot_key
         if not key or self._kv is None:
             return
-        body = {"seq": self.handling.applied_seq, "state": self.actor.dump_state()}
-        await self._kv.put(key, _snapshot_encoder.encode(body))
+        await self._kv.put(key, encode_snapshot(self.handling.applied_seq, self.actor.dump_state()))
 
     async def _restore_and_replay(self) -> None:
         """Stateful actors: load the snapshot, then handle what the stream holds after it."""
         key = self.actor.snapshot_key
         if not key:
             return
+        state_type = self.actor.state_type
+        if state_type is None:
+            raise TypeError(f"{self.name} sets snapshot_key but no state_type to decode it as")
         self._kv = await self.bus.key_value(STATE_BUCKET)
         try:
             entry = await self._kv.get(key)
         except Exception:  # no snapshot yet: start from the stream's beginning
             entry = None
         if entry is not None and entry.value:
-            snap = json.loads(entry.value)
-            self.actor.load_state(snap["state"])
-            self.handling.applied_seq = int(snap["seq"])
+            try:
+                snap = decode_snapshot(entry.value, state_type)
+            except SnapshotUnreadable as exc:
+                # A snapshot is a cache of the stream: rebuild from it rather than crash-loop.
+                log.error("%s: snapshot %r in %s ignored, rebuilding from the stream: %s",
+                          self.name, key, STATE_BUCKET, exc)  # fmt: skip
+            else:
+                self.actor.load_state(snap.state)
+                self.handling.applied_seq = snap.seq
         for inp in self.actor.inputs():
             if isinstance(inp, Durable) and inp.replay:
                 await self._replay(inp)

@@ -24,9 +24,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import msgspec
+
 from supervisors.backoff import Backoff
 from supervisors.child import Child, ChildSpec, Ready, Restart
 from supervisors.errors import StartFailed, SupervisorGaveUp
+from supervisors.status import SUPERVISOR, StatusNode
 
 __all__ = ["Strategy", "SupervisorSpec", "Supervisor"]
 
@@ -75,6 +78,10 @@ class SupervisorSpec:
 
 
 _STOP = object()
+# What a slot says of its child itself: a leaf child's own keys of these names give way.
+_SLOT_KEYS = frozenset(
+    {"name", "kind", "broker", "state", "restart", "restarts", "last_error", "last_error_at"}
+)
 
 
 def _gave_up(exc: BaseException) -> bool:
@@ -166,26 +173,31 @@ class Supervisor:
         await self._stop_all()
         self.state = "stopped"
 
-    def status(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": "supervisor",
-            "strategy": str(self.spec.strategy),
-            "state": self.state,
-            "broker": self.spec.broker,
-            "restarts": self.restarts_total,
-            "max_restarts": self.spec.max_restarts,
-            "period_s": self.spec.period_s,
-            "children": [self._slot_status(s) for s in self._slots],
-        }
+    def status(self) -> StatusNode:
+        return StatusNode(
+            name=self.name,
+            kind=SUPERVISOR,
+            strategy=str(self.spec.strategy),
+            state=self.state,
+            broker=self.spec.broker,
+            restarts=self.restarts_total,
+            max_restarts=self.spec.max_restarts,
+            period_s=self.spec.period_s,
+            children=[self._slot_status(s) for s in self._slots],
+        )
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _slot_status(self, slot: _Slot) -> dict[str, Any]:
-        base: dict[str, Any] = {"name": slot.spec.name, "kind": "actor"}
-        if slot.child is not None:
-            base.update(slot.child.status())
-        base.update(
+    def _slot_status(self, slot: _Slot) -> StatusNode:
+        own = slot.child.status() if slot.child is not None else {}
+        if isinstance(own, StatusNode):  # a nested supervisor: its subtree
+            node = own
+        else:  # a leaf child: its own figures; the slot's facts below take precedence
+            figures = {k: v for k, v in own.items() if k not in _SLOT_KEYS}
+            node = StatusNode(name=slot.spec.name, kind=str(own.get("kind", "actor")),
+                              broker=own.get("broker"), figures=figures)  # fmt: skip
+        return msgspec.structs.replace(
+            node,
             state=slot.state,
             restart=str(slot.spec.restart),
             restarts=slot.restarts,
@@ -196,7 +208,6 @@ class Supervisor:
                 else None
             ),
         )
-        return base
 
     async def _run_child(self, slot: _Slot, generation: int, child: Child, ready: Ready) -> None:
         exc: BaseException | None = None

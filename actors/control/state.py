@@ -19,7 +19,4 @@ def apply_control(current: TradingState, command: ControlCommand, broker: str) -
     """The state after `command`: commands for another broker change nothing."""
     if command.broker not in (None, broker):
         return current
-    try:
-        return _STATE[ControlVerb(command.verb)]
-    except ValueError:
-        return current
+    return _STATE.get(command.verb, current)

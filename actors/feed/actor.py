@@ -28,7 +28,7 @@ from actors.feed.validation import InvalidTick, validate_tick
 from actors.instruments import InstrumentBook
 from schemas.envelope import HDR_MSG_ID, decode_as, encode, headers_for, new_envelope
 from schemas.events import DeadLetter, MarketTick
-from schemas.names import MARKET_TICKS_ALL, dlq_subject, tick_subject
+from schemas.names import MARKET_STREAM, MARKET_TICKS_ALL, TICK_PREFIX, dlq_subject, tick_subject
 from supervisors.actor import Actor, Input, Source
 from supervisors.bus import Bus
 from supervisors.errors import PublishFailed
@@ -90,7 +90,7 @@ class MarketFeed(Actor):
         seed = self.config.seed
         instruments = list(self.book)
         try:
-            last = await bus.js.get_last_msg("MARKET", MARKET_TICKS_ALL)
+            last = await bus.js.get_last_msg(MARKET_STREAM.name, MARKET_TICKS_ALL)
         except Exception:
             last = None
         msg_id = (last.headers or {}).get(HDR_MSG_ID, "") if last is not None else ""
@@ -101,7 +101,9 @@ class MarketFeed(Actor):
         last_ticks: dict[int, MarketTick] = {}
         for inst in instruments:
             try:
-                raw = await bus.js.get_last_msg("MARKET", tick_subject(inst.instrument_token))
+                raw = await bus.js.get_last_msg(
+                    MARKET_STREAM.name, tick_subject(inst.instrument_token)
+                )
             except Exception:
                 continue
             if raw.data:
@@ -184,7 +186,7 @@ class MarketFeed(Actor):
     async def _dead_letter(self, bus: Bus, tick: MarketTick, exc: InvalidTick) -> None:
         self.invalid += 1
         subject = (
-            tick_subject(tick.instrument_token) if tick.instrument_token > 0 else "market.ticks.0"
+            tick_subject(tick.instrument_token) if tick.instrument_token > 0 else TICK_PREFIX + "0"
         )
         raw = encode(new_envelope(tick, source=self.name))
         letter = DeadLetter(

@@ -21,14 +21,14 @@ import msgspec
 
 from actors.named_tick import NamedTicks, TickRefusal
 from actors.paper.matching import MarketView, PaperBroker
-from actors.paper.orders import OrderTrigger
+from actors.paper.orders import OrderTrigger, PaperOrder
 from actors.stores.pipeline_metrics import PipelineMetrics
-from schemas.enums import OrderType
+from schemas.catalogue import per_broker_event
+from schemas.enums import OrderFailReason, OrderType
 from schemas.envelope import Envelope
 from schemas.events import (
     Event,
     MarketTick,
-    OrderAccepted,
     OrderCancelled,
     OrderFailed,
     OrderFilled,
@@ -36,39 +36,41 @@ from schemas.events import (
     ValidatedSignal,
 )
 from schemas.names import (
+    MARKET_STREAM,
     MARKET_TICKS_ALL,
-    ORDERS_ACCEPTED,
     ORDERS_CANCELLED,
-    ORDERS_FAILED,
     ORDERS_FILLED,
-    ORDERS_SUBMITTED,
     SIGNALS_VALIDATED,
     TICK_PREFIX,
     Broker,
-    PerBrokerEvent,
     broker_subject,
     stream_for_broker,
 )
 from supervisors.actor import Actor, Context, Durable, Input, Ordered
 from supervisors.bus import Bus
 
-__all__ = ["PaperExecution"]
+__all__ = ["PaperExecution", "ExecutionSnapshot", "BookSnapshot"]
 
 log = logging.getLogger(__name__)
 
 _TICK_PREFIX = len(TICK_PREFIX)
-_EVENT_SUBJECT: dict[type[Event], tuple[PerBrokerEvent, str]] = {
-    OrderSubmitted: (ORDERS_SUBMITTED, "submitted"),
-    OrderAccepted: (ORDERS_ACCEPTED, "accepted"),
-    OrderFilled: (ORDERS_FILLED, "fill"),
-    OrderFailed: (ORDERS_FAILED, "failed"),
-    OrderCancelled: (ORDERS_CANCELLED, "cancelled"),
-}
+
+
+class BookSnapshot(msgspec.Struct, kw_only=True):
+    orders: list[PaperOrder] = msgspec.field(default_factory=list)
+
+
+class ExecutionSnapshot(msgspec.Struct, kw_only=True):
+    """Paper execution's snapshot: the open orders, and (orders, fills, failed, cancelled)."""
+
+    book: BookSnapshot
+    counts: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 class PaperExecution(Actor):
     broker: Broker
     mailbox_size = 2048
+    state_type = ExecutionSnapshot
 
     def __init__(
         self,
@@ -107,8 +109,8 @@ class PaperExecution(Actor):
             # the tap keeps every traded instrument's ticks, to price arriving orders with;
             # the handler sees only the ticks of instruments with resting orders
             Ordered(
-                "MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick, accept=self._resting_on,
-                tap=self.ticks.see,
+                MARKET_STREAM.name, MARKET_TICKS_ALL, self.on_tick, MarketTick,
+                accept=self._resting_on, tap=self.ticks.see,
             ),
         )  # fmt: skip
 
@@ -145,7 +147,7 @@ class PaperExecution(Actor):
             self._emit(ctx, order)
             market = await self.ticks.named_by(s, ctx.stored_ms)
             if isinstance(market, TickRefusal):
-                refusal = (market.reason.value, market.detail)
+                refusal = (OrderFailReason(market.reason), market.detail)
                 events = self.book.submit(order, None, ts, refusal=refusal)
             else:
                 events = self.book.submit(order, MarketView.from_tick(market.tick), market.ts)
@@ -178,7 +180,9 @@ class PaperExecution(Actor):
         self._resting = {str(po.instrument_token) for po in self.book.open_orders()}
 
     def _emit(self, ctx: Context, event: Event) -> None:
-        kind, label = _EVENT_SUBJECT[type(event)]
+        kind = per_broker_event(type(event))
+        # The label is part of the dedup key of events already in the stream: keep it.
+        label = "fill" if isinstance(event, OrderFilled) else kind.event
         ident = event.fill_id if isinstance(event, OrderFilled) else event.client_order_id  # type: ignore[attr-defined]
         ctx.emit(
             broker_subject(self.broker, kind), event,
@@ -196,16 +200,18 @@ class PaperExecution(Actor):
         elif isinstance(event, OrderCancelled):
             self.cancelled += 1
 
-    def dump_state(self) -> dict[str, Any]:
+    def dump_state(self) -> ExecutionSnapshot:
         """Open orders only. A closed order's signal lies at or below the snapshot's
         sequence, so the runtime never hands it to us again: remembering it would only
         grow the snapshot with the day (a KV value is capped at the server's 1 MiB)."""
-        book = {"orders": msgspec.to_builtins(self.book.open_orders())}
-        return {"book": book, "counts": [self.orders, self.fills, self.failed, self.cancelled]}
+        return ExecutionSnapshot(
+            book=BookSnapshot(orders=self.book.open_orders()),
+            counts=(self.orders, self.fills, self.failed, self.cancelled),
+        )
 
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.book.restore(state["book"])
-        self.orders, self.fills, self.failed, self.cancelled = state.get("counts", [0, 0, 0, 0])
+    def load_state(self, state: ExecutionSnapshot) -> None:
+        self.book.restore_orders(state.book.orders)
+        self.orders, self.fills, self.failed, self.cancelled = state.counts
         self._refresh_resting()
 
     def stats(self) -> dict[str, Any]:

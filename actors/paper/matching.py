@@ -19,7 +19,7 @@ Fill model (docs/trading.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -27,7 +27,7 @@ import msgspec
 
 from actors.paper.charges import ChargesTable, Product
 from actors.paper.orders import OrderTrigger, PaperOrder
-from schemas.enums import OrderStatus, OrderType, RejectReason, Side
+from schemas.enums import OrderFailReason, OrderStatus, OrderType, Side
 from schemas.events import (
     Depth,
     DepthLevel,
@@ -40,10 +40,9 @@ from schemas.events import (
     OrderSubmitted,
 )
 
-__all__ = ["PaperConfig", "MarketView", "PaperBroker", "INVALID_ORDER"]
+__all__ = ["PaperConfig", "MarketView", "PaperBroker"]
 
 D = Decimal
-INVALID_ORDER = "INVALID_ORDER"
 _BPS = D(10_000)
 
 
@@ -138,7 +137,7 @@ class PaperBroker:
         market: MarketView | None,
         ts_ns: int,
         *,
-        refusal: tuple[str, str] | None = None,
+        refusal: tuple[OrderFailReason, str] | None = None,
     ) -> list[Event]:
         """Accept (and fill what is marketable) or fail; a resubmit returns the first answer.
 
@@ -227,22 +226,27 @@ class PaperBroker:
         return {"orders": msgspec.to_builtins(list(self._orders.values()))}
 
     def restore(self, data: Mapping[str, Any]) -> None:
+        """Replace the book with a `snapshot()`."""
+        self.restore_orders(msgspec.convert(data["orders"], list[PaperOrder]))
+
+    def restore_orders(self, orders: Iterable[PaperOrder]) -> None:
         """Replace the book; a resubmit of a restored order then returns no events."""
-        orders = msgspec.convert(data["orders"], list[PaperOrder])
         self._orders = {o.client_order_id: o for o in orders}
         self._live = {cid: o for cid, o in self._orders.items() if o.is_open}
         self._submit_events = {}
 
     # -- matching -----------------------------------------------------------------------
 
-    def _refusal(self, po: PaperOrder, view: MarketView) -> tuple[str, str] | None:
+    def _refusal(self, po: PaperOrder, view: MarketView) -> tuple[OrderFailReason, str] | None:
         if po.quantity <= 0:
-            return INVALID_ORDER, f"quantity must be > 0, got {po.quantity}"
+            return OrderFailReason.INVALID_ORDER, f"quantity must be > 0, got {po.quantity}"
         if po.order_type is OrderType.LIMIT:
             if po.limit_price is None or po.limit_price <= 0:
-                return INVALID_ORDER, f"a LIMIT order needs a limit price > 0, got {po.limit_price}"
+                return OrderFailReason.INVALID_ORDER, (
+                    f"a LIMIT order needs a limit price > 0, got {po.limit_price}"
+                )
         elif view.touch(po.side) is None:
-            return RejectReason.NO_MARKET_PRICE.value, (
+            return OrderFailReason.NO_MARKET_PRICE, (
                 f"no last price, quote or depth for instrument {po.instrument_token}"
             )
         return None

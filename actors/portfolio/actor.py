@@ -8,7 +8,6 @@ to `<broker>.pnl.snapshots` and to the read models.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from actors.stores.shared import Stores
 from schemas.envelope import Envelope
 from schemas.events import Event, MarketTick, OrderFilled, PnlSnapshot
 from schemas.names import (
+    MARKET_STREAM,
     MARKET_TICKS_ALL,
     ORDERS_ACCEPTED,
     ORDERS_CANCELLED,
@@ -38,16 +38,24 @@ from schemas.names import (
 from supervisors.actor import Actor, Context, Durable, Input, Ordered, Request, Timer
 from supervisors.errors import Crash
 
-__all__ = ["PortfolioActor", "portfolio_request_subject"]
+__all__ = ["PortfolioActor", "PortfolioSnapshot"]
 
 log = logging.getLogger(__name__)
 
 _TICK_PREFIX = len(TICK_PREFIX)
 
 
+class PortfolioSnapshot(msgspec.Struct, kw_only=True):
+    """The portfolio's snapshot: its book as a PnL snapshot, and how many it published."""
+
+    snapshot: PnlSnapshot
+    snapshots: int = 0
+
+
 class PortfolioActor(Actor):
     broker: Broker
     mailbox_size = 4096
+    state_type = PortfolioSnapshot
 
     def __init__(
         self, broker: Broker, stores: Stores, *, starting_cash: Decimal, pnl_interval_s: float = 5.0
@@ -73,7 +81,7 @@ class PortfolioActor(Actor):
         )  # fmt: skip
         return (
             Durable(self._stream, orders, self.name, self.on_order_event, replay=True),
-            Ordered("MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick,
+            Ordered(MARKET_STREAM.name, MARKET_TICKS_ALL, self.on_tick, MarketTick,
                     last_per_subject=True, accept=self._held_on),
             Timer(self.pnl_interval_s, self.on_interval, name="pnl"),
             Request(portfolio_request_subject(b), self.on_request),
@@ -113,15 +121,15 @@ class PortfolioActor(Actor):
         snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
         ctx.respond(msgspec.json.encode(snapshot))
 
-    def dump_state(self) -> dict[str, Any]:
+    def dump_state(self) -> PortfolioSnapshot:
         snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
-        return {"snapshot": json.loads(msgspec.json.encode(snapshot)), "snapshots": self.snapshots}
+        return PortfolioSnapshot(snapshot=snapshot, snapshots=self.snapshots)
 
-    def load_state(self, state: dict[str, Any]) -> None:
-        snapshot = msgspec.convert(state["snapshot"], PnlSnapshot)
+    def load_state(self, state: PortfolioSnapshot) -> None:
+        snapshot = state.snapshot
         self.book = Portfolio.from_snapshot(snapshot)
         self.last_seq = snapshot.last_seq
-        self.snapshots = int(state.get("snapshots", 0))
+        self.snapshots = state.snapshots
         self._held = {str(p.instrument_token) for p in self.book.positions() if p.quantity}
 
     def stats(self) -> dict[str, Any]:

@@ -20,9 +20,11 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from actors.control.state import apply_control
 from actors.named_tick import NamedTick, NamedTicks, TickRefusal
-from actors.risk.engine import RiskEngine
+from actors.risk.engine import RiskEngine, RiskState
 from actors.risk.limits import RiskLimits
 from actors.stores.shared import Stores
 from schemas.enums import RejectReason, TradingState
@@ -39,6 +41,8 @@ from schemas.events import (
     ValidatedSignal,
 )
 from schemas.names import (
+    CONTROL_STREAM,
+    MARKET_STREAM,
     MARKET_TICKS_ALL,
     ORDERS_CANCELLED,
     ORDERS_FAILED,
@@ -54,7 +58,7 @@ from schemas.names import (
 from supervisors.actor import Actor, Context, Durable, Input, Ordered, Timer
 from supervisors.bus import Bus
 
-__all__ = ["RiskManager", "trading_day"]
+__all__ = ["RiskManager", "RiskSnapshot", "trading_day"]
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +79,19 @@ def trading_day(ts_ns: int) -> str:
     return (datetime.fromtimestamp(ts_ns / 1e9, UTC) + IST).date().isoformat()
 
 
+class RiskSnapshot(msgspec.Struct, kw_only=True):
+    """The risk manager's snapshot: the engine, and the day's figures for the read models."""
+
+    engine: RiskState
+    day: str = ""
+    validated: int = 0
+    rejections: dict[str, int] = msgspec.field(default_factory=dict)
+
+
 class RiskManager(Actor):
     broker: Broker
     mailbox_size = 2048
+    state_type = RiskSnapshot
 
     def __init__(
         self,
@@ -116,7 +130,7 @@ class RiskManager(Actor):
         s = self._subjects
         return (
             Ordered(
-                "CONTROL", control_wildcard(), self.on_control, ControlCommand,
+                CONTROL_STREAM.name, control_wildcard(), self.on_control, ControlCommand,
                 start_seq=lambda: self._control_seq + 1,
             ),
             Durable(
@@ -125,7 +139,7 @@ class RiskManager(Actor):
             ),
             # the ticks a signal may name, kept by the tap; no tick needs a handler here
             Ordered(
-                "MARKET", MARKET_TICKS_ALL, self.on_tick, MarketTick, accept=_no_tick,
+                MARKET_STREAM.name, MARKET_TICKS_ALL, self.on_tick, MarketTick, accept=_no_tick,
                 tap=self.ticks.see,
             ),
             Timer(1.0, self.on_interval, name="read-models"),
@@ -133,7 +147,7 @@ class RiskManager(Actor):
 
     async def on_start(self, bus: Bus) -> None:
         self.ticks.bus = bus
-        async for msg in bus.replay("CONTROL", [control_wildcard()], 1):
+        async for msg in bus.replay(CONTROL_STREAM.name, [control_wildcard()], 1):
             command = decode_as(msg.data, ControlCommand).data
             self._control_state = apply_control(self._control_state, command, self.broker)
             self._control_seq = int(msg.metadata.sequence.stream)
@@ -222,22 +236,21 @@ class RiskManager(Actor):
             self._unsent.update(unsent)
             log.warning("%s: read model write failed: %s", self.name, exc)
 
-    def dump_state(self) -> dict[str, Any]:
+    def dump_state(self) -> RiskSnapshot:
         """The engine without the day's id history: an input at or below the snapshot's
         sequence is never handed to us again and the stream holds no duplicate fill, so
         only open orders' ids matter (the snapshot must fit in one KV value)."""
-        engine = self.engine.snapshot()
-        engine["accepted_ids"] = sorted(engine.get("pending", {}))
-        engine["fill_ids"] = []
-        return {"engine": engine, "day": self.day,
-                "validated": self.validated, "rejections": dict(self.rejections)}  # fmt: skip
+        engine = self.engine.state()
+        engine = msgspec.structs.replace(engine, accepted_ids=set(engine.pending), fill_ids=set())
+        return RiskSnapshot(engine=engine, day=self.day, validated=self.validated,
+                            rejections=dict(self.rejections))  # fmt: skip
 
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.engine.restore(state["engine"])
+    def load_state(self, state: RiskSnapshot) -> None:
+        self.engine.restore_state(state.engine)
         self.engine.set_trading_state(self._control_state)  # CONTROL is the later word
-        self.day = state.get("day", "")
-        self.validated = int(state.get("validated", 0))
-        self.rejections = Counter({k: int(v) for k, v in state.get("rejections", {}).items()})
+        self.day = state.day
+        self.validated = state.validated
+        self.rejections = Counter(state.rejections)
 
     def stats(self) -> dict[str, Any]:
         return {

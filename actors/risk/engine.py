@@ -338,14 +338,19 @@ class RiskEngine:
 
     # -- persistence --------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
-        """JSON-able state (Decimals as strings, sorted keys and ids) that `restore` reads."""
-        state = msgspec.structs.replace(self._s, bucket=self._bucket.state())
-        result: dict[str, Any] = msgspec.to_builtins(state, str_keys=True, order="sorted")
-        return result
+    def state(self) -> RiskState:
+        """A copy of the whole state, rate bucket included, that `restore_state` reads."""
+        return msgspec.structs.replace(self._s, bucket=self._bucket.state())
 
-    def restore(self, data: Mapping[str, Any]) -> None:
-        state = msgspec.convert(data, RiskState, strict=False)  # lax: "408065" keys to int
+    def restore_state(self, state: RiskState) -> None:
         if state.bucket is not None:
             self._bucket.restore(state.bucket)
         self._s = state
+
+    def snapshot(self) -> dict[str, Any]:
+        """`state()` JSON-able (Decimals as strings, sorted keys and ids) for `restore`."""
+        result: dict[str, Any] = msgspec.to_builtins(self.state(), str_keys=True, order="sorted")
+        return result
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        self.restore_state(msgspec.convert(data, RiskState, strict=False))  # "408065" keys

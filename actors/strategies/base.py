@@ -10,7 +10,7 @@ one: it assumes its signals are filled (the risk manager and the broker decide t
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
@@ -23,6 +23,8 @@ from schemas.events import DepthLevel, MarketTick, TradingSignal
 
 __all__ = [
     "Position",
+    "InstrumentSnapshot",
+    "StrategySnapshot",
     "Decision",
     "ParamError",
     "StrategyParams",
@@ -42,6 +44,25 @@ class Position(StrEnum):
     @property
     def sign(self) -> int:
         return {"FLAT": 0, "LONG": 1, "SHORT": -1}[self.value]
+
+
+class InstrumentSnapshot(msgspec.Struct, kw_only=True):
+    """What every strategy keeps of an instrument: the position it intends to hold.
+    A strategy kind subclasses it with its indicator state."""
+
+    position: Position = Position.FLAT
+
+
+InstrumentT = TypeVar("InstrumentT", bound=InstrumentSnapshot)
+
+
+class StrategySnapshot(msgspec.Struct, Generic[InstrumentT], kw_only=True, tag_field="kind"):
+    """A strategy's state for `restore` after a restart; the tag is the strategy's kind,
+    so a map of snapshots of several kinds decodes each as its own type."""
+
+    strategy_id: str
+    version: int = SNAPSHOT_VERSION
+    instruments: dict[int, InstrumentT] = msgspec.field(default_factory=dict)
 
 
 class Decision(NamedTuple):
@@ -90,12 +111,18 @@ P = TypeVar("P", bound=StrategyParams)
 class Strategy(ABC, Generic[P]):
     """A trading strategy over a fixed set of instruments.
 
-    Subclasses set `kind` (the config `type`) and `params_type`, and implement `_decide`,
-    `_indicator_snapshot` and `_indicator_restore`.
+    Subclasses set `kind` (the config `type`), `params_type` and `snapshot_type` (tagged
+    with the kind), and implement `_decide`, `_indicator_snapshot` and `_indicator_restore`.
     """
 
     kind: ClassVar[str]
     params_type: ClassVar[type[StrategyParams]]
+    snapshot_type: ClassVar[type[StrategySnapshot[Any]]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__ and cls.snapshot_type.__struct_config__.tag != cls.kind:
+            raise TypeError(f"{cls.__name__}.snapshot_type must be tagged {cls.kind!r}")
 
     def __init__(self, strategy_id: str, instruments: Iterable[Instrument], params: P) -> None:
         if not isinstance(params, self.params_type):
@@ -135,38 +162,32 @@ class Strategy(ABC, Generic[P]):
         side = Side.BUY if delta > 0 else Side.SELL
         return [self._signal(inst, tick, side, abs(delta), decision.reason, ts_ns)]
 
-    def snapshot(self) -> dict[str, Any]:
-        """JSON-able state (Decimals as strings) for `restore` after a restart."""
-        return {
-            "version": SNAPSHOT_VERSION,
-            "kind": self.kind,
-            "strategy_id": self.strategy_id,
-            "instruments": {
-                str(token): {
-                    "position": str(self.position(token)),
-                    **self._indicator_snapshot(token),
-                }
+    def snapshot(self) -> StrategySnapshot[Any]:
+        """The state for `restore` after a restart (a `snapshot_type`)."""
+        return self.snapshot_type(
+            strategy_id=self.strategy_id,
+            instruments={
+                token: self._indicator_snapshot(token, self.position(token))
                 for token in self._instruments
             },
-        }
+        )
 
-    def restore(self, snapshot: Mapping[str, Any]) -> None:
+    def restore(self, snapshot: StrategySnapshot[Any]) -> None:
         """Load a `snapshot()`; instruments no longer traded are ignored."""
-        if snapshot.get("kind") != self.kind:
+        if not isinstance(snapshot, self.snapshot_type):
             raise ValueError(
-                f"snapshot of a {snapshot.get('kind')!r} strategy cannot restore "
+                f"snapshot of a {snapshot.__struct_config__.tag!r} strategy cannot restore "
                 f"{self.strategy_id!r} ({self.kind}); discard it and let the strategy warm up"
             )
-        if snapshot.get("version") != SNAPSHOT_VERSION:
+        if snapshot.version != SNAPSHOT_VERSION:
             raise ValueError(
-                f"snapshot version {snapshot.get('version')!r} is not {SNAPSHOT_VERSION}; "
+                f"snapshot version {snapshot.version!r} is not {SNAPSHOT_VERSION}; "
                 "discard it and let the strategy warm up"
             )
-        for key, data in snapshot.get("instruments", {}).items():
-            token = int(key)
+        for token, data in snapshot.instruments.items():
             if token not in self._instruments:
                 continue
-            self._positions[token] = Position(data.get("position", "FLAT"))
+            self._positions[token] = data.position
             self._indicator_restore(token, data)
 
     @abstractmethod
@@ -174,12 +195,12 @@ class Strategy(ABC, Generic[P]):
         """Fold `price` into the indicators; return the wanted position, or None to hold."""
 
     @abstractmethod
-    def _indicator_snapshot(self, token: int) -> dict[str, Any]:
-        """The indicator state of one instrument, JSON-able."""
+    def _indicator_snapshot(self, token: int, position: Position) -> InstrumentSnapshot:
+        """One instrument's position and indicator state, as this kind's instrument Struct."""
 
     @abstractmethod
-    def _indicator_restore(self, token: int, data: Mapping[str, Any]) -> None:
-        """Load what `_indicator_snapshot` produced."""
+    def _indicator_restore(self, token: int, data: Any) -> None:
+        """Load what `_indicator_snapshot` produced (this kind's instrument Struct)."""
 
     def _signal(
         self, inst: Instrument, tick: MarketTick, side: Side, qty: int, reason: str, ts_ns: int

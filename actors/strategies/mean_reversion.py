@@ -12,12 +12,22 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, ClassVar
 
+import msgspec
+
 from actors.instruments import Instrument
-from actors.strategies.base import Decision, ParamError, Position, Strategy, StrategyParams
+from actors.strategies.base import (
+    Decision,
+    InstrumentSnapshot,
+    ParamError,
+    Position,
+    Strategy,
+    StrategyParams,
+    StrategySnapshot,
+)
 
 __all__ = ["MeanReversionParams", "MeanReversionStrategy", "zscore"]
 
@@ -65,11 +75,22 @@ def zscore(prices: Iterable[Decimal]) -> float | None:
     return (xs[-1] - mean) / math.sqrt(var)
 
 
+class MeanReversionInstrument(InstrumentSnapshot, kw_only=True):
+    prices: list[Decimal] = msgspec.field(default_factory=list)
+
+
+class MeanReversionSnapshot(
+    StrategySnapshot[MeanReversionInstrument], kw_only=True, tag="mean_reversion"
+):
+    pass
+
+
 class MeanReversionStrategy(Strategy[MeanReversionParams]):
     """Fade stretches: buy far below the rolling mean, exit as it comes back."""
 
     kind: ClassVar[str] = "mean_reversion"
     params_type: ClassVar[type[StrategyParams]] = MeanReversionParams
+    snapshot_type: ClassVar[type[StrategySnapshot[Any]]] = MeanReversionSnapshot
 
     def __init__(
         self, strategy_id: str, instruments: Iterable[Instrument], params: MeanReversionParams
@@ -98,10 +119,10 @@ class MeanReversionStrategy(Strategy[MeanReversionParams]):
             return Decision(Position.FLAT, f"z {z:.2f} back below {exit_:g}")
         return None
 
-    def _indicator_snapshot(self, token: int) -> dict[str, Any]:
-        return {"prices": [str(p) for p in self._windows[token]]}
+    def _indicator_snapshot(self, token: int, position: Position) -> MeanReversionInstrument:
+        return MeanReversionInstrument(position=position, prices=list(self._windows[token]))
 
-    def _indicator_restore(self, token: int, data: Mapping[str, Any]) -> None:
+    def _indicator_restore(self, token: int, data: MeanReversionInstrument) -> None:
         window: deque[Decimal] = deque(maxlen=self.params.window)
-        window.extend(Decimal(p) for p in data.get("prices", []))
+        window.extend(data.prices)
         self._windows[token] = window

@@ -11,12 +11,22 @@ sign is that of `sum_fast · slow_window - sum_slow · fast_window`.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, ClassVar
 
+import msgspec
+
 from actors.instruments import Instrument
-from actors.strategies.base import Decision, ParamError, Position, Strategy, StrategyParams
+from actors.strategies.base import (
+    Decision,
+    InstrumentSnapshot,
+    ParamError,
+    Position,
+    Strategy,
+    StrategyParams,
+    StrategySnapshot,
+)
 
 __all__ = ["MomentumParams", "MomentumStrategy"]
 
@@ -52,11 +62,21 @@ class _Book:
         self.sign: int | None = None  # sign of fast - slow at the last non-equal tick
 
 
+class MomentumInstrument(InstrumentSnapshot, kw_only=True):
+    prices: list[Decimal] = msgspec.field(default_factory=list)
+    sign: int | None = None
+
+
+class MomentumSnapshot(StrategySnapshot[MomentumInstrument], kw_only=True, tag="momentum"):
+    pass
+
+
 class MomentumStrategy(Strategy[MomentumParams]):
     """Trend following: buy when the fast average crosses above the slow one."""
 
     kind: ClassVar[str] = "momentum"
     params_type: ClassVar[type[StrategyParams]] = MomentumParams
+    snapshot_type: ClassVar[type[StrategySnapshot[Any]]] = MomentumSnapshot
 
     def __init__(
         self, strategy_id: str, instruments: Iterable[Instrument], params: MomentumParams
@@ -95,13 +115,12 @@ class MomentumStrategy(Strategy[MomentumParams]):
             Position.SHORT, f"SMA{fast_n} {fast:.2f} crossed below SMA{slow_n} {slow:.2f}"
         )
 
-    def _indicator_snapshot(self, token: int) -> dict[str, Any]:
+    def _indicator_snapshot(self, token: int, position: Position) -> MomentumInstrument:
         book = self._books[token]
-        return {"prices": [str(p) for p in book.prices], "sign": book.sign}
+        return MomentumInstrument(position=position, prices=list(book.prices), sign=book.sign)
 
-    def _indicator_restore(self, token: int, data: Mapping[str, Any]) -> None:
+    def _indicator_restore(self, token: int, data: MomentumInstrument) -> None:
         book = _Book(self.params.slow_window)
-        book.prices.extend(Decimal(p) for p in data.get("prices", []))
-        sign = data.get("sign")
-        book.sign = int(sign) if sign is not None else None
+        book.prices.extend(data.prices)
+        book.sign = data.sign
         self._books[token] = book

@@ -12,12 +12,20 @@ exits. Short: `RSI < oversold` reverses, else `RSI <= exit_level` exits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from actors.instruments import Instrument
-from actors.strategies.base import Decision, ParamError, Position, Strategy, StrategyParams
+from actors.strategies.base import (
+    Decision,
+    InstrumentSnapshot,
+    ParamError,
+    Position,
+    Strategy,
+    StrategyParams,
+    StrategySnapshot,
+)
 
 __all__ = ["RsiParams", "RsiStrategy", "rsi_of"]
 
@@ -63,11 +71,24 @@ class _Averages:
         self.avg_loss = 0.0
 
 
+class RsiInstrument(InstrumentSnapshot, kw_only=True):
+    period: int = 0  # the averages below are of this period
+    last: Decimal | None = None
+    changes: int = 0
+    avg_gain: float = 0.0
+    avg_loss: float = 0.0
+
+
+class RsiSnapshot(StrategySnapshot[RsiInstrument], kw_only=True, tag="rsi"):
+    pass
+
+
 class RsiStrategy(Strategy[RsiParams]):
     """Buy oversold, sell overbought, exit when RSI returns to `exit_level`."""
 
     kind: ClassVar[str] = "rsi"
     params_type: ClassVar[type[StrategyParams]] = RsiParams
+    snapshot_type: ClassVar[type[StrategySnapshot[Any]]] = RsiSnapshot
 
     def __init__(
         self, strategy_id: str, instruments: Iterable[Instrument], params: RsiParams
@@ -110,22 +131,16 @@ class RsiStrategy(Strategy[RsiParams]):
             return Decision(Position.FLAT, f"RSI{n} {rsi:.1f} <= {p.exit_level:g}")
         return None
 
-    def _indicator_snapshot(self, token: int) -> dict[str, Any]:
+    def _indicator_snapshot(self, token: int, position: Position) -> RsiInstrument:
         a = self._avgs[token]
-        return {
-            "period": self.params.period,
-            "last": None if a.last is None else str(a.last),
-            "changes": a.changes,
-            "avg_gain": a.avg_gain,
-            "avg_loss": a.avg_loss,
-        }
+        return RsiInstrument(
+            position=position, period=self.params.period, last=a.last, changes=a.changes,
+            avg_gain=a.avg_gain, avg_loss=a.avg_loss,
+        )  # fmt: skip
 
-    def _indicator_restore(self, token: int, data: Mapping[str, Any]) -> None:
+    def _indicator_restore(self, token: int, data: RsiInstrument) -> None:
         a = _Averages()
-        if data.get("period") == self.params.period:  # averages of another period mislead
-            last = data.get("last")
-            a.last = None if last is None else Decimal(last)
-            a.changes = int(data.get("changes", 0))
-            a.avg_gain = float(data.get("avg_gain", 0.0))
-            a.avg_loss = float(data.get("avg_loss", 0.0))
+        if data.period == self.params.period:  # averages of another period mislead
+            a.last, a.changes = data.last, data.changes
+            a.avg_gain, a.avg_loss = data.avg_gain, data.avg_loss
         self._avgs[token] = a

@@ -13,9 +13,11 @@ id): downstream, that tick as read from MARKET prices the signal, not the prices
 from __future__ import annotations
 
 import logging
+import operator
 import time
 from collections import Counter
 from collections.abc import Sequence
+from functools import reduce
 from typing import Any
 
 import msgspec
@@ -23,18 +25,39 @@ import msgspec
 from actors.feed.validation import InvalidTick, TickProblem, validate_tick
 from actors.instruments import InstrumentBook
 from actors.stores.pipeline_metrics import PipelineMetrics
+from actors.strategies.base import StrategySnapshot
 from actors.strategies.config import StrategyConfig, build_strategies
+from actors.strategies.registry import STRATEGY_TYPES
 from actors.strategies.router import StrategyRouter
 from schemas.envelope import Envelope
 from schemas.events import MarketTick
-from schemas.names import MARKET_TICKS_ALL, SIGNALS_RAW, TICK_PREFIX, Broker, broker_subject
+from schemas.names import (
+    MARKET_STREAM,
+    MARKET_TICKS_ALL,
+    SIGNALS_RAW,
+    TICK_PREFIX,
+    Broker,
+    broker_subject,
+)
 from supervisors.actor import Actor, Context, Input, Ordered
 
-__all__ = ["StrategyRunner"]
+__all__ = ["StrategyRunner", "StrategiesSnapshot", "strategies_state_type"]
 
 log = logging.getLogger(__name__)
 
 _TICK_PREFIX = len(TICK_PREFIX)
+
+
+# The runner's snapshot: strategy id → that strategy's `snapshot()`, each decoded as the
+# Struct of its kind (the tag); `Strategy.restore` checks kind and version.
+StrategiesSnapshot = dict[str, StrategySnapshot[Any]]
+
+
+def strategies_state_type() -> Any:
+    """What decodes as a StrategiesSnapshot: every kind registered by now (a benchmark
+    registers its own strategy when it is imported, after this module)."""
+    kinds = reduce(operator.or_, (c.snapshot_type for c in STRATEGY_TYPES.values()))
+    return dict[str, kinds]  # type: ignore[valid-type]
 
 
 class StrategyRunner(Actor):
@@ -52,6 +75,7 @@ class StrategyRunner(Actor):
         self.broker = broker
         self.name = f"strategies-{broker}"
         self.snapshot_key = f"strategies-{broker}"
+        self.state_type = strategies_state_type()
         self.book = book
         self.metrics = metrics
         self.router = StrategyRouter(build_strategies(configs, broker))
@@ -67,7 +91,7 @@ class StrategyRunner(Actor):
     def inputs(self) -> Sequence[Input]:
         return (
             Ordered(
-                "MARKET",
+                MARKET_STREAM.name,
                 MARKET_TICKS_ALL,
                 self.on_tick,
                 MarketTick,
@@ -113,10 +137,10 @@ class StrategyRunner(Actor):
                     self.strategy_errors[strategy_id], exc,
                 )  # fmt: skip
 
-    def dump_state(self) -> dict[str, Any]:
+    def dump_state(self) -> StrategiesSnapshot:
         return {s.strategy_id: s.snapshot() for s in self.router.strategies}
 
-    def load_state(self, state: dict[str, Any]) -> None:
+    def load_state(self, state: StrategiesSnapshot) -> None:
         for strategy in self.router.strategies:
             saved = state.get(strategy.strategy_id)
             if saved is not None:

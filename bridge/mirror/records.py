@@ -36,7 +36,7 @@ from schemas.envelope import (
     new_envelope,
 )
 from schemas.events import DeadLetter, event_class
-from schemas.names import topic_for_subject
+from schemas.names import UNROUTABLE_TOPIC, topic_for_subject
 
 __all__ = [
     "OutRecord",
@@ -50,7 +50,6 @@ __all__ = [
     "H_MSG_ID",
     "H_CONTENT_TYPE",
     "H_DLQ_REASON",
-    "UNROUTABLE_TOPIC",
     "PAYLOAD_OMITTED",
     "record_size",
 ]
@@ -64,7 +63,6 @@ H_SUBJECT: Final = "nats-subject"
 H_MSG_ID: Final = "nats-msg-id"
 H_CONTENT_TYPE: Final = "content-type"
 H_DLQ_REASON: Final = "dlq-reason"
-UNROUTABLE_TOPIC: Final = "unroutable.dlq"
 PAYLOAD_OMITTED: Final = "omitted"  # a DeadLetter's payload_encoding when it did not fit
 _REASON_MAX: Final = 2000
 

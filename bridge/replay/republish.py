@@ -39,7 +39,7 @@ from bridge.replay.source import new_reader, parse_time_ms, plan_range, read_ran
 from schemas.avro import DLQ_SUFFIX
 from schemas.envelope import HDR_MSG_ID, HDR_TRACEPARENT, HDR_TYPE, decode_as, new_envelope
 from schemas.events import AuditEvent, DeadLetter
-from schemas.names import audit_subject
+from schemas.names import audit_subject, subject_for_topic
 from supervisors.bus import Bus
 
 __all__ = ["ReplayRequest", "ReplaySummary", "replay", "subject_of", "operator_name"]
@@ -95,13 +95,9 @@ def subject_of(topic: str, headers: dict[str, bytes], key: bytes | None) -> str:
     """The NATS subject a record came from: its `nats-subject` header, else from the name."""
     if H_SUBJECT in headers:
         return headers[H_SUBJECT].decode()
-    k = key.decode() if key else ""
-    if topic == "market.ticks" and k:
-        return f"market.ticks.{k}"
-    if topic in ("control.events", "alerts", "audit") and k:
-        return f"{topic.split('.')[0]}.{k}"
-    if topic.count(".") == 2:
-        return topic
+    subject = subject_for_topic(topic, key.decode() if key else "")
+    if subject is not None:
+        return subject
     raise ReplayError(f"cannot tell the subject of a record of {topic!r}; pass --to-subject")
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
 from schemas.avro import DLQ_SUFFIX, catalog_topics
-from schemas.names import BROKERS
+from schemas.names import ALERTS_TOPIC, AUDIT_TOPIC, BROKERS, CONTROL_TOPIC
 
 __all__ = [
     "TopicClass",
@@ -121,9 +121,9 @@ def topic_class(topic: str) -> TopicClass:
         if area == "pnl":
             return "pnl"
         return "events"
-    if topic == "control.events":
+    if topic == CONTROL_TOPIC:
         return "control"
-    if topic in ("alerts", "audit"):
+    if topic in (ALERTS_TOPIC, AUDIT_TOPIC):
         return topic  # type: ignore[return-value]
     return "events"
 

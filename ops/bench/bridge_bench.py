@@ -32,14 +32,24 @@ from ops.overlays import stream_settings
 from schemas.enums import Side
 from schemas.envelope import Envelope, encode, headers_for, new_envelope
 from schemas.events import MarketTick, OrderFilled
-from schemas.names import ORDERS_FILLED, broker_subject, tick_subject
+from schemas.names import (
+    MARKET_STREAM,
+    ORDERS_FILLED,
+    PAPER_STREAM,
+    TICKS_TOPIC,
+    broker_subject,
+    tick_subject,
+)
 from supervisors.bus import Bus
 from supervisors.embedded_nats import EmbeddedNats
 
 __all__ = ["run_bridge_bench", "main"]
 
-_STREAMS = ("MARKET", "PAPER")
-_TOPICS = {"MARKET": "market.ticks", "PAPER": "paper.orders.filled"}
+_STREAMS = (MARKET_STREAM.name, PAPER_STREAM.name)
+_TOPICS = {
+    MARKET_STREAM.name: TICKS_TOPIC,
+    PAPER_STREAM.name: broker_subject("paper", ORDERS_FILLED),  # its topic is its subject
+}
 
 
 def _message(n: int) -> tuple[str, bytes, dict[str, str]]:

@@ -29,6 +29,7 @@ from ops.bench.pacing import MessageSizes, paced, stamp, stamped_ts, wait_until
 from ops.bench.probe import Probe, Stage
 from ops.bench.servers import start_nats
 from schemas.envelope import HDR_MSG_ID, HDR_TYPE
+from schemas.events import MarketTick
 from supervisors.bus import Bus, StreamSettings
 
 __all__ = ["FloorMode", "run_floor"]
@@ -128,7 +129,7 @@ class _Chain:
             for n in range(first, first + count):
                 subject = f"{_TICKS}.{n % _INSTRUMENTS}"
                 payload = stamp(time.time_ns(), size)
-                headers = _headers(f"tick:{n}", "market.tick")
+                headers = _headers(f"tick:{n}", MarketTick.TYPE)
                 if core:
                     await self.bus.nc.publish(subject, payload, headers=headers)
                 else:

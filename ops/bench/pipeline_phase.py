@@ -35,6 +35,7 @@ from ops.config_loading import DomainConfig
 from ops.settings import Settings, load_settings
 from ops.tree import ROLES, build_tree
 from schemas.names import (
+    MARKET_STREAM,
     ORDERS_ACCEPTED,
     ORDERS_FILLED,
     ORDERS_SUBMITTED,
@@ -181,7 +182,7 @@ async def run_pipeline(
                 await asyncio.to_thread(feed.join, 30)
         run.figures = pipeline_figures(root.status())
         if feed is not None:
-            run.figures["market"] = {"ticks": await bus.stream_last_seq("MARKET")}
+            run.figures["market"] = {"ticks": await bus.stream_last_seq(MARKET_STREAM.name)}
         run.ledger_fills = await (await stores.ledger()).count_fills(_BROKER)
     finally:
         await run.probe.close()
@@ -215,7 +216,7 @@ async def _watch(
         now = loop.time()
         run.figures = pipeline_figures(root.status())
         if market is not None:
-            run.figures["market"] = {"ticks": await market.stream_last_seq("MARKET")}
+            run.figures["market"] = {"ticks": await market.stream_last_seq(MARKET_STREAM.name)}
         published, into = run.published, int(run.broker.get("ticks", 0))
         if started is None and published:
             started = now

@@ -10,12 +10,20 @@ strategies: importing this module registers `type: bench` (unlisted) for the ben
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from actors.instruments import Instrument
-from actors.strategies.base import Decision, ParamError, Position, Strategy, StrategyParams
+from actors.strategies.base import (
+    Decision,
+    InstrumentSnapshot,
+    ParamError,
+    Position,
+    Strategy,
+    StrategyParams,
+    StrategySnapshot,
+)
 from actors.strategies.registry import register_strategy_type
 
 __all__ = ["BenchParams", "BenchStrategy"]
@@ -32,11 +40,16 @@ class BenchParams(StrategyParams, frozen=True, kw_only=True):
             raise ParamError("every", f"must be at least 1, got {self.every}", "use e.g. 20")
 
 
+class BenchSnapshot(StrategySnapshot[InstrumentSnapshot], kw_only=True, tag="bench"):
+    seen: int = 0  # ticks received, across its instruments
+
+
 class BenchStrategy(Strategy[BenchParams]):
     """Flips FLAT ↔ LONG on every `every`-th tick: a signal rate fixed by the tick rate."""
 
     kind: ClassVar[str] = "bench"
     params_type: ClassVar[type[StrategyParams]] = BenchParams
+    snapshot_type: ClassVar[type[StrategySnapshot[Any]]] = BenchSnapshot
 
     def __init__(
         self, strategy_id: str, instruments: Iterable[Instrument], params: BenchParams
@@ -52,17 +65,20 @@ class BenchStrategy(Strategy[BenchParams]):
         target = Position.FLAT if position is Position.LONG else Position.LONG
         return Decision(target, f"bench tick {self.seen}")
 
-    def snapshot(self) -> dict[str, Any]:
-        return {**super().snapshot(), "seen": self.seen}
+    def snapshot(self) -> BenchSnapshot:
+        base = super().snapshot()
+        return BenchSnapshot(strategy_id=base.strategy_id, instruments=base.instruments,
+                             seen=self.seen)  # fmt: skip
 
-    def restore(self, snapshot: Mapping[str, Any]) -> None:
+    def restore(self, snapshot: StrategySnapshot[Any]) -> None:
         super().restore(snapshot)
-        self.seen = int(snapshot.get("seen", 0))
+        assert isinstance(snapshot, BenchSnapshot)  # checked by the base
+        self.seen = snapshot.seen
 
-    def _indicator_snapshot(self, token: int) -> dict[str, Any]:
-        return {}
+    def _indicator_snapshot(self, token: int, position: Position) -> InstrumentSnapshot:
+        return InstrumentSnapshot(position=position)
 
-    def _indicator_restore(self, token: int, data: Mapping[str, Any]) -> None:
+    def _indicator_restore(self, token: int, data: InstrumentSnapshot) -> None:
         return None
 
 

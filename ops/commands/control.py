@@ -6,11 +6,11 @@ import argparse
 import getpass
 import json
 
-from actors.control.gate import AUTH_HEADER, CONTROL_REQUEST_SUBJECT, ControlRequest
+from actors.control.gate import AUTH_HEADER, ControlRequest
 from ops.commands.common import NatsTarget, nats_target, run_async
 from ops.errors import ConfigError
 from ops.settings import load_settings
-from schemas.names import BROKERS, ControlVerb
+from schemas.names import BROKERS, CONTROL_REQUEST_SUBJECT, ControlVerb
 
 __all__ = ["register", "send_control"]
 
@@ -36,7 +36,7 @@ async def send_control(
     bus = await target.connect("alpha-panda:control")
     try:
         body = msgspec.json.encode(
-            ControlRequest(verb=str(verb), broker=broker, reason=reason, requested_by=who)
+            ControlRequest(verb=verb, broker=broker, reason=reason, requested_by=who)
         )
         reply = await bus.nc.request(
             CONTROL_REQUEST_SUBJECT, body, timeout=5, headers={AUTH_HEADER: f"Bearer {token}"}

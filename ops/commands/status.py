@@ -9,6 +9,7 @@ from typing import Any
 from ops.commands.common import NatsTarget, nats_target, run_async
 from ops.settings import load_settings
 from schemas.names import STATUS_SUBJECT
+from supervisors.status import StatusNode
 
 __all__ = ["register", "render_tree", "fetch_status"]
 
@@ -58,7 +59,8 @@ def render_process(reply: dict[str, Any]) -> str:
         if last:
             line += f" (last: {last.get('kind')} to {last.get('subject')})"
         lines.append(line)
-    lines.extend(render_tree(reply.get("tree", {})))
+    tree = reply.get("tree")
+    lines.extend(render_tree(StatusNode.from_builtins(tree)) if tree else [])
     pipeline = reply.get("pipeline")
     if pipeline:
         lines.append("")
@@ -66,27 +68,27 @@ def render_process(reply: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render_tree(node: dict[str, Any], prefix: str = "") -> list[str]:
-    kind = node.get("kind", "actor")
-    label = f"{node.get('name')} [{kind}"
-    if kind == "supervisor":
-        label += f" {node.get('strategy')}"
-    label += f"] {node.get('state')}"
-    if node.get("restarts"):
-        label += f"  restarts={node['restarts']}"
-    if kind != "supervisor":
+def render_tree(node: StatusNode, prefix: str = "") -> list[str]:
+    label = f"{node.name} [{node.kind}"
+    if node.is_supervisor:
+        label += f" {node.strategy}"
+    label += f"] {node.state}"
+    if node.restarts:
+        label += f"  restarts={node.restarts}"
+    if not node.is_supervisor:
+        fig = node.figures
         label += (
-            f"  mailbox={node.get('mailbox_depth', 0)}/{node.get('mailbox_size', 0)}"
-            f"  pending={node.get('consumer_pending', 0)}  in={node.get('processed', 0)}"
-            f"  out={node.get('outputs', 0)}"
+            f"  mailbox={fig.get('mailbox_depth', 0)}/{fig.get('mailbox_size', 0)}"
+            f"  pending={fig.get('consumer_pending', 0)}  in={fig.get('processed', 0)}"
+            f"  out={fig.get('outputs', 0)}"
         )
         for key in ("failed", "dead_lettered", "invalid", "gaps"):
-            if node.get(key):
-                label += f"  {key}={node[key]}"
-    if node.get("last_error"):
-        label += f"\n{prefix}    last error {node.get('last_error_at')}: {node['last_error']}"
+            if fig.get(key):
+                label += f"  {key}={fig[key]}"
+    if node.last_error:
+        label += f"\n{prefix}    last error {node.last_error_at}: {node.last_error}"
     lines = [prefix + label]
-    for child in node.get("children", []):
+    for child in node.children:
         lines.extend(render_tree(child, prefix + "  "))
     return lines
 

@@ -117,13 +117,11 @@ async def test_a_producer_setting_the_broker_refuses_stops_the_bridge_with_its_r
     sup = Supervisor(SupervisorSpec(name="root", children=[spec], max_restarts=3, period_s=60))
     task = asyncio.create_task(sup.run(lambda: None))
     try:
-        await wait_for(
-            lambda: sup.status()["children"][0]["state"] == "failed", 40, "the bridge stopped"
-        )
-        child = sup.status()["children"][0]
-        assert "KafkaRefused" in child["last_error"]
-        assert "enable_idempotence=false" in child["last_error"]
-        assert (child["restarts"], child["resets"]) == (0, 0)
+        await wait_for(lambda: sup.status().children[0].state == "failed", 40, "the bridge stopped")
+        child = sup.status().children[0]
+        assert "KafkaRefused" in str(child.last_error)
+        assert "enable_idempotence=false" in str(child.last_error)
+        assert (child.restarts, child.figures["resets"]) == (0, 0)
         assert not task.done()  # the tree goes on without its bridge
         info = await bus.js.consumer_info("PAPER", "bridge-paper")
         assert int(info.ack_floor.stream_seq or 0) == 0  # the message waits for the fixed bridge

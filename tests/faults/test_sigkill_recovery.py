@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
-from actors.portfolio.actor import portfolio_request_subject
 from schemas.envelope import decode
 from schemas.events import OrderFilled, OrderSubmitted
+from schemas.names import portfolio_request_subject
 from supervisors.bus import Bus
 from supervisors.embedded_nats import free_port
 from tests.conftest import NatsServer

@@ -28,11 +28,13 @@ from schemas.envelope import Envelope, new_envelope
 from schemas.events import (
     EVENT_TYPES,
     Charges,
+    ControlCommand,
     Depth,
     DepthLevel,
     Event,
     MarketTick,
     Ohlc,
+    OrderFailed,
     OrderFilled,
     RejectedSignal,
     TradingSignal,
@@ -151,6 +153,16 @@ def test_wire_format_rejects_values_without_the_magic_byte() -> None:
     assert not wire.is_wire_format(b'{"id": 1}')
     with pytest.raises(ValueError, match="magic byte"):
         wire.decode(b'{"id": 1}')
+
+
+def test_an_enum_that_was_a_string_stays_a_string_in_avro() -> None:
+    def data_field(event: type[Event], name: str) -> Any:
+        payload = next(f for f in envelope_schema(event)["fields"] if f["name"] == "data")
+        return next(f for f in payload["type"]["fields"] if f["name"] == name)["type"]
+
+    assert data_field(ControlCommand, "verb") == "string"
+    assert data_field(OrderFailed, "reason") == "string"
+    assert data_field(RejectedSignal, "reason")["type"] == "enum"  # an enum from the start
 
 
 def test_each_topic_class_has_one_schema() -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import msgspec
 import pytest
 
+from schemas.enums import OrderFailReason
 from schemas.envelope import DecodeError, decode, decode_as, encode, headers_for, new_envelope
-from schemas.events import MarketTick, OrderFilled, Side
+from schemas.events import ControlCommand, MarketTick, OrderFailed, OrderFilled, Side
+from schemas.names import ControlVerb
 
 
 def tick() -> MarketTick:
@@ -55,3 +58,40 @@ def test_unknown_fields_from_newer_writers_are_ignored() -> None:
         b'"symbol":"RELIANCE"', b'"symbol":"RELIANCE","new_field":1'
     )
     assert decode_as(raw, MarketTick).data.symbol == "RELIANCE"
+
+
+def test_a_payload_carries_its_type_as_a_tag_and_decoding_dispatches_on_it() -> None:
+    raw = encode(new_envelope(tick(), source="feed"))
+    assert msgspec.json.decode(raw)["data"]["type"] == "market.tick"
+    env = decode(raw)
+    assert isinstance(env.data, MarketTick)
+    assert env.data.symbol == "RELIANCE"
+
+
+def test_a_payload_written_before_events_were_tagged_decodes_by_its_envelope_type() -> None:
+    body = msgspec.json.decode(encode(new_envelope(tick(), source="feed")))
+    del body["data"]["type"]
+    untagged = msgspec.json.encode(body)
+    assert decode(untagged).data == tick()
+    assert decode_as(untagged, MarketTick).data == tick()
+
+
+def test_an_envelope_whose_type_and_payload_tag_disagree_is_refused() -> None:
+    raw = encode(new_envelope(tick(), source="feed"))
+    forged = raw.replace(b'"type":"market.tick","schema', b'"type":"heartbeat","schema', 1)
+    with pytest.raises(DecodeError, match="of type 'heartbeat' carries a 'market.tick' payload"):
+        decode(forged)
+    with pytest.raises(DecodeError, match="expected type 'order.filled', got 'market.tick'"):
+        decode(raw, "order.filled")
+
+
+def test_an_enum_field_decodes_to_its_enum_and_refuses_other_words() -> None:
+    command = ControlCommand(verb=ControlVerb.HALT, broker="paper")
+    raw = encode(new_envelope(command, source="gate"))
+    assert decode_as(raw, ControlCommand).data.verb is ControlVerb.HALT
+    with pytest.raises(DecodeError, match=r"\$.data.verb"):
+        decode_as(raw.replace(b'"verb":"halt"', b'"verb":"panic"'), ControlCommand)
+    failed = OrderFailed(client_order_id="c", reason=OrderFailReason.NO_MARKET_PRICE)
+    back = decode(encode(new_envelope(failed, source="paper")))
+    assert isinstance(back.data, OrderFailed)
+    assert back.data.reason is OrderFailReason.NO_MARKET_PRICE

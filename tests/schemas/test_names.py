@@ -5,13 +5,26 @@ from __future__ import annotations
 import pytest
 
 from schemas.names import (
+    ALERTS_STREAM,
+    AUDIT_STREAM,
     BROKERS,
+    CONTROL_REQUEST_SUBJECT,
+    CONTROL_STREAM,
+    DLQ_STREAM,
+    LEASE_BUCKET,
+    MARKET_STREAM,
     ORDERS_FILLED,
+    PAPER_STREAM,
     SIGNALS_RAW,
+    STATE_BUCKET,
+    STREAMS,
+    UNROUTABLE_TOPIC,
+    ZERODHA_STREAM,
     ControlVerb,
     broker_subject,
     control_subject,
     dlq_subject,
+    portfolio_request_subject,
     stream_for_subject,
     tick_subject,
     token_of_tick_subject,
@@ -63,3 +76,23 @@ def test_bad_names_are_refused_with_the_accepted_values() -> None:
         tick_subject(0)
     with pytest.raises(ValueError, match="no stream captures"):
         stream_for_subject("nowhere.at.all")
+
+
+def test_request_subjects_and_buckets_are_named_once_here() -> None:
+    assert portfolio_request_subject("zerodha") == "alpha.portfolio.zerodha"
+    with pytest.raises(ValueError, match="unknown broker 'kite'; expected one of paper, zerodha"):
+        portfolio_request_subject("kite")  # type: ignore[arg-type]
+    assert (CONTROL_REQUEST_SUBJECT, STATE_BUCKET, LEASE_BUCKET) == (
+        "alpha.control",
+        "alpha_state",
+        "alpha_leases",
+    )
+
+
+def test_every_stream_constant_is_in_the_stream_table_under_its_name() -> None:
+    specs = (MARKET_STREAM, PAPER_STREAM, ZERODHA_STREAM, DLQ_STREAM, CONTROL_STREAM,
+             ALERTS_STREAM, AUDIT_STREAM)  # fmt: skip
+    assert list(STREAMS.values()) == list(specs)
+    for spec in specs:
+        assert stream_for_subject(spec.subjects[0].replace(">", "x")) is spec
+    assert UNROUTABLE_TOPIC == "unroutable.dlq"

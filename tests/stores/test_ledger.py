@@ -10,7 +10,7 @@ import pytest
 
 from actors.stores.file_ledger import FileLedger
 from actors.stores.ledger import Ledger, PostgresLedger, open_ledger
-from schemas.enums import OrderStatus
+from schemas.enums import OrderFailReason, OrderStatus
 from schemas.envelope import new_envelope
 from schemas.events import Heartbeat, OrderAccepted, OrderCancelled, OrderFailed
 from tests.stores.conftest import make_fill, make_submitted, uid
@@ -95,7 +95,9 @@ async def test_an_order_lifecycle_is_recorded_once_per_event(ledger: Ledger) -> 
 
 async def test_failed_and_cancelled_orders_keep_their_reason(ledger: Ledger) -> None:
     failed, cancelled = uid("c"), uid("c")
-    rejected = OrderFailed(client_order_id=failed, reason="MARGIN", detail="short by 12.50")
+    rejected = OrderFailed(
+        client_order_id=failed, reason=OrderFailReason.MARGIN, detail="short by 12.50"
+    )
     await ledger.record_order("paper", rejected, "e1", 1)
     cancel = OrderCancelled(client_order_id=cancelled, filled_quantity=3, reason="user")
     await ledger.record_order("paper", cancel, "e2", 2)

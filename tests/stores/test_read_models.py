@@ -15,6 +15,7 @@ from actors.stores.read_models import (
     RedisReadModels,
     open_read_models,
 )
+from schemas.enums import OrderFailReason
 from schemas.envelope import new_envelope
 from schemas.events import OrderFailed, PnlSnapshot, PositionView
 from tests.stores.conftest import make_submitted
@@ -102,7 +103,7 @@ async def test_a_redelivered_order_event_is_listed_once(read_models: ReadModelSt
 async def test_recent_orders_are_newest_first_and_capped(read_models: ReadModelStore) -> None:
     for i in range(8):  # the fixture caps the list at 5
         await read_models.write_order_event(
-            "paper", OrderFailed(client_order_id=f"c{i}", reason="MARGIN")
+            "paper", OrderFailed(client_order_id=f"c{i}", reason=OrderFailReason.MARGIN)
         )
 
     recent = await read_models.recent_orders("paper", n=10)

@@ -109,7 +109,7 @@ async def test_an_actor_crashing_at_random_loses_no_message_and_duplicates_none(
     assert len(set(causes)) == n
     assert set(causes) == set(ids), "every input produced exactly its output"
     assert sorted(e.data.seq for e in outputs) == list(range(n))
-    assert sup.status()["children"][0]["restarts"] > 5, "the test did crash the actor"
+    assert sup.status().children[0].restarts > 5, "the test did crash the actor"
 
 
 class Picky(Actor):

@@ -23,7 +23,7 @@ async def test_a_transient_child_is_restarted_only_after_an_abnormal_exit(runnin
     fam.latest["t"].finish()
     await asyncio.sleep(0.1)
     assert fam.starts("t") == 2
-    assert sup.status()["children"][0]["state"] == "stopped"
+    assert sup.status().children[0].state == "stopped"
 
 
 class _Misconfigured(RuntimeError):
@@ -36,11 +36,11 @@ async def test_a_transient_child_that_gives_up_with_a_non_retriable_error_stays_
     fam = Family()
     sup, _ = await running(supervisor("s", [fam.spec("t", Restart.TRANSIENT), fam.spec("y")]))
     fam.latest["t"].crash(_Misconfigured("topic settings refused: fix the overlay"))
-    await wait_for(lambda: sup.status()["children"][0]["state"] == "failed")
+    await wait_for(lambda: sup.status().children[0].state == "failed")
     await asyncio.sleep(0.1)
     assert fam.starts("t") == 1
-    assert "fix the overlay" in sup.status()["children"][0]["last_error"]
-    assert sup.status()["children"][1]["state"] == "running"
+    assert "fix the overlay" in str(sup.status().children[0].last_error)
+    assert sup.status().children[1].state == "running"
 
 
 async def test_a_permanent_child_is_restarted_even_after_a_non_retriable_error(running) -> None:
@@ -56,7 +56,7 @@ async def test_a_temporary_child_is_never_restarted(running) -> None:
     fam.latest["x"].crash()
     await asyncio.sleep(0.1)
     assert fam.starts("x") == 1
-    child = sup.status()["children"][0]
-    assert child["state"] == "failed"
-    assert "x crashed" in child["last_error"]
-    assert child["last_error_at"] is not None
+    child = sup.status().children[0]
+    assert child.state == "failed"
+    assert "x crashed" in str(child.last_error)
+    assert child.last_error_at is not None

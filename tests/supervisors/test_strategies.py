@@ -12,7 +12,7 @@ async def test_one_for_one_restarts_only_the_failed_child(running) -> None:
     fam.latest["b"].crash()
     await wait_for(lambda: fam.starts("b") == 2)
     assert (fam.starts("a"), fam.starts("b"), fam.starts("c")) == (1, 2, 1)
-    assert sup.status()["children"][1]["restarts"] == 1
+    assert sup.status().children[1].restarts == 1
 
 
 async def test_one_for_all_restarts_every_child_stopping_in_reverse_and_starting_in_order(

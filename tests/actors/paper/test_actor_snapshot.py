@@ -49,8 +49,8 @@ async def test_filled_orders_leave_the_snapshot_and_resting_ones_survive_a_resto
         await actor._submit(validated(n, OrderType.MARKET), 1, context(actor))
     await actor._submit(validated(99, OrderType.LIMIT, "1400.00"), 1, context(actor))
     state = actor.dump_state()
-    assert [o["client_order_id"] for o in state["book"]["orders"]] == ["sig99"]
-    assert state["counts"][:2] == [51, 50]
+    assert [o.client_order_id for o in state.book.orders] == ["sig99"]
+    assert state.counts[:2] == (51, 50)
 
     successor = PaperExecution("paper", PaperBroker(), tokens=[TOKEN])
     successor.load_state(state)

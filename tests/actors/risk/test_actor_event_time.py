@@ -70,9 +70,9 @@ def test_the_snapshot_keeps_open_orders_but_not_the_days_id_history() -> None:
     for n in range(15):  # under the default max_open_orders (20)
         decide(risk, signal(MARKET_OPEN + n * SECOND, tick_ts=MARKET_OPEN + n * SECOND), n)
     state = risk.dump_state()
-    assert len(state["engine"]["pending"]) == 15
-    assert state["engine"]["accepted_ids"] == sorted(state["engine"]["pending"])
-    assert state["engine"]["fill_ids"] == []
+    assert len(state.engine.pending) == 15
+    assert sorted(state.engine.accepted_ids) == sorted(state.engine.pending)
+    assert state.engine.fill_ids == set()
     successor = RiskManager("paper", RiskLimits(), strategies=STRATEGIES)
     successor.load_state(state)
     assert successor.engine.open_orders == 15

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from actors.instruments import on_tick_grid
-from actors.strategies.base import ParamError
-from actors.strategies.momentum import MomentumParams, MomentumStrategy
+from actors.strategies.base import ParamError, Position
+from actors.strategies.momentum import MomentumInstrument, MomentumParams, MomentumStrategy
 from actors.strategies.rsi import RsiParams, RsiStrategy
 from schemas.enums import OrderType, Side
 from schemas.events import Depth, DepthLevel, MarketTick, TradingSignal
@@ -80,7 +80,7 @@ def test_ignores_a_tick_with_a_non_finite_or_non_positive_price() -> None:
     strategy = RsiStrategy("rsi", [ACME], RsiParams(period=2))
     for price in ("NaN", "Infinity", "0", "-5"):
         assert strategy.on_tick(tick(price), 0) == []
-    assert strategy.snapshot()["instruments"]["1001"]["last"] is None
+    assert strategy.snapshot().instruments[1001].last is None
 
 
 def test_restore_refuses_a_snapshot_of_another_strategy_type() -> None:
@@ -91,7 +91,7 @@ def test_restore_refuses_a_snapshot_of_another_strategy_type() -> None:
 
 def test_restore_ignores_instruments_the_strategy_no_longer_trades() -> None:
     snapshot = MomentumStrategy("mom", [ACME], MomentumParams()).snapshot()
-    snapshot["instruments"]["424242"] = {"position": "LONG", "prices": [], "sign": None}
+    snapshot.instruments[424242] = MomentumInstrument(position=Position.LONG, prices=[], sign=None)
     MomentumStrategy("mom", [ACME], MomentumParams()).restore(snapshot)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from actors.strategies.base import ParamError, Position
-from actors.strategies.momentum import MomentumParams, MomentumStrategy
+from actors.strategies.momentum import MomentumParams, MomentumSnapshot, MomentumStrategy
 from schemas.enums import Side
 from schemas.events import TradingSignal
 from tests.actors.strategies.support import ACME, LOTS25, tick, ticks
@@ -89,9 +90,10 @@ def test_resumes_from_a_json_snapshot_exactly_where_it_left_off() -> None:
 
     first = _momentum(allow_short=True)
     head = _run(first, prices[:6])
-    snapshot = json.loads(json.dumps(first.snapshot()))
+    raw = msgspec.json.encode(first.snapshot())
+    snapshot = json.loads(raw)  # what the state bucket holds
     second = _momentum(allow_short=True)
-    second.restore(snapshot)
+    second.restore(msgspec.json.decode(raw, type=MomentumSnapshot))
     tail = [second.on_tick(t, ts_ns=6 + i) for i, t in enumerate(ticks(*prices[6:]))]
 
     assert head + tail == uninterrupted
