@@ -74,7 +74,7 @@ class SecurityMonitor:
             return
         self._last_audit[subject] = now
         task = asyncio.get_running_loop().create_task(
-            self._audit(kind, subject), name=f"audit.security:{subject}"
+            self._audit(kind, subject), name=f"{audit_subject('security')}:{subject}"
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
