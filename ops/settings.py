@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     replay_speed: float = Field(default=1.0, alias="ALPHA_PANDA_REPLAY_SPEED")
     starting_cash: Decimal = Field(default=Decimal("10000000"), alias="ALPHA_PANDA_STARTING_CASH")
     pnl_interval_s: float = Field(default=5.0, alias="ALPHA_PANDA_PNL_INTERVAL_S")
+    lease_ttl_s: float = Field(default=10.0, alias="ALPHA_PANDA_LEASE_TTL_S")
     risk_limits_json: str = Field(default="{}", alias="ALPHA_PANDA_RISK_LIMITS")
     paper_json: str = Field(default="{}", alias="ALPHA_PANDA_PAPER")
     kite_api_key: SecretStr | None = Field(default=None, alias="KITE_API_KEY")
@@ -106,6 +107,16 @@ class Settings(BaseSettings):
             raise ValueError(f"expected 'mock' or 'replay:<file.csv>', got {value!r}")
         if value.startswith("replay:") and not Path(value[len("replay:") :]).is_file():
             raise ValueError(f"replay file {value[len('replay:') :]!r} does not exist")
+        return value
+
+    @field_validator("lease_ttl_s")
+    @classmethod
+    def _lease_ttl(cls, value: float) -> float:
+        if not 1.0 <= value <= 300.0:
+            raise ValueError(
+                f"the broker lease TTL must be between 1 and 300 seconds, got {value:g} "
+                "(a standby takes over within it; the owner renews every third of it)"
+            )
         return value
 
     @field_validator("starting_cash")

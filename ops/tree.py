@@ -4,9 +4,12 @@ root (one_for_one)
 ├── bridge        JetStream → Kafka mirror, when KAFKA_BOOTSTRAP_SERVERS is set      role: bridge
 ├── system        control gate                                   role: control
 ├── broker:<b>    per active broker, one_for_one, started in     roles: portfolio,
-│                 reverse data order so consumers are ready      execution, risk,
-│                 before producers: portfolio, execution, risk,  strategies
-│                 strategies. Gives up → control.halt.<b>, then escalates to the root.
+│   │             reverse data order so consumers are ready      execution, risk,
+│   │             before producers. Gives up → control.halt.<b>, strategies
+│   │             then escalates to the root.
+│   ├── owner:<b> lease gate: portfolio, execution, risk run only while this process
+│   │             holds the broker's lease (alpha_leases, key broker-<b>); a standby else
+│   └── strategies-<b>
 └── market        market feed, started last                      role: feed
 """
 
@@ -26,30 +29,48 @@ from actors.strategies.config import allowed_instruments
 from actors.strategies.runner import StrategyRunner
 from bridge.mirror.child import bridge_child_spec
 from ops.config_loading import DomainConfig
+from ops.overlays import overlay_for
 from ops.settings import Settings
 from schemas.envelope import new_envelope
 from schemas.events import ControlCommand
-from schemas.names import Broker, ControlVerb, control_subject
+from schemas.names import LEASE_BUCKET, Broker, ControlVerb, control_subject, lease_key
 from supervisors.actor import Actor
 from supervisors.backoff import Backoff
 from supervisors.bus import Bus
 from supervisors.child import ChildSpec
+from supervisors.lease import Lease, process_owner_id
+from supervisors.lease_gate import LeaseGate
 from supervisors.runner import ActorProcess
 from supervisors.supervisor import Strategy, SupervisorSpec
 
-__all__ = ["ROLES", "BROKER_ROLES", "build_tree", "actor_spec", "halt_on_give_up"]
+__all__ = [
+    "ROLES",
+    "BROKER_ROLES",
+    "LEASED_ROLES",
+    "build_tree",
+    "actor_spec",
+    "halt_on_give_up",
+]
 
 log = logging.getLogger(__name__)
 
 BROKER_ROLES: tuple[str, ...] = ("portfolio", "execution", "risk", "strategies")
 ROLES: tuple[str, ...] = ("bridge", "control", "feed", *BROKER_ROLES)
+#: the stateful roles of a broker: one process at a time runs them, holding its lease
+LEASED_ROLES: tuple[str, ...] = ("portfolio", "execution", "risk")
 
 
 def actor_spec(
-    bus: Bus, make: Callable[[], Actor], name: str, shutdown_s: float = 5.0
+    bus: Bus,
+    make: Callable[[], Actor],
+    name: str,
+    shutdown_s: float = 5.0,
+    guard: Callable[[], bool] | None = None,
 ) -> ChildSpec:
     """A child spec whose start function builds a fresh actor instance each time."""
-    return ChildSpec(name=name, start=lambda: ActorProcess(make(), bus), shutdown_s=shutdown_s)
+    return ChildSpec(
+        name=name, start=lambda: ActorProcess(make(), bus, guard=guard), shutdown_s=shutdown_s
+    )
 
 
 def halt_on_give_up(bus: Bus, broker: Broker) -> Callable[[str], Awaitable[None]]:
@@ -69,7 +90,7 @@ def halt_on_give_up(bus: Bus, broker: Broker) -> Callable[[str], Awaitable[None]
 
 def _broker_subtree(
     bus: Bus, broker: Broker, roles: tuple[str, ...], settings: Settings, config: DomainConfig,
-    stores: Stores,
+    stores: Stores, owner: str,
 ) -> SupervisorSpec:  # fmt: skip
     # the strategies the runner of this broker runs are the only ones risk lets trade
     allowed = allowed_instruments(config.strategies, broker)
@@ -87,24 +108,55 @@ def _broker_subtree(
             broker, config.strategies, config.book, stores.metrics
         ),
     }  # fmt: skip
-    children = [
-        actor_spec(bus, makers[role], f"{role}-{broker}") for role in BROKER_ROLES if role in roles
-    ]
+    backoff = Backoff(min_s=0.2, max_s=5.0, jitter=0.2)
+    children: list[ChildSpec] = []
+    leased = [role for role in LEASED_ROLES if role in roles]
+    if leased:
+        if len(leased) < len(LEASED_ROLES):
+            log.warning("this process runs %s of broker %s and takes the broker's lease: a "
+                        "process running its other stateful roles (%s) will only stand by; "
+                        "run them together", ", ".join(leased), broker,
+                        ", ".join(r for r in LEASED_ROLES if r not in leased))  # fmt: skip
+        lease = Lease(lease_key(broker), owner, settings.lease_ttl_s, bucket=LEASE_BUCKET,
+                      replicas=overlay_for(settings.env).replicas)  # fmt: skip
+        owned = SupervisorSpec(
+            name=f"owner:{broker}",
+            children=[actor_spec(bus, makers[r], f"{r}-{broker}", guard=lease.held)
+                      for r in leased],
+            strategy=Strategy.ONE_FOR_ONE, max_restarts=10, period_s=60.0, backoff=backoff,
+            broker=broker, on_give_up=halt_on_give_up(bus, broker),
+        )  # fmt: skip
+        gate = owned.as_child()
+        children.append(
+            ChildSpec(name=gate.name, start=lambda: LeaseGate(owned, lease, bus.js),
+                      shutdown_s=gate.shutdown_s, start_timeout_s=gate.start_timeout_s,
+                      is_supervisor=True)
+        )  # fmt: skip
+    if "strategies" in roles:
+        children.append(actor_spec(bus, makers["strategies"], f"strategies-{broker}"))
     return SupervisorSpec(
         name=f"broker:{broker}",
         children=children,
         strategy=Strategy.ONE_FOR_ONE,
         max_restarts=10,
         period_s=60.0,
-        backoff=Backoff(min_s=0.2, max_s=5.0, jitter=0.2),
+        backoff=backoff,
         broker=broker,
         on_give_up=halt_on_give_up(bus, broker),
     )
 
 
 def build_tree(
-    bus: Bus, settings: Settings, roles: tuple[str, ...], config: DomainConfig, stores: Stores
+    bus: Bus,
+    settings: Settings,
+    roles: tuple[str, ...],
+    config: DomainConfig,
+    stores: Stores,
+    *,
+    owner: str | None = None,
 ) -> SupervisorSpec:
+    """The root spec; `owner` names this process in the broker leases it takes."""
+    owner = owner or process_owner_id()
     token = settings.api_token.get_secret_value() if settings.api_token else None
     children: list[ChildSpec] = []
     bridge = bridge_child_spec(bus, settings) if "bridge" in roles else None
@@ -121,7 +173,7 @@ def build_tree(
             continue
         if any(role in roles for role in BROKER_ROLES):
             children.append(
-                _broker_subtree(bus, broker, roles, settings, config, stores).as_child()
+                _broker_subtree(bus, broker, roles, settings, config, stores, owner).as_child()
             )
     if "feed" in roles:  # last: every consumer of ticks is bound before the first tick
         market = SupervisorSpec(

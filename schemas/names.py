@@ -51,6 +51,7 @@ __all__ = [
     "UNROUTABLE_TOPIC",
     "kv_stream",
     "kv_subject",
+    "lease_key",
     "MARKET_TICKS_ALL",
     "TICK_PREFIX",
     "tick_subject",
@@ -245,6 +246,11 @@ def kv_stream(bucket: str) -> str:
 def kv_subject(bucket: str, key: str = ">") -> str:
     """The subject a KV bucket stores `key` under (default: every key)."""
     return f"$KV.{bucket}.{key}"
+
+
+def lease_key(broker: Broker) -> str:
+    """The key of a broker's lease in `LEASE_BUCKET`: whoever holds it runs its stateful roles."""
+    return f"broker-{parse_broker(broker)}"
 
 
 def stream_for_broker(broker: Broker) -> StreamSpec:

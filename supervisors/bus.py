@@ -289,8 +289,13 @@ class Bus:
         durable: str,
         subjects: Sequence[str],
         settings: ConsumerSettings,
+        *,
+        start_seq: int | None = None,
     ) -> None:
-        """Create a durable pull consumer, or update its settings (its position is kept)."""
+        """Create a durable pull consumer, or update its settings (its position is kept).
+
+        `start_seq`: a consumer created now delivers from that stream sequence on.
+        """
         config = js_api.ConsumerConfig(
             durable_name=durable,
             name=durable,
@@ -309,6 +314,9 @@ class Bus:
         try:
             info = await self.js.consumer_info(stream, durable)
         except NotFoundError:
+            if start_seq is not None:
+                config.deliver_policy = js_api.DeliverPolicy.BY_START_SEQUENCE
+                config.opt_start_seq = max(1, start_seq)
             await self.js.add_consumer(stream, config=config)
         else:
             current = info.config
@@ -320,6 +328,14 @@ class Bus:
             ):
                 config.deliver_policy = current.deliver_policy
                 await self.js.add_consumer(stream, config=config)  # create-or-update
+
+    async def delete_consumer(self, stream: str, durable: str) -> bool:
+        """Delete a durable consumer (with every pull request waiting on it); False if absent."""
+        try:
+            await self.js.delete_consumer(stream, durable)
+        except NotFoundError:
+            return False
+        return True
 
     async def pull_consumer(
         self,

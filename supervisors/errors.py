@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 __all__ = [
     "RuntimeFault",
     "Crash",
@@ -11,6 +14,8 @@ __all__ = [
     "EmbeddedNatsError",
     "CredentialsError",
     "ConnectFailed",
+    "DataDirInUse",
+    "LeaseLost",
 ]
 
 
@@ -91,3 +96,27 @@ class ConnectFailed(RuntimeFault):
         super().__init__(f"cannot connect to NATS at {shown} as {how} ({reason}); {remedy}")
         self.url = shown
         self.cause = cause
+
+
+class DataDirInUse(RuntimeFault):
+    """Another `alpha-panda up` holds the data directory's lock."""
+
+    def __init__(self, directory: Path, holder: dict[str, Any] | None) -> None:
+        if holder:
+            who = (
+                f"alpha-panda up pid {holder.get('pid')} on {holder.get('host')}, "
+                f"started {holder.get('started_at')} ({holder.get('command')})"
+            )
+            fix = f"stop it (kill {holder.get('pid')})"
+        else:
+            who, fix = "another process", "stop it"
+        super().__init__(
+            f"data directory {directory} is in use by {who}; {fix}, or give this process a "
+            "directory of its own with ALPHA_PANDA_DATA_DIR"
+        )
+        self.directory = directory
+        self.holder = holder
+
+
+class LeaseLost(RuntimeFault):
+    """A broker's lease is no longer held: its stateful actors must not handle anything."""

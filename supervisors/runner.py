@@ -38,6 +38,7 @@ from supervisors.actor import (
 from supervisors.bus import Bus, ConsumerSettings, Subscription
 from supervisors.child import Ready
 from supervisors.consumer import PullFeeder
+from supervisors.errors import LeaseLost
 from supervisors.handling import ActorStats, Handling
 from supervisors.metrics import ActorMetrics
 from supervisors.snapshot import SnapshotUnreadable, decode_snapshot, encode_snapshot
@@ -53,7 +54,14 @@ _SNAPSHOT: Any = object()
 class ActorProcess:
     """The supervised process of one actor instance (implements `Child`)."""
 
-    def __init__(self, actor: Actor, bus: Bus, *, flush_batch: int = 256) -> None:
+    def __init__(
+        self,
+        actor: Actor,
+        bus: Bus,
+        *,
+        flush_batch: int = 256,
+        guard: Callable[[], bool] | None = None,
+    ) -> None:
         self.actor = actor
         self.name = actor.name
         self.bus = bus
@@ -70,6 +78,10 @@ class ActorProcess:
         self.handling.applied_seq = 0  # stateful actors: highest stream seq their state includes
         self._busy = False  # the mailbox loop is handling a batch
         self._kv: Any = None
+        # Leased actors: False once this process may no longer act for the broker. Checked
+        # before each batch and each store, so nothing is handled or stored after the
+        # lease's deadline even if the gate that stops us runs late.
+        self._guard = guard
 
     # --- Child protocol ----------------------------------------------------------------------
 
@@ -98,6 +110,7 @@ class ActorProcess:
     async def run(self, ready: Ready) -> None:
         self.state = "starting"
         try:
+            self._check_guard()
             await self.actor.on_start(self.bus)
             await self._restore_and_replay()
             async with asyncio.TaskGroup() as tg:
@@ -128,6 +141,9 @@ class ActorProcess:
             if self.state != "crashed":
                 self.state = "stopping"
             await self._unbind_inputs()
+            # Feeders may have queued more after the loop ended (a crash, a lost lease):
+            # hand those back now, or they would wait out ack_wait before a successor gets them.
+            await self._release(None)
             try:
                 async with asyncio.timeout(5):
                     await self.actor.on_stop()
@@ -150,6 +166,12 @@ class ActorProcess:
                         ack_wait_s=inp.ack_wait_s,
                         max_ack_pending=inp.max_ack_pending,
                         deliver_new=inp.deliver_new,
+                    ),
+                    # after a fence (`_fence`): from the first sequence the state lacks
+                    start_seq=(
+                        self.handling.applied_seq + 1
+                        if self._guard is not None and inp.replay
+                        else None
                     ),
                 )
                 feeder = PullFeeder(
@@ -213,10 +235,19 @@ class ActorProcess:
             await self._mailbox.put((_SNAPSHOT, None))
             await asyncio.sleep(interval)
 
+    def _check_guard(self) -> None:
+        if self._guard is not None and not self._guard():
+            raise LeaseLost(
+                f"{self.name}: this process no longer holds the lease of broker "
+                f"{self.actor.broker}; another process may own it now"
+            )
+
     async def _write_snapshot(self) -> None:
         key = self.actor.snapshot_key
         if not key or self._kv is None:
             return
+        if self._guard is not None and not self._guard():
+            return  # the state is no longer ours to publish: the new owner's snapshot wins
         await self._kv.put(key, encode_snapshot(self.handling.applied_seq, self.actor.dump_state()))
 
     async def _restore_and_replay(self) -> None:
@@ -227,6 +258,8 @@ class ActorProcess:
         state_type = self.actor.state_type
         if state_type is None:
             raise TypeError(f"{self.name} sets snapshot_key but no state_type to decode it as")
+        if self._guard is not None:
+            await self._fence()
         self._kv = await self.bus.key_value(STATE_BUCKET)
         try:
             entry = await self._kv.get(key)
@@ -245,6 +278,21 @@ class ActorProcess:
         for inp in self.actor.inputs():
             if isinstance(inp, Durable) and inp.replay:
                 await self._replay(inp)
+
+    async def _fence(self) -> None:
+        """A leased actor takes its durable consumers over from any previous owner.
+
+        A previous owner that is frozen or cut off may still have pull requests waiting on
+        the consumer: messages stored after our replay could go to it, come back out of
+        stream order, and be skipped here as already applied. Deleting the consumer ends
+        those requests; it is created again after the replay, from the first sequence our
+        state does not include, and everything before that is covered by the replay.
+        """
+        for inp in self.actor.inputs():
+            if not isinstance(inp, Durable) or not inp.replay:
+                continue
+            if await self.bus.delete_consumer(inp.stream, inp.durable):
+                log.info("%s: took consumer %s over", self.name, inp.durable)
 
     async def _replay(self, inp: Durable[Any]) -> None:
         end = await self.bus.stream_last_seq(inp.stream)
@@ -335,6 +383,9 @@ class ActorProcess:
                 await self._write_snapshot()
                 return
             batch = [item]
+            if self._guard is not None and not self._guard():
+                await self._release(item)
+                self._check_guard()
             while len(batch) < self._flush_batch and not mailbox.empty():
                 nxt = mailbox.get_nowait()
                 if nxt is _SENTINEL:
@@ -402,6 +453,7 @@ class ActorProcess:
     async def _store(self, outputs: list[Output]) -> None:
         if not outputs:
             return
+        self._check_guard()
         pending = []
         for out in outputs:
             fut = await self.bus.publish_pipelined(

@@ -170,7 +170,12 @@ class Supervisor:
             self.state = "gave_up" if self.gave_up else "failed"
             raise
         self.state = "stopping"
-        await self._stop_all()
+        try:
+            await self._stop_all()
+        except asyncio.CancelledError:  # cancelled mid-stop: no child may outlive us
+            await self._kill_all()
+            self.state = "stopped"
+            raise
         self.state = "stopped"
 
     def status(self) -> StatusNode:
@@ -196,9 +201,11 @@ class Supervisor:
             figures = {k: v for k, v in own.items() if k not in _SLOT_KEYS}
             node = StatusNode(name=slot.spec.name, kind=str(own.get("kind", "actor")),
                               broker=own.get("broker"), figures=figures)  # fmt: skip
+        # A started child may be a standby (a lease gate without its lease): say so.
+        standby = slot.state == "running" and node.state == "standby"
         return msgspec.structs.replace(
             node,
-            state=slot.state,
+            state="standby" if standby else slot.state,
             restart=str(slot.spec.restart),
             restarts=slot.restarts,
             last_error=slot.last_error,

@@ -11,7 +11,7 @@ from ops.settings import load_settings
 from schemas.names import STATUS_SUBJECT
 from supervisors.status import StatusNode
 
-__all__ = ["register", "render_tree", "fetch_status"]
+__all__ = ["register", "render_tree", "render_process", "fetch_status"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,7 +75,12 @@ def render_tree(node: StatusNode, prefix: str = "") -> list[str]:
     label += f"] {node.state}"
     if node.restarts:
         label += f"  restarts={node.restarts}"
-    if not node.is_supervisor:
+    lease = node.figures.get("lease")
+    if isinstance(lease, dict):
+        label += f"  lease {lease.get('key')}: " + (
+            "held by this process" if lease.get("held") else f"owner {lease.get('owner')}"
+        )
+    if not node.is_supervisor and node.state != "standby":
         fig = node.figures
         label += (
             f"  mailbox={fig.get('mailbox_depth', 0)}/{fig.get('mailbox_size', 0)}"

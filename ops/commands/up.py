@@ -20,11 +20,15 @@ from ops.preflight import (
     check_secrets,
     check_streams,
 )
-from ops.settings import load_settings
+from ops.settings import Settings, load_settings
 from ops.tree import ROLES, build_tree
 from schemas.permissions import process_user, user_permissions
 from supervisors.bus import Bus
+from supervisors.dirlock import DataDirLock
+from supervisors.errors import DataDirInUse
 from supervisors.launcher import LaunchConfig, launch
+from supervisors.lease import process_owner_id
+from supervisors.nats_auth import NatsAuth
 
 __all__ = ["register"]
 
@@ -51,6 +55,32 @@ def _up(args: argparse.Namespace) -> int:
         print("alpha-panda: --duration must be a positive number of seconds", file=sys.stderr)
         return 2
     roles = tuple(args.role or ROLES)
+    # First, before any server starts: a second `up` on this directory must not touch
+    # its embedded NATS store or ledger.
+    lock = DataDirLock(settings.data_dir)
+    try:
+        lock.acquire(roles=list(roles))
+    except DataDirInUse as exc:
+        print(f"alpha-panda: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"alpha-panda: cannot use data directory {settings.data_dir} ({exc.strerror}); "
+              "set ALPHA_PANDA_DATA_DIR to a writable directory", file=sys.stderr)  # fmt: skip
+        return 2
+    # Holding the lock, any nats.url here was left by a predecessor that died: it would send
+    # `alpha-panda status` to a server that is gone.
+    (settings.data_dir / "nats.url").unlink(missing_ok=True)
+    try:
+        return _run(args, settings, roles)
+    finally:
+        lock.release()
+
+
+def _how(auth: NatsAuth | None) -> str:
+    return auth.describe() if auth else "anonymous"
+
+
+def _run(args: argparse.Namespace, settings: Settings, roles: tuple[str, ...]) -> int:
     if "bridge" in roles and settings.kafka_bootstrap_servers:
         try:  # the tree reads it again; a bad ALPHA_PANDA_BRIDGE_PRODUCER stops us here, clearly
             BridgeConfig.from_settings(settings)
@@ -60,6 +90,7 @@ def _up(args: argparse.Namespace) -> int:
     domain = run_async(load_domain_config(settings))  # a broken config stops us here, clearly
     log.info("strategies from %s: %s", domain.strategies_source,
              ", ".join(c.id for c in domain.strategies if c.enabled) or "none enabled")  # fmt: skip
+    owner = process_owner_id()  # this process, in the broker leases it holds
     stores = Stores(
         settings.redis_url.get_secret_value() if settings.redis_url else None,
         settings.database_url.get_secret_value() if settings.database_url else None,
@@ -96,13 +127,10 @@ def _up(args: argparse.Namespace) -> int:
         embedded_auth=embedded,
         prepare=prepare,
         cleanup=stores.close,
-        process_info={
-            "env": settings.env,
-            "brokers": list(settings.brokers),
-            "auth": embedded.describe()
-            if embedded
-            else f"external, {auth.describe() if auth else ''}",
-            **stores.kind,
-        },
+        process_info={"env": settings.env, "brokers": list(settings.brokers), "owner": owner,
+                      "auth": embedded.describe() if embedded else f"external, {_how(auth)}",
+                      **stores.kind},
+    )  # fmt: skip
+    return run_async(
+        launch(config, lambda bus: build_tree(bus, settings, roles, domain, stores, owner=owner))
     )
-    return run_async(launch(config, lambda bus: build_tree(bus, settings, roles, domain, stores)))

@@ -83,3 +83,10 @@ def test_an_old_or_jetstream_less_nats_server_is_refused_with_the_fix() -> None:
     with pytest.raises(CompatibilityError, match="JetStream disabled: start it with -js"):
         check_nats_server("2.11.0", jetstream=False)
     check_nats_server("2.15.1")
+
+
+def test_a_lease_ttl_outside_its_range_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().lease_ttl_s == 10.0
+    monkeypatch.setenv("ALPHA_PANDA_LEASE_TTL_S", "0.2")
+    with pytest.raises(ConfigError, match="ALPHA_PANDA_LEASE_TTL_S: .*between 1 and 300"):
+        load_settings()
