@@ -119,7 +119,8 @@ def js_api(*tokens: str) -> str:
 
 
 def durable_consumer(stream: str, durable: str, subjects: tuple[str, ...]) -> Grant:
-    """A durable pull consumer of `subjects`: create or update it, read its info, pull, ack."""
+    """A durable pull consumer of `subjects`: create, update or delete it (a new lease owner
+    recreates it to fence off the old owner's pull requests), read its info, pull, ack."""
     return Grant(
         f"consumer {stream}/{durable}",
         consumes=subjects,
@@ -129,6 +130,7 @@ def durable_consumer(stream: str, durable: str, subjects: tuple[str, ...]) -> Gr
             js_api("CONSUMER.CREATE", stream, durable),
             js_api("CONSUMER.CREATE", stream, durable, ">"),
             js_api("CONSUMER.DURABLE.CREATE", stream, durable),
+            js_api("CONSUMER.DELETE", stream, durable),
             js_api("CONSUMER.MSG.NEXT", stream, durable),
             f"$JS.ACK.{stream}.{durable}.>",
         ),

@@ -59,6 +59,7 @@ from schemas.names import (
     durable_name,
     kv_stream,
     kv_subject,
+    lease_key,
     portfolio_request_subject,
     stream_for_broker,
 )
@@ -67,6 +68,8 @@ __all__ = [
     "ROLES",
     "OPERATOR",
     "APP",
+    "OWNER",
+    "OWNER_ROLES",
     "USERS",
     "role_permissions",
     "operator_permissions",
@@ -78,9 +81,12 @@ __all__ = [
 
 ROLES: Final = ("feed", "strategies", "risk", "execution", "portfolio", "bridge", "web", "control")
 OPERATOR: Final = "operator"
-#: the user of a process that runs several roles: the union of exactly those roles
+#: a broker's stateful roles share its lease and so run in one process, as this user
+OWNER: Final = "owner"
+OWNER_ROLES: Final = ("portfolio", "execution", "risk")
+#: the user of a process that runs any other set of roles: the union of exactly those roles
 APP: Final = "app"
-USERS: Final = (*ROLES, APP, OPERATOR)
+USERS: Final = (*ROLES, OWNER, APP, OPERATOR)
 
 
 def _every_role() -> tuple[Grant, ...]:
@@ -94,9 +100,9 @@ def _stateful(role: str, broker: Broker) -> tuple[Grant, ...]:
     """Snapshot, lease and the broker supervisor's halt for a broker's role."""
     return (
         kv_access(STATE_BUCKET, durable_name(role, broker)),
-        kv_access(LEASE_BUCKET, ">"),
+        kv_access(LEASE_BUCKET, lease_key(broker)),
         # a standby watches the owner's lease
-        ordered_reads(kv_stream(LEASE_BUCKET), (kv_subject(LEASE_BUCKET),)),
+        ordered_reads(kv_stream(LEASE_BUCKET), (kv_subject(LEASE_BUCKET, lease_key(broker)),)),
         publishes(f"halt {broker}", control_subject(ControlVerb.HALT, broker)),
     )
 
@@ -199,14 +205,12 @@ def _role_grants(role: str) -> tuple[Grant, ...]:
             *per_broker,
         )
     if role == "bridge":
-        resets = (js_api("CONSUMER.DELETE", s, bridge_durable(s)) for s in STREAMS)
         return (
             Grant(
                 "stream list",
                 publish=(js_api("INFO"), js_api("STREAM.LIST"), js_api("STREAM.NAMES")),
             ),
             *(durable_consumer(s, bridge_durable(s), STREAMS[s].subjects) for s in STREAMS),
-            publishes("bridge consumer reset", *resets),
         )
     if role == "web":
         return (
@@ -255,14 +259,18 @@ def operator_permissions() -> Permissions:
 
 
 def process_user(roles: Iterable[str]) -> str:
-    """The user a process connects as: its role's user, or `app` for several roles."""
+    """The user a process connects as: its role's user, `owner` for a broker's stateful
+    roles together, or `app` for any other set of roles."""
     unique = tuple(dict.fromkeys(roles))
-    return unique[0] if len(unique) == 1 and unique[0] in ROLES else APP
+    if len(unique) == 1 and unique[0] in ROLES:
+        return unique[0]
+    return OWNER if set(unique) == set(OWNER_ROLES) else APP
 
 
 def permission_table(app_roles: Iterable[str] = ROLES) -> dict[str, Permissions]:
-    """Every user: one per role, `app` (the union of `app_roles`) and the operator."""
+    """Every user: one per role, `owner`, `app` (the union of `app_roles`) and the operator."""
     table = {role: role_permissions(role) for role in ROLES}
+    table[OWNER] = user_permissions(OWNER, OWNER_ROLES)
     table[APP] = user_permissions(APP, [r for r in app_roles if r in ROLES])
     table[OPERATOR] = operator_permissions()
     return table

@@ -15,7 +15,7 @@ import nats
 import pytest
 
 from schemas.names import ORDERS_FILLED, STATUS_SUBJECT, broker_subject
-from schemas.permissions import OPERATOR, USERS, permission_table
+from schemas.permissions import OPERATOR, OWNER_ROLES, USERS, permission_table, process_user
 from supervisors.bus import Bus
 from supervisors.nats_auth import UserStore, authorization_block
 from tests.conftest import NatsServer
@@ -96,21 +96,22 @@ def guarded_server(tmp_path: Path) -> Iterator[tuple[NatsServer, UserStore]]:
     server.cleanup()
 
 
-async def test_a_split_deployment_trades_with_each_role_as_its_own_user(
+async def test_a_split_deployment_trades_with_each_process_as_its_own_user(
     tmp_path: Path, guarded_server: tuple[NatsServer, UserStore]
 ) -> None:
     server, store = guarded_server
     apps: list[AlphaPanda] = []
     operator = await Bus.connect(server.url, auth=store.auth_for(OPERATOR))
 
-    def start(role: str) -> AlphaPanda:
-        workdir = tmp_path / role
+    def start(*roles: str) -> AlphaPanda:
+        user = process_user(roles)
+        workdir = tmp_path / user
         workdir.mkdir()
-        password = store.auth_for(role).password
+        password = store.auth_for(user).password
         assert password is not None
         app = launch(
-            workdir, roles=[role], nats_url=server.url, strategies=REPO / "strategies.yaml",
-            extra={"NATS_USER": role, "NATS_PASSWORD": password.reveal(),
+            workdir, roles=roles, nats_url=server.url, strategies=REPO / "strategies.yaml",
+            extra={"NATS_USER": user, "NATS_PASSWORD": password.reveal(),
                    "ALPHA_PANDA_FEED_RATE": "200"},
         )  # fmt: skip
         apps.append(app)
@@ -123,24 +124,26 @@ async def test_a_split_deployment_trades_with_each_role_as_its_own_user(
     try:
         control = start("control")  # creates the streams: the others may not
         await eventually(lambda: answering(1), "the control process", app=control)
-        for role in ("portfolio", "execution", "risk", "strategies"):
-            start(role)
-        await eventually(lambda: answering(5), "the broker roles", timeout_s=40)
+        start(*OWNER_ROLES)  # one process: they share the broker's lease
+        start("strategies")
+        await eventually(lambda: answering(3), "the broker roles", timeout_s=40)
         feed = start("feed")
         filled = broker_subject("paper", ORDERS_FILLED)
 
         async def some_fill() -> bool:
             return (await subject_counts(operator, "PAPER")).get(filled, 0) > 0
 
-        await eventually(some_fill, "a fill through six processes", timeout_s=60, app=feed)
+        await eventually(some_fill, "a fill through four processes", timeout_s=60, app=feed)
         replies = await operator.gather_replies(STATUS_SUBJECT, b"", window_s=1.0)
         security = {
             tuple(body["process"]["roles"]): body["process"]["security"]
             for body in (json.loads(r.data) for r in replies if r.data)
         }
-        assert len(security) == 6
+        assert sorted(f["user"] for f in security.values()) == [
+            "control", "feed", "owner", "strategies",
+        ]  # fmt: skip
         for roles, figures in security.items():
-            assert figures["user"] == roles[0]
+            assert figures["user"] == process_user(roles)
             assert figures["violations"] == 0, f"{roles}: {figures['last_violation']}"
     finally:
         for app in reversed(apps):

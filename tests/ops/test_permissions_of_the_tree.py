@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,18 +23,22 @@ from ops.tree import ROLES as TREE_ROLES
 from ops.tree import build_tree
 from schemas.grants import Permissions
 from schemas.names import STATE_BUCKET, kv_subject
-from schemas.permissions import ROLES, role_permissions
+from schemas.permissions import OWNER_ROLES, ROLES, role_permissions
 from supervisors.actor import Actor, CoreSub, Durable, Ordered, Request
+from supervisors.lease_gate import LeaseGate
 from supervisors.runner import ActorProcess
 from supervisors.supervisor import Supervisor, SupervisorSpec
 
 
-def _actors(spec: SupervisorSpec) -> list[Actor]:
+def _actors(spec: SupervisorSpec, leases: list[str] | None = None) -> list[Actor]:
+    """The actors under `spec`; the KV subjects of the leases guarding them go to `leases`."""
     found: list[Actor] = []
     for child in spec.children:
         started: Any = child.start()
-        if isinstance(started, Supervisor):
-            found.extend(_actors(started.spec))
+        if isinstance(started, LeaseGate) and leases is not None:
+            leases.append(kv_subject(started.lease.bucket, started.lease.key))
+        if isinstance(started, Supervisor | LeaseGate):
+            found.extend(_actors(started.spec, leases))
         elif isinstance(started, ActorProcess):
             found.append(started.actor)
     return found
@@ -73,10 +78,20 @@ def test_each_role_may_consume_what_its_actors_declare(
     settings = load_settings(ALPHA_PANDA_DATA_DIR=str(tmp_path), ALPHA_PANDA_ENV="test")
     config = asyncio.run(load_domain_config(settings))
     stores = Stores(None, None, tmp_path)
-    tree = build_tree(None, settings, (role,), config, stores)  # type: ignore[arg-type]
-    actors = _actors(tree)
+    no_bus: Any = SimpleNamespace(js=None)  # the specs are read, never started
+    tree = build_tree(no_bus, settings, (role,), config, stores, owner="test")
+    leases: list[str] = []
+    actors = _actors(tree, leases)
     if role != "bridge":  # the bridge runs only with KAFKA_BOOTSTRAP_SERVERS
         assert actors, f"role {role} builds no actor"
     perms = role_permissions(role)
+    assert [k for k in leases if not perms.may_publish(k)] == [], f"{role}: its broker lease"
+    assert bool(leases) is (role in OWNER_ROLES)
     for actor in actors:
         assert _problems(actor, perms) == [], f"{role}: {actor.name}"
+
+
+def test_the_owner_user_runs_exactly_the_roles_the_tree_puts_under_a_broker_lease() -> None:
+    from ops.tree import LEASED_ROLES
+
+    assert set(LEASED_ROLES) == set(OWNER_ROLES)

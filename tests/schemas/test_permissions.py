@@ -94,6 +94,7 @@ def test_every_role_answers_status_and_reports_violations_but_only_control_serve
 def test_only_control_and_the_operator_manage_streams() -> None:
     table = permission_table()
     assert [u for u, p in table.items() if p.manages_streams] == ["control", APP, OPERATOR]
+    assert not table["owner"].manages_streams
     assert set(role_permissions("feed").streams_read) == {"MARKET"}
     assert set(role_permissions("control").streams_read) == set(STREAMS)
 
@@ -108,9 +109,18 @@ def test_a_process_of_several_roles_is_app_with_exactly_their_union() -> None:
     assert set(permission_table(("feed",))[APP].publish) == set(role_permissions("feed").publish)
 
 
-def test_the_table_has_one_user_per_role_plus_app_and_operator() -> None:
+def test_the_table_has_one_user_per_role_plus_owner_app_and_operator() -> None:
     assert tuple(permission_table()) == USERS
-    assert len(USERS) == len(ROLES) + 2
+    assert len(USERS) == len(ROLES) + 3
+
+
+def test_a_brokers_stateful_roles_together_are_the_owner_and_nothing_more() -> None:
+    assert process_user(("risk", "portfolio", "execution")) == "owner"
+    owner = permission_table()["owner"]
+    assert not owner.may_publish(tick_subject(1)) and not owner.may_publish(
+        broker_subject("paper", SIGNALS_RAW)
+    )
+    assert owner.may_publish(broker_subject("paper", ORDERS_FILLED))
 
 
 def test_the_catalogue_says_which_stream_subjects_each_role_consumes() -> None:
