@@ -9,6 +9,7 @@ from typing import Any
 from ops.commands.common import NatsTarget, nats_target, run_async
 from ops.settings import load_settings
 from schemas.names import STATUS_SUBJECT
+from supervisors.nats_auth import NatsAuth
 from supervisors.status import StatusNode
 
 __all__ = ["register", "render_tree", "render_process", "fetch_status"]
@@ -21,7 +22,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_status)
 
 
-async def fetch_status(target: NatsTarget, window_s: float = 1.0) -> list[dict[str, Any]]:
+async def fetch_status(target: NatsTarget | str, window_s: float = 1.0) -> list[dict[str, Any]]:
+    """Every process's `alpha.status` reply; a bare URL connects without credentials."""
+    if isinstance(target, str):
+        target = NatsTarget(target, NatsAuth())
     bus = await target.connect("alpha-panda:status")
     try:
         replies = await bus.gather_replies(STATUS_SUBJECT, b"", window_s=window_s)
