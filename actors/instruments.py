@@ -18,10 +18,11 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from actors.errors import InstrumentError
+
 __all__ = [
     "Instrument",
     "InstrumentBook",
-    "InstrumentError",
     "CSV_COLUMNS",
     "round_to_tick",
     "on_tick_grid",
@@ -37,10 +38,6 @@ CSV_COLUMNS = (
     "annual_volatility",
     "name",
 )
-
-
-class InstrumentError(ValueError):
-    """An instrument definition that cannot be used; the message names the row and the fix."""
 
 
 def round_to_tick(price: Decimal, tick: Decimal) -> Decimal:

@@ -23,7 +23,8 @@ from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
 
 from schemas.enums import RejectReason
-from schemas.envelope import DecodeError, decode_as
+from schemas.envelope import decode_as
+from schemas.errors import DecodeError
 from schemas.events import MarketTick, TradingSignal
 from schemas.names import MARKET_STREAM, TICK_PREFIX, tick_subject
 from supervisors.acks import parse_ack_subject

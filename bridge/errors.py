@@ -11,6 +11,8 @@ from typing import Final
 
 from aiokafka import errors as kafka_errors
 
+from schemas.errors import ConfigError
+
 __all__ = [
     "BridgeError",
     "KafkaUnavailable",
@@ -74,7 +76,7 @@ class MirrorInterrupted(BridgeError):
         self.cause = cause
 
 
-class BridgeConfigError(BridgeError, ValueError):
+class BridgeConfigError(BridgeError, ConfigError):
     """A bridge setting is malformed (unknown topic class, codec not installed, ...)."""
 
 

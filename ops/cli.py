@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from ops.commands import COMMAND_MODULES
-from ops.errors import CompatibilityError, ConfigError, ControlRefused
+from ops.errors import CompatibilityError, ControlRefused
+from schemas.errors import ConfigError
 from supervisors.errors import ConnectFailed, CredentialsError
 
 __all__ = ["main", "build_parser"]

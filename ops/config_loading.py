@@ -19,14 +19,9 @@ from actors.instruments import InstrumentBook
 from actors.paper.matching import PaperConfig
 from actors.risk.limits import RiskLimits
 from actors.stores.config_store import ConfigStore
-from actors.strategies.config import (
-    StrategyConfig,
-    StrategyConfigError,
-    configs_from_rows,
-    load_strategies_yaml,
-)
-from ops.errors import ConfigError
+from actors.strategies.config import StrategyConfig, configs_from_rows, load_strategies_yaml
 from ops.settings import Settings
+from schemas.errors import ConfigError
 
 __all__ = ["DomainConfig", "load_domain_config", "parse_json_struct"]
 
@@ -77,10 +72,7 @@ async def load_domain_config(settings: Settings) -> DomainConfig:
         limits.validate()
     except ValueError as exc:
         raise ConfigError(f"ALPHA_PANDA_RISK_LIMITS: {exc}") from None
-    try:
-        strategies, source = await _strategies(settings, book)
-    except StrategyConfigError as exc:
-        raise ConfigError(str(exc)) from None
+    strategies, source = await _strategies(settings, book)  # StrategyConfigError: exit 2
     return DomainConfig(book, tuple(strategies), limits, paper, _feed_config(settings), source)
 
 

@@ -15,8 +15,8 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops.errors import ConfigError
 from ops.settings import Settings
+from schemas.errors import ConfigError
 from schemas.permissions import OPERATOR, USERS, permission_table, process_user
 from supervisors.bus import Bus
 from supervisors.nats_auth import (

@@ -14,8 +14,9 @@ from importlib import metadata
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ops.errors import CompatibilityError, ConfigError
+from ops.errors import CompatibilityError
 from ops.settings import Settings
+from schemas.errors import ConfigError
 
 if TYPE_CHECKING:
     from supervisors.bus import Bus

@@ -14,9 +14,10 @@ import msgspec
 
 from actors.control.gate import AUTH_HEADER
 from actors.control.gate import ReplayRequest as ConsentRequest
-from ops.errors import ConfigError, ControlRefused
+from ops.errors import ControlRefused
 from ops.nats_access import nats_target
 from ops.settings import Settings
+from schemas.errors import ConfigError
 from schemas.names import REPLAY_REQUEST_SUBJECT
 from supervisors.bus import Bus
 

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ops.errors import ConfigError
+from schemas.errors import ConfigError
 from schemas.names import BROKERS, Broker, parse_broker
 
 __all__ = ["Settings", "Env", "load_settings"]

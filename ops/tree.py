@@ -40,7 +40,7 @@ from supervisors.bus import Bus
 from supervisors.child import ChildSpec
 from supervisors.lease import Lease, process_owner_id
 from supervisors.lease_gate import LeaseGate
-from supervisors.runner import ActorProcess
+from supervisors.runner import actor_spec
 from supervisors.supervisor import Strategy, SupervisorSpec
 
 __all__ = [
@@ -48,7 +48,6 @@ __all__ = [
     "BROKER_ROLES",
     "LEASED_ROLES",
     "build_tree",
-    "actor_spec",
     "halt_on_give_up",
 ]
 
@@ -58,19 +57,6 @@ BROKER_ROLES: tuple[str, ...] = ("portfolio", "execution", "risk", "strategies")
 ROLES: tuple[str, ...] = ("bridge", "control", "feed", *BROKER_ROLES)
 #: the stateful roles of a broker: one process at a time runs them, holding its lease
 LEASED_ROLES: tuple[str, ...] = ("portfolio", "execution", "risk")
-
-
-def actor_spec(
-    bus: Bus,
-    make: Callable[[], Actor],
-    name: str,
-    shutdown_s: float = 5.0,
-    guard: Callable[[], bool] | None = None,
-) -> ChildSpec:
-    """A child spec whose start function builds a fresh actor instance each time."""
-    return ChildSpec(
-        name=name, start=lambda: ActorProcess(make(), bus, guard=guard), shutdown_s=shutdown_s
-    )
 
 
 def halt_on_give_up(bus: Bus, broker: Broker) -> Callable[[str], Awaitable[None]]:

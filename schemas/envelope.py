@@ -12,6 +12,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import msgspec
 
+from schemas.errors import DecodeError
 from schemas.events import AnyEvent, Event, event_class
 from schemas.ids import generate_event_id
 
@@ -27,7 +28,6 @@ __all__ = [
     "decode_as",
     "decode_head",
     "headers_for",
-    "DecodeError",
 ]
 
 T = TypeVar("T", bound=Event)
@@ -64,10 +64,6 @@ class EnvelopeHead(msgspec.Struct, frozen=True, kw_only=True):
     correlation_id: str = ""
     causation_id: str = ""
     trace: str = ""
-
-
-class DecodeError(ValueError):
-    """A message body that is not a valid envelope of the expected type (poison input)."""
 
 
 def new_envelope(

@@ -38,8 +38,8 @@ class Restart(StrEnum):
     """OTP restart types."""
 
     PERMANENT = "permanent"  # always restarted
-    TRANSIENT = "transient"  # restarted after an abnormal exit, unless its error has
-    # `retriable` False: the child gave up on purpose (OTP's `{shutdown, Reason}`)
+    TRANSIENT = "transient"  # restarted after an abnormal exit, unless its error is not
+    # retriable (`is_retriable`): the child gave up on purpose (OTP's `{shutdown, Reason}`)
     TEMPORARY = "temporary"  # never restarted
 
 

@@ -24,17 +24,16 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 from supervisors.bus import Bus, Msg, Subscription
+from supervisors.errors import ConsumerLost
 
+# ConsumerLost is defined in supervisors.errors; it stays importable from here, where
+# the bridge's feeder has always found it.
 __all__ = ["PullFeeder", "ConsumerLost"]
 
 log = logging.getLogger(__name__)
 
 _STATUS: Final = "Status"
 _PENDING: Final = "Nats-Pending-Messages"
-
-
-class ConsumerLost(RuntimeError):
-    """The server no longer has our durable consumer."""
 
 
 class PullFeeder:

@@ -1,22 +1,51 @@
-"""Errors of the actor runtime. Each carries what to do about it."""
+"""Errors of the actor runtime, and the rule retry loops apply to any error.
+
+Each error says what to do about it and carries `retriable`: whether handling the same
+input again, or restarting, can succeed. `is_retriable` is the one reading of that flag.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 __all__ = [
     "RuntimeFault",
     "Crash",
     "PublishFailed",
+    "ConsumerLost",
     "SupervisorGaveUp",
     "StartFailed",
     "EmbeddedNatsError",
     "CredentialsError",
     "ConnectFailed",
+    "SnapshotUnreadable",
     "DataDirInUse",
     "LeaseLost",
+    "is_retriable",
 ]
+
+# Deterministic failures on the same bytes: decoding them again fails the same way.
+_DECODE_ERRORS = (msgspec.DecodeError, json.JSONDecodeError, UnicodeDecodeError)
+
+
+def is_retriable(exc: BaseException) -> bool:
+    """Whether trying the same input again can succeed.
+
+    In order: an error that declares `retriable` (a bool, on its class or the instance) is
+    taken at its word; a decode or validation error (`msgspec.DecodeError` and its
+    `ValidationError`, `json.JSONDecodeError`, `UnicodeDecodeError`) is not retriable; any
+    other exception is retriable, since an unknown error may be transient (a timeout, a
+    store that is briefly away). Domain code that rejects invalid input raises an error
+    with `retriable = False` (the `ConfigError`s, `InvalidTick`, `IllegalTransition`).
+    """
+    flag = getattr(exc, "retriable", None)
+    if isinstance(flag, bool):
+        return flag
+    return not isinstance(exc, _DECODE_ERRORS)
 
 
 class RuntimeFault(Exception):
@@ -47,6 +76,13 @@ class PublishFailed(RuntimeFault):
             "NATS is reachable"
         )
         self.subject = subject
+
+
+class ConsumerLost(RuntimeFault):
+    """The server no longer has an actor's durable consumer (deleted, or lost with its
+    stream); the actor crashes and its restart recreates the consumer."""
+
+    retriable = True
 
 
 class StartFailed(RuntimeFault):
@@ -120,3 +156,10 @@ class DataDirInUse(RuntimeFault):
 
 class LeaseLost(RuntimeFault):
     """A broker's lease is no longer held: its stateful actors must not handle anything."""
+
+
+class SnapshotUnreadable(ValueError):
+    """A stored snapshot that does not decode as the actor's state type; the actor rebuilds
+    its state from the stream instead (a snapshot is a cache of the stream)."""
+
+    retriable = False

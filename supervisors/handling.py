@@ -11,12 +11,13 @@ from typing import Any
 
 from nats.aio.msg import Msg
 
-from schemas.envelope import HDR_TYPE, DecodeError, Envelope, decode, decode_as, new_envelope
+from schemas.envelope import HDR_TYPE, Envelope, decode, decode_as, new_envelope
+from schemas.errors import DecodeError
 from schemas.events import DeadLetter
 from schemas.names import dlq_subject
 from supervisors.acks import parse_ack_subject
 from supervisors.actor import Actor, Context, CoreSub, Durable, Ordered, Output, Request, Timer
-from supervisors.errors import Crash
+from supervisors.errors import Crash, is_retriable
 from supervisors.metrics import ActorMetrics
 
 __all__ = ["ActorStats", "Handling"]
@@ -120,9 +121,10 @@ class Handling:
             raise
         except Exception as exc:
             self.failed(exc)
-            # A stateful actor's handler is deterministic: retrying cannot help, and a
-            # retry out of stream order would break its replayed state.
-            if attempt >= inp.max_deliver or inp.replay:
+            # Retrying cannot help a non-retriable error (invalid input: the same bytes fail
+            # the same way), nor a stateful actor's handler, which is deterministic and whose
+            # replayed state a retry out of stream order would break.
+            if attempt >= inp.max_deliver or inp.replay or not is_retriable(exc):
                 self.dead_letter(msg, outputs, attempt, type(exc).__name__, str(exc), seq)
                 to_ack.append(msg)
             else:

@@ -36,14 +36,14 @@ from supervisors.actor import (
     Timer,
 )
 from supervisors.bus import Bus, ConsumerSettings, Subscription
-from supervisors.child import Ready
+from supervisors.child import ChildSpec, Ready
 from supervisors.consumer import PullFeeder
-from supervisors.errors import LeaseLost
+from supervisors.errors import LeaseLost, SnapshotUnreadable
 from supervisors.handling import ActorStats, Handling
 from supervisors.metrics import ActorMetrics
-from supervisors.snapshot import SnapshotUnreadable, decode_snapshot, encode_snapshot
+from supervisors.snapshot import decode_snapshot, encode_snapshot
 
-__all__ = ["ActorProcess"]
+__all__ = ["ActorProcess", "actor_spec"]
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,11 @@ class ActorProcess:
         bus: Bus,
         *,
         flush_batch: int = 256,
+        shutdown_s: float = 5.0,
         guard: Callable[[], bool] | None = None,
     ) -> None:
         self.actor = actor
+        self.shutdown_s = shutdown_s  # the child's shutdown timeout; bounds `on_stop`
         self.name = actor.name
         self.bus = bus
         self.state = "idle"
@@ -145,8 +147,10 @@ class ActorProcess:
             # hand those back now, or they would wait out ack_wait before a successor gets them.
             await self._release(None)
             try:
-                async with asyncio.timeout(5):
+                async with asyncio.timeout(self.shutdown_s):
                     await self.actor.on_stop()
+            except TimeoutError:
+                log.error("%s: on_stop did not finish within %gs", self.name, self.shutdown_s)
             except Exception:
                 log.exception("%s: on_stop failed", self.name)
             if self.state != "crashed":
@@ -463,3 +467,19 @@ class ActorProcess:
         await self.bus.wait_acks(pending)
         self.stats.outputs += len(outputs)
         self.metrics.outputs.inc(len(outputs))
+
+
+def actor_spec(
+    bus: Bus,
+    make: Callable[[], Actor],
+    name: str,
+    shutdown_s: float = 5.0,
+    guard: Callable[[], bool] | None = None,
+) -> ChildSpec:
+    """A child spec whose start function builds a fresh actor instance each time; the
+    instance's `on_stop` is bounded by the same shutdown timeout the supervisor grants."""
+    return ChildSpec(
+        name=name,
+        start=lambda: ActorProcess(make(), bus, shutdown_s=shutdown_s, guard=guard),
+        shutdown_s=shutdown_s,
+    )

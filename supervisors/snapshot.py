@@ -12,7 +12,9 @@ from typing import Any, Final, Generic, TypeVar
 
 import msgspec
 
-__all__ = ["Snapshot", "SnapshotUnreadable", "encode_snapshot", "decode_snapshot"]
+from supervisors.errors import SnapshotUnreadable
+
+__all__ = ["Snapshot", "encode_snapshot", "decode_snapshot"]
 
 S = TypeVar("S")
 
@@ -25,10 +27,6 @@ _encoder: Final = msgspec.json.Encoder(enc_hook=str)
 class Snapshot(msgspec.Struct, Generic[S], frozen=True, kw_only=True):
     seq: int
     state: S
-
-
-class SnapshotUnreadable(ValueError):
-    """A stored snapshot that does not decode as the actor's state type."""
 
 
 @cache

@@ -8,7 +8,8 @@ Semantics (docs/architecture.md states them for users):
   it runs its `on_give_up` hook (a broker subtree publishes `control.halt.<broker>`), stops
   its children and raises `SupervisorGaveUp` to its parent;
 - a child that fails before it is ready is restarted like any other failure (counted
-  towards the intensity), and the children after it start only once it is ready.
+  towards the intensity), and the children after it start only once it is ready — on the
+  supervisor's first start and on every restart of a strategy alike.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import msgspec
 
 from supervisors.backoff import Backoff
 from supervisors.child import Child, ChildSpec, Ready, Restart
-from supervisors.errors import StartFailed, SupervisorGaveUp
+from supervisors.errors import StartFailed, SupervisorGaveUp, is_retriable
 from supervisors.status import SUPERVISOR, StatusNode
 
 __all__ = ["Strategy", "SupervisorSpec", "Supervisor"]
@@ -85,9 +86,9 @@ _SLOT_KEYS = frozenset(
 
 
 def _gave_up(exc: BaseException) -> bool:
-    """A child that failed with an error saying retrying cannot help (`retriable` False) gave
+    """A child that failed with an error retrying cannot help (`is_retriable` False) gave
     up on purpose, like OTP's `{shutdown, Reason}` exit: a transient child is not restarted."""
-    return getattr(exc, "retriable", None) is False
+    return not is_retriable(exc)
 
 
 @dataclass(eq=False)
@@ -139,15 +140,9 @@ class Supervisor:
         self.state = "starting"
         try:
             for slot in self._slots:
-                while not self._stop.is_set() and not await self._start_slot(slot):
-                    # A child failing before it is ready is restarted like any failure
-                    # (counted towards intensity), and the next child waits for it.
-                    if self._stop.is_set() or slot.spec.restart is Restart.TEMPORARY:
-                        break
-                    if not await self._admit_restart(slot):
-                        break
-                    slot.restarts += 1
-                    self.restarts_total += 1
+                if self._stop.is_set():
+                    break
+                await self._start_until_ready(slot)
             if not self._stop.is_set():
                 self.state = "running"
                 ready()
@@ -315,7 +310,23 @@ class Supervisor:
                 return
             s.restarts += 1
             self.restarts_total += 1
-            await self._start_slot(s)
+            await self._start_until_ready(s)
+
+    async def _start_until_ready(self, slot: _Slot) -> bool:
+        """Start a child; if it fails before it is ready, restart it (counted towards the
+        intensity, after the backoff) until it is, so the next child waits for it — on the
+        first start and on every restart alike.
+
+        False when a temporary child failed (it is not restarted) or a stop was requested.
+        """
+        while not await self._start_slot(slot):
+            if self._stop.is_set() or slot.spec.restart is Restart.TEMPORARY:
+                return False
+            if not await self._admit_restart(slot):
+                return False
+            slot.restarts += 1
+            self.restarts_total += 1
+        return True
 
     async def _admit_restart(self, slot: _Slot) -> bool:
         """Count a restart (giving up past the intensity), then back off.

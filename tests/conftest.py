@@ -63,6 +63,19 @@ class NatsServer:
         shutil.rmtree(self.store, ignore_errors=True)
 
 
+# Debug mode (pyproject: asyncio_debug) reports every callback slower than this; a loaded
+# 2-core machine stalls for a tenth of a second routinely, so only a real stall is named.
+SLOW_CALLBACK_S = 1.0
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _debug_loop() -> None:
+    """The session loop every test runs on: in debug mode, slow-callback threshold set."""
+    loop = asyncio.get_running_loop()
+    assert loop.get_debug(), "asyncio debug mode is off: set asyncio_debug in pyproject.toml"
+    loop.slow_callback_duration = SLOW_CALLBACK_S
+
+
 @pytest.fixture(scope="session")
 def nats_server() -> Iterator[NatsServer]:
     server = NatsServer()

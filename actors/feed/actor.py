@@ -22,9 +22,10 @@ from typing import Any
 
 import msgspec
 
+from actors.errors import InvalidTick
 from actors.feed.gbm import GbmFeed
 from actors.feed.replay import ReplayClock, read_ticks_csv
-from actors.feed.validation import InvalidTick, validate_tick
+from actors.feed.validation import validate_tick
 from actors.instruments import InstrumentBook
 from schemas.envelope import HDR_MSG_ID, decode_as, encode, headers_for, new_envelope
 from schemas.events import DeadLetter, MarketTick

@@ -27,12 +27,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TypeVar
 
+from actors.errors import TickCsvError
 from schemas.events import Depth, DepthLevel, MarketTick, Ohlc
 
 __all__ = [
     "CSV_COLUMNS",
     "REQUIRED_COLUMNS",
-    "TickCsvError",
     "read_ticks_csv",
     "write_ticks_csv",
     "ReplayClock",
@@ -61,15 +61,6 @@ CSV_COLUMNS = (
 _OHLC = ("open", "high", "low", "close")
 _EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
 T = TypeVar("T")
-
-
-class TickCsvError(ValueError):
-    """A tick file that cannot be read; names the file, line and column, and the fix."""
-
-    def __init__(self, path: str, line: int, column: str | None, message: str) -> None:
-        where = f"{path}:{line}" + (f": column {column!r}" if column else "")
-        super().__init__(f"{where}: {message}")
-        self.path, self.line, self.column = path, line, column
 
 
 def read_ticks_csv(path: str | Path) -> Iterator[tuple[int, MarketTick]]:

@@ -8,36 +8,13 @@ would otherwise reach indicator math and orders. The feed and the strategy runne
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
 from itertools import pairwise
 
+from actors.errors import InvalidTick, TickProblem
 from actors.instruments import Instrument, InstrumentBook, on_tick_grid
 from schemas.events import DepthLevel, MarketTick
 
-__all__ = ["TickProblem", "InvalidTick", "validate_tick"]
-
-
-class TickProblem(StrEnum):
-    """Why a tick was refused; stable codes for metrics and dead letters."""
-
-    UNKNOWN_INSTRUMENT = "UNKNOWN_INSTRUMENT"
-    NON_FINITE_PRICE = "NON_FINITE_PRICE"
-    NON_POSITIVE_PRICE = "NON_POSITIVE_PRICE"
-    OFF_TICK_GRID = "OFF_TICK_GRID"
-    CROSSED_BOOK = "CROSSED_BOOK"
-    UNORDERED_DEPTH = "UNORDERED_DEPTH"
-    SUBJECT_MISMATCH = "SUBJECT_MISMATCH"
-
-
-class InvalidTick(ValueError):
-    """A tick that must not reach strategies; `reason` is a `TickProblem` code."""
-
-    retriable = False
-
-    def __init__(self, reason: TickProblem, message: str, *, instrument_token: int = 0) -> None:
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
-        self.instrument_token = instrument_token
+__all__ = ["validate_tick"]
 
 
 def validate_tick(tick: MarketTick, book: InstrumentBook) -> None:

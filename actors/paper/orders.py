@@ -16,13 +16,13 @@ from types import MappingProxyType
 
 import msgspec
 
+from actors.errors import IllegalTransition
 from schemas.enums import OrderStatus, OrderType, Side
 
 __all__ = [
     "OrderTrigger",
     "TRANSITIONS",
     "TERMINAL_STATES",
-    "IllegalTransition",
     "next_state",
     "PaperOrder",
     "AVERAGE_PRICE_QUANTUM",
@@ -60,31 +60,13 @@ TRANSITIONS: MappingProxyType[tuple[OrderStatus, OrderTrigger], OrderStatus] = M
 TERMINAL_STATES = frozenset({_S.FILLED, _S.REJECTED, _S.CANCELLED})
 
 
-class IllegalTransition(Exception):
-    """A trigger the order's current state does not allow; the order is left unchanged."""
-
-    retriable = False
-
-    def __init__(
-        self, state: OrderStatus, trigger: OrderTrigger, client_order_id: str = ""
-    ) -> None:
-        self.state = state
-        self.trigger = trigger
-        self.client_order_id = client_order_id
-        allowed = sorted(t.value for (s, t) in TRANSITIONS if s is state) or ["nothing (terminal)"]
-        who = f"order {client_order_id!r}: " if client_order_id else ""
-        super().__init__(
-            f"{who}cannot {trigger.value} an order in state {state.value}; "
-            f"{state.value} allows {', '.join(allowed)}"
-        )
-
-
 def next_state(state: OrderStatus, trigger: OrderTrigger, client_order_id: str = "") -> OrderStatus:
     """The state after `trigger`, or `IllegalTransition`."""
     try:
         return TRANSITIONS[(state, trigger)]
     except KeyError:
-        raise IllegalTransition(state, trigger, client_order_id) from None
+        allowed = [t.value for (s, t) in TRANSITIONS if s is state]
+        raise IllegalTransition(state, trigger, allowed, client_order_id) from None
 
 
 class PaperOrder(msgspec.Struct, kw_only=True):

@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 import msgspec
 
+from actors.errors import InvalidEvent
 from schemas.enums import Side
 from schemas.events import OrderFilled, PnlSnapshot, PositionView
 
@@ -137,7 +138,7 @@ class Portfolio:
         if fill.fill_id in self._fill_ids:
             return False
         if fill.quantity <= 0:
-            raise ValueError(f"fill {fill.fill_id!r}: quantity must be > 0, got {fill.quantity}")
+            raise InvalidEvent(f"fill {fill.fill_id!r}: quantity must be > 0, got {fill.quantity}")
         self._fill_ids.add(fill.fill_id)
         pos = self._positions.get(fill.instrument_token)
         if pos is None:

@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import msgspec
 
-__all__ = ["RiskLimits", "RiskConfigError"]
+from actors.errors import RiskConfigError
+
+__all__ = ["RiskLimits"]
 
 _FIXES = {
     "max_order_notional": "rupees per order, e.g. 500000",
@@ -19,20 +21,6 @@ _FIXES = {
     "daily_loss_limit": "the largest loss in rupees as a positive number, e.g. 50000",
     "max_signal_tick_age_ms": "milliseconds a signal may follow its tick, e.g. 30000",
 }
-
-
-class RiskConfigError(ValueError):
-    """A limit that cannot work; `field` names it and the message says what to set."""
-
-    retriable = False
-
-    def __init__(self, field: str, value: object) -> None:
-        self.field = field
-        self.value = value
-        super().__init__(
-            f"risk limit {field} must be a finite number > 0, got {value}; "
-            f"set it to {_FIXES.get(field, 'a positive value')}"
-        )
 
 
 class RiskLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -64,4 +52,4 @@ class RiskLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             value = getattr(self, name)
             finite = value.is_finite() if isinstance(value, Decimal) else True
             if not finite or value <= 0:
-                raise RiskConfigError(name, value)
+                raise RiskConfigError(name, value, _FIXES.get(name, "a positive value"))

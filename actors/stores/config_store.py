@@ -21,12 +21,12 @@ import asyncpg  # type: ignore[import-untyped, unused-ignore]
 import msgspec
 
 from actors.stores.migrations import normalize_dsn, open_migrated_pool
+from schemas.errors import ConfigError
 from schemas.names import parse_broker
 
 __all__ = [
     "CHANNEL",
     "ConfigChange",
-    "ConfigError",
     "ConfigStore",
     "ConfigSubscription",
     "StrategyEntry",
@@ -34,10 +34,6 @@ __all__ = [
 ]
 
 CHANNEL: Final = "alpha_panda_config"
-
-
-class ConfigError(ValueError):
-    """A configuration entry is invalid; the message names the field."""
 
 
 class StrategyEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

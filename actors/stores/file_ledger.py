@@ -16,9 +16,9 @@ from typing import IO, Any, Generic, TypeVar
 
 import msgspec
 
+from actors.errors import LedgerError
 from actors.stores.ledger_rows import (
     FillRow,
-    LedgerError,
     OrderEvent,
     OrderRow,
     fill_row,

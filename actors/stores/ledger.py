@@ -16,7 +16,6 @@ import msgspec
 from actors.stores.file_ledger import FileLedger
 from actors.stores.ledger_rows import (
     FillRow,
-    LedgerError,
     OrderEvent,
     OrderRow,
     fill_row,
@@ -35,7 +34,6 @@ __all__ = [
     "OrderEvent",
     "OrderRow",
     "FillRow",
-    "LedgerError",
     "order_row",
     "fill_row",
 ]

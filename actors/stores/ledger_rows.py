@@ -26,15 +26,9 @@ from schemas.events import (
 )
 from schemas.names import parse_broker
 
-__all__ = ["OrderEvent", "OrderRow", "FillRow", "LedgerError", "order_row", "fill_row"]
+__all__ = ["OrderEvent", "OrderRow", "FillRow", "order_row", "fill_row"]
 
 OrderEvent: TypeAlias = OrderSubmitted | OrderAccepted | OrderFilled | OrderFailed | OrderCancelled
-
-
-class LedgerError(RuntimeError):
-    """The ledger cannot be opened or written; the message says what to do."""
-
-    retriable = False
 
 
 class OrderRow(msgspec.Struct, frozen=True, kw_only=True):

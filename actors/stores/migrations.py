@@ -18,11 +18,12 @@ from typing import Any, Final
 
 import asyncpg  # type: ignore[import-untyped, unused-ignore]
 
+from actors.errors import MigrationError
+
 __all__ = [
     "MIGRATIONS_DIR",
     "LOCK_KEY",
     "Migration",
-    "MigrationError",
     "load_migrations",
     "apply_migrations",
     "normalize_dsn",
@@ -42,12 +43,6 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at timestamptz NOT NULL DEFAULT now()
 )
 """
-
-
-class MigrationError(RuntimeError):
-    """The migration files or the database's migration history are inconsistent."""
-
-    retriable = False
 
 
 @dataclass(frozen=True, slots=True)

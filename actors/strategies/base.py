@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 import msgspec
 
+from actors.errors import ParamError
 from actors.instruments import Instrument, round_to_tick
 from schemas.enums import OrderType, Side
 from schemas.events import DepthLevel, MarketTick, TradingSignal
@@ -26,7 +27,6 @@ __all__ = [
     "InstrumentSnapshot",
     "StrategySnapshot",
     "Decision",
-    "ParamError",
     "StrategyParams",
     "Strategy",
     "SNAPSHOT_VERSION",
@@ -70,14 +70,6 @@ class Decision(NamedTuple):
 
     target: Position
     reason: str
-
-
-class ParamError(ValueError):
-    """A strategy parameter out of range; names the parameter and the fix."""
-
-    def __init__(self, field: str, problem: str, fix: str) -> None:
-        super().__init__(f"{field}: {problem}; {fix}")
-        self.field, self.problem, self.fix = field, problem, fix
 
 
 class StrategyParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

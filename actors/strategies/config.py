@@ -25,14 +25,14 @@ from typing import Any
 import msgspec
 import yaml
 
+from actors.errors import ParamError, StrategyConfigError
 from actors.instruments import Instrument, InstrumentBook
-from actors.strategies.base import ParamError, Strategy, StrategyParams
+from actors.strategies.base import Strategy, StrategyParams
 from actors.strategies.registry import STRATEGY_TYPES, strategy_type, strategy_type_names
 from schemas.names import BROKERS, Broker, parse_broker
 
 __all__ = [
     "StrategyConfig",
-    "StrategyConfigError",
     "load_strategies_yaml",
     "parse_strategies",
     "configs_from_rows",
@@ -45,20 +45,7 @@ FIELDS = ("id", "type", "instruments", "brokers", "enabled", "params")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _AT_PATH = re.compile(r"^(?P<problem>.*) - at `\$\.(?P<field>[^`\[]+)")
 _UNKNOWN = re.compile(r"unknown field `(?P<field>[^`]+)`")
-_Fail = Callable[[str, str, str], "StrategyConfigError"]
-
-
-class StrategyConfigError(ValueError):
-    """A strategy configuration that cannot be used; every attribute says where and why."""
-
-    def __init__(
-        self, source: str, strategy_id: str | None, field: str | None, problem: str, fix: str
-    ) -> None:
-        where = source + (f": strategy {strategy_id!r}" if strategy_id else "")
-        where += f": {field}" if field else ""
-        super().__init__(f"{where}: {problem}; fix: {fix}")
-        self.source, self.strategy_id, self.field = source, strategy_id, field
-        self.problem, self.fix = problem, fix
+_Fail = Callable[[str, str, str], StrategyConfigError]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,11 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from actors.errors import ParamError
 from actors.instruments import Instrument
 from actors.strategies.base import (
     Decision,
     InstrumentSnapshot,
-    ParamError,
     Position,
     Strategy,
     StrategyParams,

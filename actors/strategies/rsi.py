@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from actors.errors import ParamError
 from actors.instruments import Instrument
 from actors.strategies.base import (
     Decision,
     InstrumentSnapshot,
-    ParamError,
     Position,
     Strategy,
     StrategyParams,

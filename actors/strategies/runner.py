@@ -22,7 +22,8 @@ from typing import Any
 
 import msgspec
 
-from actors.feed.validation import InvalidTick, TickProblem, validate_tick
+from actors.errors import InvalidTick, TickProblem
+from actors.feed.validation import validate_tick
 from actors.instruments import InstrumentBook
 from actors.stores.pipeline_metrics import PipelineMetrics
 from actors.strategies.base import StrategySnapshot

@@ -29,12 +29,12 @@ from schemas.envelope import (
     HDR_MSG_ID,
     HDR_TRACEPARENT,
     HDR_TYPE,
-    DecodeError,
     Envelope,
     decode,
     decode_as,
     new_envelope,
 )
+from schemas.errors import DecodeError
 from schemas.events import DeadLetter, event_class
 from schemas.names import UNROUTABLE_TOPIC, topic_for_subject
 

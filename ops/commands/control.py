@@ -8,8 +8,8 @@ import json
 
 from actors.control.gate import AUTH_HEADER, ControlRequest
 from ops.commands.common import NatsTarget, nats_target, run_async
-from ops.errors import ConfigError
 from ops.settings import load_settings
+from schemas.errors import ConfigError
 from schemas.names import BROKERS, CONTROL_REQUEST_SUBJECT, ControlVerb
 
 __all__ = ["register", "send_control"]

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from ops.errors import ConfigError
+from schemas.errors import ConfigError
 from schemas.grants import Permissions
 from schemas.permissions import USERS, permission_table
 from supervisors.nats_auth import UserStore, authorization_block, check_private

@@ -9,14 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.instruments import (
-    CSV_COLUMNS,
-    Instrument,
-    InstrumentBook,
-    InstrumentError,
-    on_tick_grid,
-    round_to_tick,
-)
+from actors.errors import InstrumentError
+from actors.instruments import CSV_COLUMNS, Instrument, InstrumentBook, on_tick_grid, round_to_tick
 
 TICK = Decimal("0.05")
 HEADER = ",".join(CSV_COLUMNS)

@@ -12,10 +12,11 @@ import pytest
 from actors.control.gate import ControlGate
 from bridge.replay.republish import ReplayRequest
 from ops.bootstrap import bootstrap_streams
-from ops.errors import ConfigError, ControlRefused
+from ops.errors import ControlRefused
 from ops.replay_consent import connect_for_replay
 from ops.settings import Settings, load_settings
 from schemas.envelope import decode_as
+from schemas.errors import ConfigError
 from schemas.events import AuditEvent
 from schemas.names import audit_subject
 from schemas.permissions import OPERATOR, USERS, permission_table

@@ -14,10 +14,18 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -233,6 +241,18 @@ async def read_stream(
 ) -> list[tuple[str, Envelope[Event]]]:
     """Every message of a stream in stream order, as (subject, decoded envelope)."""
     return [(m.subject, decode(m.data)) async for m in bus.replay(stream, [subject], 1)]
+
+
+E = TypeVar("E", bound=Event)
+
+
+def payloads(cls: type[E], events: Iterable[Event]) -> list[E]:
+    """The events, typed as `cls`: fails naming the first one that is not a `cls`."""
+    typed: list[E] = []
+    for event in events:
+        assert isinstance(event, cls), f"expected {cls.__name__}, got {type(event).__name__}"
+        typed.append(event)
+    return typed
 
 
 async def status(bus: Bus) -> dict[str, Any] | None:

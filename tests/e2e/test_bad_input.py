@@ -35,6 +35,7 @@ from tests.e2e.conftest import (
     connected,
     eventually,
     find_actor,
+    payloads,
     read_stream,
     run_alpha_panda_up,
     status,
@@ -140,7 +141,10 @@ async def test_bad_ticks_are_dead_lettered_with_their_problem_and_trading_goes_o
 
     await eventually(settled, "the dead letters and the signal after them", app=app)
 
-    letters = [env.data for subject, env in await read_stream(bus, "DLQ") if subject == TICK_DLQ]
+    letters = payloads(
+        DeadLetter,
+        [env.data for subject, env in await read_stream(bus, "DLQ") if subject == TICK_DLQ],
+    )
     assert all(isinstance(letter, DeadLetter) for letter in letters)
     assert len(letters) == len(BAD_TICKS)
     for letter, body, (problem, _, error_type, words) in zip(
@@ -154,14 +158,17 @@ async def test_bad_ticks_are_dead_lettered_with_their_problem_and_trading_goes_o
         assert words in letter.error, problem
         assert letter.payload == body.decode(), "the original body is kept for a re-drive"
 
-    signals = [e.data for s, e in await read_stream(bus, "PAPER") if s == "paper.signals.raw"]
+    signals = payloads(
+        TradingSignal,
+        [e.data for s, e in await read_stream(bus, "PAPER") if s == "paper.signals.raw"],
+    )
     assert [(s.strategy_id, s.side, s.quantity, s.reference_price, s.reason) for s in signals] == [
         ("trend-hdfc", Side.BUY, 1, D("1002.00"), CROSS_REASON)
     ], "the bad ticks never reached the averages: the valid ones cross exactly as without them"
 
-    body = await status(bus)
-    assert body is not None
-    runner = find_actor(body["tree"], "strategies-paper")
+    tree = await status(bus)
+    assert tree is not None
+    runner = find_actor(tree["tree"], "strategies-paper")
     assert (runner["state"], runner["restarts"]) == ("running", 0)
     assert (runner["invalid"], runner["failed"], runner["dead_lettered"]) == (2, 3, 5)
     assert runner["pipeline"]["ticks"] == len(WARM_UP) + len(CROSS_UP)
@@ -248,7 +255,7 @@ async def test_a_strategy_that_raises_is_counted_and_the_others_still_trade(
 
         await eventually(two_signals, "the steady strategies' signals")
         stored = await read_stream(fresh_bus, "PAPER", "paper.signals.raw")
-        signals = [env.data for _, env in stored]
+        signals = payloads(TradingSignal, [env.data for _, env in stored])
         assert [(s.strategy_id, s.side, s.quantity, s.reason) for s in signals] == [
             ("steady-a", Side.BUY, 3, CROSS_REASON),
             ("steady-b", Side.BUY, 7, CROSS_REASON),

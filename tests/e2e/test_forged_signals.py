@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from schemas.enums import OrderType, RejectReason, Side
+from schemas.enums import OrderFailReason, OrderType, RejectReason, Side
 from schemas.envelope import Envelope, new_envelope
 from schemas.events import (
     Charges,
@@ -287,7 +287,7 @@ async def test_forged_signals_are_refused_or_priced_by_the_market_and_trading_go
     [failed] = [e.data for e in await events_on(bus, "paper.orders.failed")]
     assert isinstance(failed, OrderFailed)
     assert (failed.client_order_id, failed.reason, failed.detail) == (
-        bypass_id, R.UNKNOWN_TICK, "MARKET holds no message at sequence 1000000"
+        bypass_id, OrderFailReason.UNKNOWN_TICK, "MARKET holds no message at sequence 1000000"
     )  # fmt: skip
 
     # -- trading goes on: the configured strategy's own crossover fills at the market -------

@@ -13,10 +13,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
-from actors.portfolio.actor import portfolio_request_subject
 from ops.commands.status import fetch_status, render_process
 from schemas.events import (
     OrderCancelled,
@@ -27,6 +26,7 @@ from schemas.events import (
     TradingSignal,
     ValidatedSignal,
 )
+from schemas.names import portfolio_request_subject
 from supervisors.bus import Bus
 from tests.conftest import NatsServer
 from tests.e2e.conftest import (

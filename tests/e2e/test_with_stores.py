@@ -7,13 +7,20 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped, unused-ignore]
 import pytest
 import redis.asyncio as aioredis
 
 from schemas.events import OrderFilled, PnlSnapshot
 from tests.conftest import NatsServer
-from tests.e2e.conftest import AlphaPanda, connected, eventually, read_stream, subject_counts
+from tests.e2e.conftest import (
+    AlphaPanda,
+    connected,
+    eventually,
+    payloads,
+    read_stream,
+    subject_counts,
+)
 from tests.stores.conftest import (  # noqa: F401 - fixtures
     database_server,
     fresh_database_url,
@@ -53,7 +60,7 @@ async def test_up_keeps_its_ledger_in_postgresql_and_its_read_models_in_redis(
         assert await app.stop() == 0
         events = await read_stream(bus, "PAPER")
 
-    fills = [e.data for s, e in events if s == "paper.orders.filled"]
+    fills = payloads(OrderFilled, [e.data for s, e in events if s == "paper.orders.filled"])
     assert all(isinstance(f, OrderFilled) for f in fills)
     last_pnl = [e.data for s, e in events if s == "paper.pnl.snapshots"][-1]
     assert isinstance(last_pnl, PnlSnapshot)

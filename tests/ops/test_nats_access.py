@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from ops.errors import ConfigError
 from ops.nats_access import client_auth, nats_target, prepare_embedded, settings_auth, tls_context
 from ops.preflight import check_refuses_anonymous
 from ops.settings import load_settings
+from schemas.errors import ConfigError
 from schemas.permissions import OPERATOR, ROLES, USERS
 from supervisors.bus import Bus
 from supervisors.embedded_nats import find_nats_server, free_port

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ops.errors import CompatibilityError, ConfigError
+from ops.errors import CompatibilityError
 from ops.preflight import check_compatibility, check_secrets
 from ops.settings import load_settings
+from schemas.errors import ConfigError
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,10 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from schemas.enums import OrderFailReason
-from schemas.envelope import DecodeError, decode, decode_as, encode, headers_for, new_envelope
-from schemas.events import ControlCommand, MarketTick, OrderFailed, OrderFilled, Side
+from schemas.enums import OrderFailReason, Side
+from schemas.envelope import decode, decode_as, encode, headers_for, new_envelope
+from schemas.errors import DecodeError
+from schemas.events import ControlCommand, MarketTick, OrderFailed, OrderFilled
 from schemas.names import ControlVerb
 
 

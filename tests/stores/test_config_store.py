@@ -11,7 +11,8 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
-from actors.stores.config_store import ConfigChange, ConfigError, ConfigStore
+from actors.stores.config_store import ConfigChange, ConfigStore
+from schemas.errors import ConfigError
 from tests.stores.conftest import uid
 
 

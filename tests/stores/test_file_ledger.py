@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from actors.errors import LedgerError
 from actors.stores.file_ledger import FileLedger
-from actors.stores.ledger_rows import LedgerError
 from tests.stores.conftest import make_fill, make_submitted
 
 

@@ -8,15 +8,10 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
+from actors.errors import MigrationError
 from actors.stores.config_store import ConfigStore
 from actors.stores.ledger import PostgresLedger
-from actors.stores.migrations import (
-    Migration,
-    MigrationError,
-    apply_migrations,
-    load_migrations,
-    normalize_dsn,
-)
+from actors.stores.migrations import Migration, apply_migrations, load_migrations, normalize_dsn
 
 
 async def _versions(url: str) -> list[int]:

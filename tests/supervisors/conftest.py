@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -9,10 +9,11 @@ from ops.bootstrap import bootstrap_streams
 from supervisors.bus import Bus, StreamSettings
 from supervisors.supervisor import Supervisor, SupervisorSpec
 from tests.conftest import unique
+from tests.supervisors.fakes import Running
 
 
 @pytest.fixture
-async def running() -> AsyncIterator[Callable[[SupervisorSpec], object]]:
+async def running() -> AsyncIterator[Running]:
     """Start supervisors in the background; stop them (and check they ended) after the test."""
     started: list[tuple[Supervisor, asyncio.Task[None]]] = []
 
@@ -26,7 +27,7 @@ async def running() -> AsyncIterator[Callable[[SupervisorSpec], object]]:
         started.append((sup, task))
         return sup, task
 
-    yield start  # type: ignore[misc]
+    yield start
     for sup, task in started:
         sup.request_stop()
         await asyncio.wait({task}, timeout=5)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from supervisors.backoff import Backoff
 from supervisors.child import ChildSpec, Ready, Restart
-from supervisors.supervisor import Strategy, SupervisorSpec
+from supervisors.supervisor import Strategy, Supervisor, SupervisorSpec
 
 FAST = Backoff(min_s=0.001, max_s=0.01, jitter=0.1)
+
+#: the `running` fixture: starts a supervisor in the background, returns it and its task
+Running = Callable[[SupervisorSpec], Awaitable[tuple[Supervisor, "asyncio.Task[None]"]]]
 
 
 class Crashed(RuntimeError):
@@ -38,10 +42,12 @@ class FakeChild:
         ready()
         try:
             stop_wait = asyncio.ensure_future(self._stop.wait())
-            await asyncio.wait({stop_wait, self._end}, return_when="FIRST_COMPLETED")
+            waiters: set[asyncio.Future[Any]] = {stop_wait, self._end}
+            await asyncio.wait(waiters, return_when="FIRST_COMPLETED")
             stop_wait.cancel()
-            if self._end.done() and self._end.result() is not None:
-                raise self._end.result()  # type: ignore[misc]
+            error = self._end.result() if self._end.done() else None
+            if error is not None:
+                raise error
             if self.ignore_stop and not self._end.done():
                 await asyncio.sleep(3600)
         finally:
@@ -70,12 +76,16 @@ class Family:
         self.latest: dict[str, FakeChild] = {}
         self.fail_start: set[str] = set()
         self.ignore_stop: set[str] = set()
+        self.fail_next: dict[str, int] = {}  # fail the next n starts of a child, then succeed
 
     def spec(
         self, name: str, restart: Restart = Restart.PERMANENT, shutdown_s: float = 1.0
     ) -> ChildSpec:
         def start() -> FakeChild:
-            child = FakeChild(name, self.journal, fail_start=name in self.fail_start,
+            fail = name in self.fail_start or self.fail_next.get(name, 0) > 0
+            if self.fail_next.get(name, 0) > 0:
+                self.fail_next[name] -= 1
+            child = FakeChild(name, self.journal, fail_start=fail,
                               ignore_stop=name in self.ignore_stop)  # fmt: skip
             self.latest[name] = child
             return child

@@ -7,6 +7,8 @@ import json
 import random
 from collections.abc import Sequence
 
+import msgspec
+
 from schemas.envelope import Envelope, decode_as, new_envelope
 from schemas.events import DeadLetter, Heartbeat
 from supervisors.actor import Actor, Context, Durable, Input
@@ -178,6 +180,62 @@ async def test_a_poison_message_goes_to_the_dlq_with_its_error_and_the_rest_flow
     assert actor.seen.count(13) == 3
 
 
+class Refused(ValueError):
+    """What domain code raises for input it will never accept."""
+
+    retriable = False
+
+
+class Unavailable(Exception):
+    """What a client raises for a store that is briefly away."""
+
+    retriable = True
+
+
+class Limit(msgspec.Struct):
+    qty: int
+
+
+class Fussy(Picky):
+    """Fails seq 3 with a non-retriable error, 5 with a validation error, 7 with a
+    retriable one and 9 with an exception that says nothing about retrying."""
+
+    name = "fussy"
+
+    async def on_input(self, env: Envelope[Heartbeat], ctx: Context) -> None:
+        self.seen.append(env.data.seq)
+        if env.data.seq == 3:
+            raise Refused("seq 3 is refused")
+        if env.data.seq == 5:
+            msgspec.convert({"qty": "five"}, Limit)
+        if env.data.seq == 7:
+            raise Unavailable("the store is away")
+        if env.data.seq == 9:
+            raise KeyError("nine")
+        ctx.emit(f"{self.prefix}.out", Heartbeat(seq=env.data.seq))
+
+
+async def test_an_input_that_cannot_succeed_is_dead_lettered_on_its_first_failure(
+    bus: Bus, stream: str
+) -> None:
+    actor = Fussy(stream)
+    proc = ActorProcess(actor, bus)
+    task = asyncio.create_task(proc.run(lambda: None))
+    subject = f"{stream}.in"
+    await publish_inputs(bus, subject, 12)
+    await wait_for(lambda: proc.stats.dead_lettered == 4 and proc.stats.outputs == 12, timeout=15)
+    proc.request_stop()
+    await task
+
+    letters = {d.error_type: d for d in await dead_letters(bus, subject)}
+    assert sorted(letters) == ["KeyError", "Refused", "Unavailable", "ValidationError"]
+    assert letters["Refused"].attempts == 1, "retriable = False: no retry"
+    assert letters["ValidationError"].attempts == 1, "a validation error is never retried"
+    assert letters["Unavailable"].attempts == 3, "retriable = True: up to max_deliver"
+    assert letters["KeyError"].attempts == 3, "an unknown error is retried as before"
+    assert [actor.seen.count(seq) for seq in (3, 5, 7, 9)] == [1, 1, 3, 3]
+
+
 async def test_a_graceful_stop_leaves_no_task_running(bus: Bus, stream: str) -> None:
     await publish_inputs(bus, f"{stream}.in", 50)
     before = asyncio.all_tasks()  # the connection's own tasks are not the tree's
@@ -190,5 +248,5 @@ async def test_a_graceful_stop_leaves_no_task_running(bus: Bus, stream: str) -> 
     await task
     await asyncio.sleep(0.05)
     leftover = {t for t in asyncio.all_tasks() - before if not t.done()}
-    leftover.discard(asyncio.current_task())  # type: ignore[arg-type]
+    leftover.discard(asyncio.current_task())
     assert leftover == set(), [t.get_name() for t in leftover]

@@ -10,7 +10,7 @@ from supervisors.backoff import Backoff
 from supervisors.child import Restart
 from supervisors.errors import SupervisorGaveUp
 from supervisors.supervisor import Supervisor
-from tests.supervisors.fakes import Family, supervisor, wait_for
+from tests.supervisors.fakes import Family, Running, supervisor, wait_for
 
 
 async def test_a_supervisor_gives_up_after_more_than_max_restarts_within_the_period() -> None:
@@ -27,7 +27,7 @@ async def test_a_supervisor_gives_up_after_more_than_max_restarts_within_the_per
 
 
 async def test_a_nested_supervisor_that_gives_up_escalates_to_its_parent_which_restarts_it(
-    running,
+    running: Running,
 ) -> None:
     fam = Family()
     halts: list[str] = []
@@ -53,7 +53,7 @@ async def test_a_nested_supervisor_that_gives_up_escalates_to_its_parent_which_r
     assert fam.starts("other") == 1  # the other subtree was untouched
 
 
-async def test_restarts_outside_the_period_do_not_count_towards_intensity(running) -> None:
+async def test_restarts_outside_the_period_do_not_count_towards_intensity(running: Running) -> None:
     fam = Family()
     _, task = await running(supervisor("s", [fam.spec("a")], max_restarts=1, period_s=0.2))
     for n in range(1, 4):
@@ -65,7 +65,7 @@ async def test_restarts_outside_the_period_do_not_count_towards_intensity(runnin
 
 
 async def test_a_child_failing_before_it_is_ready_is_restarted_before_the_next_starts(
-    running,
+    running: Running,
 ) -> None:
     fam = Family()
     fam.fail_start.add("b")
@@ -92,7 +92,9 @@ async def test_a_child_that_never_starts_makes_its_supervisor_give_up() -> None:
     assert fam.journal[-1] == ("stop", "a")
 
 
-async def test_a_child_ignoring_stop_is_cancelled_after_its_shutdown_timeout(running) -> None:
+async def test_a_child_ignoring_stop_is_cancelled_after_its_shutdown_timeout(
+    running: Running,
+) -> None:
     fam = Family()
     fam.ignore_stop.add("stuck")
     sup, task = await running(

@@ -99,7 +99,7 @@ async def test_a_broker_subtree_giving_up_publishes_control_halt_for_that_broker
     await bootstrap_streams(bus, "test")
     sub = await bus.js.subscribe("control.halt.paper", ordered_consumer=True,
                                  deliver_policy=__import__("nats").js.api.DeliverPolicy.NEW)  # fmt: skip
-    await halt_on_give_up(bus, "paper")("supervisor 'broker:paper' gave up")  # type: ignore[misc]
+    await halt_on_give_up(bus, "paper")("supervisor 'broker:paper' gave up")
     msg = await sub.next_msg(timeout=5)
     command = decode_as(msg.data, ControlCommand).data
     assert command.verb == "halt" and command.broker == "paper"

@@ -76,6 +76,7 @@ async def test_a_renewal_stored_although_its_reply_was_lost_does_not_cost_the_le
     assert await a.try_acquire()
     kv = await bus.js.key_value(bucket)
     entry = await kv.get("broker-paper")
+    assert entry.value is not None
     await kv.update("broker-paper", entry.value, last=entry.revision)  # the "lost" renewal
     deadline = a.deadline
     assert await a.renew(), "the record is still ours, at a later revision"

@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 
 from supervisors.child import Restart
-from tests.supervisors.fakes import Family, supervisor, wait_for
+from tests.supervisors.fakes import Family, Running, supervisor, wait_for
 
 
-async def test_a_permanent_child_is_restarted_even_after_a_normal_exit(running) -> None:
+async def test_a_permanent_child_is_restarted_even_after_a_normal_exit(running: Running) -> None:
     fam = Family()
     await running(supervisor("s", [fam.spec("p", Restart.PERMANENT)]))
     fam.latest["p"].finish()
     await wait_for(lambda: fam.starts("p") == 2)
 
 
-async def test_a_transient_child_is_restarted_only_after_an_abnormal_exit(running) -> None:
+async def test_a_transient_child_is_restarted_only_after_an_abnormal_exit(running: Running) -> None:
     fam = Family()
     sup, _ = await running(supervisor("s", [fam.spec("t", Restart.TRANSIENT)]))
     fam.latest["t"].crash()
@@ -31,7 +31,7 @@ class _Misconfigured(RuntimeError):
 
 
 async def test_a_transient_child_that_gives_up_with_a_non_retriable_error_stays_down(
-    running,
+    running: Running,
 ) -> None:
     fam = Family()
     sup, _ = await running(supervisor("s", [fam.spec("t", Restart.TRANSIENT), fam.spec("y")]))
@@ -43,14 +43,16 @@ async def test_a_transient_child_that_gives_up_with_a_non_retriable_error_stays_
     assert sup.status().children[1].state == "running"
 
 
-async def test_a_permanent_child_is_restarted_even_after_a_non_retriable_error(running) -> None:
+async def test_a_permanent_child_is_restarted_even_after_a_non_retriable_error(
+    running: Running,
+) -> None:
     fam = Family()
     await running(supervisor("s", [fam.spec("p", Restart.PERMANENT)]))
     fam.latest["p"].crash(_Misconfigured("refused"))
     await wait_for(lambda: fam.starts("p") == 2)
 
 
-async def test_a_temporary_child_is_never_restarted(running) -> None:
+async def test_a_temporary_child_is_never_restarted(running: Running) -> None:
     fam = Family()
     sup, _ = await running(supervisor("s", [fam.spec("x", Restart.TEMPORARY), fam.spec("y")]))
     fam.latest["x"].crash()

@@ -15,9 +15,9 @@ from schemas.names import STATE_BUCKET
 from supervisors.actor import Actor, Context, Durable, Input
 from supervisors.bus import Bus
 from supervisors.child import ChildSpec
-from supervisors.errors import Crash
+from supervisors.errors import Crash, SnapshotUnreadable
 from supervisors.runner import ActorProcess
-from supervisors.snapshot import Snapshot, SnapshotUnreadable, decode_snapshot, encode_snapshot
+from supervisors.snapshot import Snapshot, decode_snapshot, encode_snapshot
 from supervisors.supervisor import Supervisor
 from tests.supervisors.fakes import supervisor
 from tests.supervisors.test_delivery import publish_inputs, read_all

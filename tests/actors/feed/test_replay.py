@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from actors.errors import TickCsvError
 from actors.feed.gbm import GbmFeed
 from actors.feed.replay import (
     CSV_COLUMNS,
     ReplayClock,
-    TickCsvError,
     pacing_delays,
     read_ticks_csv,
     write_ticks_csv,

@@ -7,7 +7,8 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from actors.feed.validation import InvalidTick, TickProblem, validate_tick
+from actors.errors import InvalidTick, TickProblem
+from actors.feed.validation import validate_tick
 from actors.instruments import InstrumentBook
 from schemas.events import Depth, DepthLevel, MarketTick
 

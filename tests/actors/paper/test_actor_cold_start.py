@@ -16,7 +16,7 @@ import pytest
 from actors.paper.actor import PaperExecution
 from actors.paper.matching import PaperBroker, PaperConfig
 from ops.bootstrap import bootstrap_streams
-from schemas.enums import RejectReason, Side
+from schemas.enums import OrderFailReason, Side
 from schemas.envelope import decode, new_envelope
 from schemas.events import (
     Depth,
@@ -86,5 +86,5 @@ async def test_a_signal_replayed_at_start_is_priced_from_the_tick_read_from_mark
         ("good", 200, D("1400.10")),
     ]
     [failed] = [e for e in outcome if isinstance(e, OrderFailed)]
-    assert (failed.client_order_id, failed.reason) == ("bogus", RejectReason.UNKNOWN_TICK)
+    assert (failed.client_order_id, failed.reason) == ("bogus", OrderFailReason.UNKNOWN_TICK)
     assert actor.ticks.reads == 1, "the good signal's tick came from MARKET, the window was empty"

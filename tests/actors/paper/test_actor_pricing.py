@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from actors.paper.actor import PaperExecution
 from actors.paper.matching import PaperBroker, PaperConfig
-from schemas.enums import RejectReason, Side
+from schemas.enums import OrderFailReason, Side
 from schemas.envelope import encode, new_envelope
 from schemas.events import (
     Depth,
@@ -101,13 +101,13 @@ async def test_a_signal_naming_no_tick_or_another_tick_id_fails_unknown_tick() -
     receive(actor, 41, BOOK)
     [_, failed] = await submit(actor, forged(Side.BUY, 1, 0))
     assert isinstance(failed, OrderFailed)
-    assert failed.reason == RejectReason.UNKNOWN_TICK
+    assert failed.reason == OrderFailReason.UNKNOWN_TICK
     actor = execution()
     tick_id = receive(actor, 41, BOOK)
     [_, failed] = await submit(actor, forged(Side.BUY, 1, 41, "01FORGED"))
     assert isinstance(failed, OrderFailed)
     assert (failed.reason, failed.detail) == (
-        RejectReason.UNKNOWN_TICK,
+        OrderFailReason.UNKNOWN_TICK,
         f"MARKET sequence 41 holds tick {tick_id}, not 01FORGED",
     )
 
@@ -118,7 +118,7 @@ async def test_a_tick_older_than_the_bound_fails_the_order_stale() -> None:
     [_, failed] = await submit(actor, forged(Side.BUY, 1, 41), after_ms=1_001)
     assert isinstance(failed, OrderFailed)
     assert (failed.reason, failed.detail) == (
-        RejectReason.STALE_TICK,
+        OrderFailReason.STALE_TICK,
         "tick 41 is 1001 ms older than the signal (max_signal_tick_age_ms 1000)",
     )
     assert actor.fills == 0

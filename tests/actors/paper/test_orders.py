@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from actors.paper.orders import TRANSITIONS, IllegalTransition, OrderTrigger, PaperOrder, next_state
+from actors.errors import IllegalTransition
+from actors.paper.orders import TRANSITIONS, OrderTrigger, PaperOrder, next_state
 from schemas.enums import OrderStatus, OrderType, Side
 
 S = OrderStatus

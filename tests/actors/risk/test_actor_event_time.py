@@ -42,7 +42,9 @@ def decide(risk: RiskManager, sig: TradingSignal, n: int) -> object:
 
 
 def test_two_signals_a_millisecond_apart_in_market_time_share_one_token_bucket() -> None:
-    risk = RiskManager("paper", RiskLimits(rate_limit_per_s=1, burst=1), strategies=STRATEGIES)
+    risk = RiskManager(
+        "paper", RiskLimits(rate_limit_per_s=Decimal(1), burst=1), strategies=STRATEGIES
+    )
     # published a minute apart (a slow replay), but 1 ms apart on the exchange clock
     first = decide(risk, signal(MARKET_OPEN, tick_ts=MARKET_OPEN), 1)
     second = decide(risk, signal(MARKET_OPEN + 1_000_000, tick_ts=MARKET_OPEN + 60 * SECOND), 2)
@@ -52,7 +54,9 @@ def test_two_signals_a_millisecond_apart_in_market_time_share_one_token_bucket()
 
 
 def test_without_an_exchange_time_the_publish_time_is_used() -> None:
-    risk = RiskManager("paper", RiskLimits(rate_limit_per_s=1, burst=1), strategies=STRATEGIES)
+    risk = RiskManager(
+        "paper", RiskLimits(rate_limit_per_s=Decimal(1), burst=1), strategies=STRATEGIES
+    )
     decide(risk, signal(0, tick_ts=MARKET_OPEN), 1)
     later = decide(risk, signal(0, tick_ts=MARKET_OPEN + 2 * SECOND), 2)
     assert isinstance(later, ValidatedSignal)
@@ -65,7 +69,7 @@ def test_the_trading_day_is_the_ist_date() -> None:
 
 def test_the_snapshot_keeps_open_orders_but_not_the_days_id_history() -> None:
     risk = RiskManager(
-        "paper", RiskLimits(rate_limit_per_s=1000, burst=1000), strategies=STRATEGIES
+        "paper", RiskLimits(rate_limit_per_s=Decimal(1000), burst=1000), strategies=STRATEGIES
     )
     for n in range(15):  # under the default max_open_orders (20)
         decide(risk, signal(MARKET_OPEN + n * SECOND, tick_ts=MARKET_OPEN + n * SECOND), n)

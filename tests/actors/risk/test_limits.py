@@ -7,7 +7,8 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from actors.risk.limits import RiskConfigError, RiskLimits
+from actors.errors import RiskConfigError
+from actors.risk.limits import RiskLimits
 
 
 def test_the_defaults_are_valid_and_finite() -> None:

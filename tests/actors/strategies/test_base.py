@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from actors.errors import ParamError
 from actors.instruments import on_tick_grid
-from actors.strategies.base import ParamError, Position
+from actors.strategies.base import Position
 from actors.strategies.momentum import MomentumInstrument, MomentumParams, MomentumStrategy
 from actors.strategies.rsi import RsiParams, RsiStrategy
 from schemas.enums import OrderType, Side

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from actors.errors import StrategyConfigError
 from actors.instruments import InstrumentBook
-from actors.strategies.config import (
-    StrategyConfigError,
-    build_strategies,
-    configs_from_rows,
-    load_strategies_yaml,
-)
+from actors.strategies.config import build_strategies, configs_from_rows, load_strategies_yaml
 from actors.strategies.momentum import MomentumParams, MomentumStrategy
 from actors.strategies.registry import strategy_type
 from schemas.enums import OrderType

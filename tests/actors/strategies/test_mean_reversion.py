@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from actors.strategies.base import ParamError, Position
+from actors.errors import ParamError
+from actors.strategies.base import Position
 from actors.strategies.mean_reversion import MeanReversionParams, MeanReversionStrategy, zscore
 from schemas.enums import Side
 from tests.actors.strategies.support import ACME, ticks

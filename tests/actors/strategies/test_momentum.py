@@ -8,7 +8,8 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from actors.strategies.base import ParamError, Position
+from actors.errors import ParamError
+from actors.strategies.base import Position
 from actors.strategies.momentum import MomentumParams, MomentumSnapshot, MomentumStrategy
 from schemas.enums import Side
 from schemas.events import TradingSignal

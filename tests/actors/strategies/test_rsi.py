@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actors.strategies.base import ParamError, Position
+from actors.errors import ParamError
+from actors.strategies.base import Position
 from actors.strategies.rsi import RsiParams, RsiStrategy, rsi_of
 from schemas.enums import Side
 from tests.actors.strategies.support import ACME, ticks

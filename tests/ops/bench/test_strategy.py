@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.strategies.base import ParamError
+from actors.errors import ParamError
 from ops.bench.strategy import BenchParams, BenchStrategy
 from schemas.enums import Side
 from tests.actors.strategies.support import ACME, LOTS25, tick
