@@ -33,6 +33,7 @@ __all__ = [
     "OrderFailed",
     "OrderCancelled",
     "PositionView",
+    "StrategyPnl",
     "PnlSnapshot",
     "ControlCommand",
     "DeadLetter",
@@ -229,6 +230,11 @@ class OrderCancelled(Event, frozen=True, kw_only=True, tag="order.cancelled"):
 
 
 class PositionView(msgspec.Struct, frozen=True, kw_only=True):
+    """One position: of a strategy in an instrument (`strategy_id` set), or the sum of every
+    strategy's in an instrument (`strategy_id` ""). `marked` False: no tick at or after the
+    one its last fill was priced from has been seen yet, so it is valued at cost
+    (`last_price` 0, `unrealized_pnl` 0). Charges, turnover and fills are cumulative."""
+
     instrument_token: int
     quantity: int
     average_price: Decimal
@@ -236,6 +242,23 @@ class PositionView(msgspec.Struct, frozen=True, kw_only=True):
     realized_pnl: Decimal
     unrealized_pnl: Decimal
     symbol: str | None = None
+    strategy_id: str = ""
+    charges: Decimal = ZERO
+    turnover: Decimal = ZERO
+    fills: int = 0
+    marked: bool = True
+
+
+class StrategyPnl(msgspec.Struct, frozen=True, kw_only=True):
+    """One strategy's figures summed over its instruments (realized before charges)."""
+
+    strategy_id: str
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    charges: Decimal
+    turnover: Decimal
+    fills: int
+    open_positions: int = 0
 
 
 class PnlSnapshot(Event, frozen=True, kw_only=True, tag="pnl.snapshot"):
@@ -250,6 +273,10 @@ class PnlSnapshot(Event, frozen=True, kw_only=True, tag="pnl.snapshot"):
     as_of_ns: int
     last_seq: int = 0
     fills: int = 0
+    turnover: Decimal = ZERO
+    #: per (strategy, instrument); `positions` holds their per-instrument sums
+    strategy_positions: list[PositionView] = msgspec.field(default_factory=list)
+    strategies: list[StrategyPnl] = msgspec.field(default_factory=list)
 
 
 class ControlCommand(Event, frozen=True, kw_only=True, tag="control.command"):

@@ -1,9 +1,15 @@
 """The portfolio (one per broker): order events in, positions, PnL, ledger and read models.
 
 Fills move positions and cash; every order event is appended to the ledger (PostgreSQL or
-the file fallback), whose unique keys make a replayed event a no-op. Positions are marked
-to the last traded price of their instruments. Every `pnl_interval_s` a `PnlSnapshot` goes
-to `<broker>.pnl.snapshots` and to the read models.
+the file fallback), whose unique keys make a replayed event a no-op. The book keeps one
+position per (strategy, instrument) and sums them per instrument and per broker. Positions
+are marked to the last tick of their instruments (never to a fill's price): the actor
+decodes the ticks of held instruments only, but keeps the last delivered message of every
+instrument undecoded, and marks a newly held instrument from it. So whatever order its two
+consumers deliver in, a position is marked at the latest tick delivered, and at the last
+tick of its instrument once the ticks are in (its consumer starts from the last of each).
+Every `pnl_interval_s`, and once more when it stops, a `PnlSnapshot` goes to
+`<broker>.pnl.snapshots` and to the read models, so the last one is never behind the ledger.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
+from nats.aio.msg import Msg
 
 from actors.portfolio.book import Portfolio
 from actors.stores.shared import Stores
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, decode_as, new_envelope
+from schemas.errors import DecodeError
 from schemas.events import Event, MarketTick, OrderFilled, PnlSnapshot
 from schemas.names import (
     MARKET_STREAM,
@@ -36,6 +44,7 @@ from schemas.names import (
     stream_for_broker,
 )
 from supervisors.actor import Actor, Context, Durable, Input, Ordered, Request, Timer
+from supervisors.bus import Bus
 from supervisors.errors import Crash
 
 __all__ = ["PortfolioActor", "PortfolioSnapshot"]
@@ -68,7 +77,9 @@ class PortfolioActor(Actor):
         self.pnl_interval_s = pnl_interval_s
         self.last_seq = 0
         self.snapshots = 0
+        self._bus: Bus | None = None
         self._held: set[str] = set()
+        self._last_tick: dict[str, bytes] = {}  # subject -> the last message delivered
         self._stream = stream_for_broker(broker).name
         self._pnl_subject = broker_subject(broker, PNL_SNAPSHOTS)
 
@@ -82,7 +93,7 @@ class PortfolioActor(Actor):
         return (
             Durable(self._stream, orders, self.name, self.on_order_event, replay=True),
             Ordered(MARKET_STREAM.name, MARKET_TICKS_ALL, self.on_tick, MarketTick,
-                    last_per_subject=True, accept=self._held_on),
+                    last_per_subject=True, accept=self._held_on, tap=self._see),
             Timer(self.pnl_interval_s, self.on_interval, name="pnl"),
             Request(portfolio_request_subject(b), self.on_request),
         )  # fmt: skip
@@ -90,8 +101,29 @@ class PortfolioActor(Actor):
     def _held_on(self, subject: str) -> bool:
         return subject[_TICK_PREFIX:] in self._held
 
+    def _see(self, msg: Msg) -> None:
+        """The tap: every tick delivered, kept raw (one per instrument), decoded only when
+        its instrument becomes held."""
+        self._last_tick[msg.subject] = msg.data
+
+    def _follow_held(self) -> None:
+        """Track the held instruments; mark each new one from its last tick delivered."""
+        held = {str(t) for t in self.book.held()}
+        for token in held - self._held:
+            raw = self._last_tick.get(TICK_PREFIX + token)
+            if raw is None:
+                continue  # none delivered yet: the next one passes `_held_on`
+            try:
+                env = decode_as(raw, MarketTick)
+            except DecodeError:  # the handler path dead-letters it; no mark from it
+                continue
+            self.book.mark(env.data.instrument_token, env.data.last_price, env.ts)
+        self._held = held
+
+    async def on_start(self, bus: Bus) -> None:
+        self._bus = bus
+
     async def on_order_event(self, env: Envelope[Event], ctx: Context) -> None:
-        self.last_seq = ctx.seq
         try:
             ledger = await self.stores.ledger()
             if isinstance(env.data, OrderFilled):
@@ -101,16 +133,34 @@ class PortfolioActor(Actor):
             await self.stores.read_models.write_order_event(self.broker, env)
         except Exception as exc:  # the store is down: restart and replay, never skip
             raise Crash(f"ledger/read model write failed: {type(exc).__name__}: {exc}") from exc
+        self.last_seq = ctx.seq  # only once the ledger has it: the final snapshot says so
         if isinstance(env.data, OrderFilled) and self.book.apply_fill(env.data):
-            self._held = {str(p.instrument_token) for p in self.book.positions() if p.quantity}
+            self._follow_held()
 
     async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
-        self.book.mark(env.data.instrument_token, env.data.last_price)
+        self.book.mark(env.data.instrument_token, env.data.last_price, env.ts)
 
     async def on_interval(self, ctx: Context) -> None:
         snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
         ctx.emit(self._pnl_subject, snapshot, key=self.broker)
         self.snapshots += 1
+        await self._write_read_models(snapshot)
+
+    async def on_stop(self) -> None:
+        """The final snapshot, after the last handler: to the stream and the read models."""
+        if self._bus is None:
+            return
+        snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
+        env = new_envelope(snapshot, source=self.name, broker=self.broker, key=self.broker)
+        try:
+            await self._bus.publish(self._pnl_subject, env)
+        except Exception as exc:  # stopping anyway; the next start snapshots again
+            log.warning("%s: final PnL snapshot not published: %s", self.name, exc)
+            return
+        self.snapshots += 1
+        await self._write_read_models(snapshot)
+
+    async def _write_read_models(self, snapshot: PnlSnapshot) -> None:
         try:
             await self.stores.read_models.write_pnl(self.broker, snapshot)
             await self.stores.metrics.flush()
@@ -130,7 +180,7 @@ class PortfolioActor(Actor):
         self.book = Portfolio.from_snapshot(snapshot)
         self.last_seq = snapshot.last_seq
         self.snapshots = state.snapshots
-        self._held = {str(p.instrument_token) for p in self.book.positions() if p.quantity}
+        self._follow_held()
 
     def stats(self) -> dict[str, Any]:
         positions = [p for p in self.book.positions() if p.quantity]
@@ -142,5 +192,14 @@ class PortfolioActor(Actor):
                 "charges": str(self.book.charges),
                 "equity": str(self.book.equity),
                 "pnl_snapshots": self.snapshots,
+                "strategies": {
+                    s.strategy_id: {
+                        "realized_pnl": str(s.realized_pnl),
+                        "unrealized_pnl": str(s.unrealized_pnl),
+                        "charges": str(s.charges),
+                        "fills": s.fills,
+                    }
+                    for s in self.book.strategies()
+                },
             }
         }

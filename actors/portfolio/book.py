@@ -1,21 +1,32 @@
-"""One broker's book: signed positions, cash, realized and unrealized PnL, charges.
+"""One broker's book: per strategy and instrument, signed positions, cash, realized and
+unrealized PnL, charges, turnover and fills, with per-instrument and per-broker sums.
 
 Accounting (docs/trading.md):
-- A position holds a signed quantity and its signed cost basis (what was paid for a long,
-  minus what was received for a short). Average price = cost / quantity.
+- Each strategy keeps its own book per instrument: a signed quantity and its signed cost
+  basis (what was paid for a long, minus what was received for a short), average cost.
+  The per-instrument and per-broker figures are sums of those books. When two strategies
+  trade one instrument in opposite directions, the instrument's net position is the sum
+  while each strategy keeps its own position and realizes against its own average price
+  (nothing is netted between strategies). Charges belong to the strategy of the order.
 - A fill that adds to a position (or opens one) adds quantity x price to the cost. A fill
   that reduces it realizes `proceeds - removed cost`, where the removed cost is the cost's
   share of the closed quantity, rounded to the paisa (half even); closing a whole position
   removes its whole cost, so a round trip realizes exactly. A fill larger than the position
   closes it and opens the rest on the other side at the fill price.
 - Realized PnL is before charges; charges are summed apart. Cash falls by buy notional plus
-  charges and rises by sell notional minus charges. These make an exact identity:
-      equity = cash + sum(quantity x last price)
+  charges and rises by sell notional minus charges. Turnover is the sum of quantity x price.
+- Marks come from ticks, never from fills: an instrument's mark is its latest tick (by event
+  time). A position is marked only by a tick at or after the tick its instrument's last fill
+  was priced from (the fill's `tick_ts`, the order's named tick); until one arrives it is
+  unmarked and valued at cost (unrealized 0). A flat position has nothing to mark; its view
+  shows the price of the fill that closed it. These make an exact identity:
+      equity = cash + sum(marked quantity x mark) + sum(cost of unmarked positions)
              = starting cash + realized + unrealized - charges.
 - `apply_fill` ignores a fill id it has applied (returns False). The set is complete for
   the book's lifetime but not in the snapshot (PnlSnapshot has no field for it): after a
   restore, the actor replays from the snapshot's `last_seq + 1`, so no fill it includes
-  comes back.
+  comes back. Marks of instruments no strategy holds are not in the snapshot either; the
+  actor's tick consumer starts from the last tick of every instrument.
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ import msgspec
 
 from actors.errors import InvalidEvent
 from schemas.enums import Side
-from schemas.events import OrderFilled, PnlSnapshot, PositionView
+from schemas.events import OrderFilled, PnlSnapshot, PositionView, StrategyPnl
 
 __all__ = ["Portfolio", "apply_trade", "REALIZED_QUANTUM"]
 
@@ -61,29 +72,49 @@ def apply_trade(
     return quantity, cost, realized
 
 
-class _Position(msgspec.Struct, kw_only=True):
+class _Book(msgspec.Struct, kw_only=True):
+    """One strategy's position in one instrument, with its cumulative figures."""
+
+    strategy_id: str
     instrument_token: int
     quantity: int = 0
     cost: Decimal = ZERO
-    last_price: Decimal = ZERO
     realized_pnl: Decimal = ZERO
+    charges: Decimal = ZERO
+    turnover: Decimal = ZERO
+    fills: int = 0
+    closed_at: Decimal = ZERO  # the price of its last fill, shown while flat
     symbol: str | None = None
 
-    @property
-    def unrealized_pnl(self) -> Decimal:
-        return self.quantity * self.last_price - self.cost
 
-    def view(self) -> PositionView:
-        avg = self.cost / self.quantity if self.quantity else ZERO
-        return PositionView(
-            instrument_token=self.instrument_token,
-            quantity=self.quantity,
-            average_price=avg,
-            last_price=self.last_price,
-            realized_pnl=self.realized_pnl,
-            unrealized_pnl=self.unrealized_pnl,
-            symbol=self.symbol,
-        )
+class _Mark(msgspec.Struct, frozen=True):
+    price: Decimal
+    ts: int
+
+
+class _Sum:
+    """Figures added up over books (one instrument, or one strategy)."""
+
+    __slots__ = ("charges", "cost", "fills", "open", "quantity", "realized", "turnover", "value")
+
+    def __init__(self) -> None:
+        self.quantity = 0
+        self.cost = self.realized = self.charges = self.turnover = self.value = ZERO
+        self.fills = self.open = 0
+
+    def add(self, book: _Book, value: Decimal) -> None:
+        self.quantity += book.quantity
+        self.cost += book.cost
+        self.realized += book.realized_pnl
+        self.charges += book.charges
+        self.turnover += book.turnover
+        self.fills += book.fills
+        self.value += value
+        self.open += book.quantity != 0
+
+    @property
+    def unrealized(self) -> Decimal:
+        return self.value - self.cost
 
 
 def _tidy(value: Decimal) -> Decimal:
@@ -92,15 +123,19 @@ def _tidy(value: Decimal) -> Decimal:
 
 
 class Portfolio:
-    """Positions and PnL of one broker, fed with OrderFilled events and marks."""
+    """Positions and PnL of one broker, fed with OrderFilled events and tick marks."""
 
     def __init__(self, starting_cash: Decimal) -> None:
         self._starting_cash = starting_cash
         self._cash = starting_cash
         self._realized = ZERO
         self._charges = ZERO
+        self._turnover = ZERO
         self._fills = 0
-        self._positions: dict[int, _Position] = {}
+        self._books: dict[tuple[str, int], _Book] = {}
+        self._marks: dict[int, _Mark] = {}
+        self._priced_at: dict[int, int] = {}  # instrument -> tick_ts of its last fill
+        self._last_fill_price: dict[int, Decimal] = {}  # shown while the instrument is flat
         self._fill_ids: set[str] = set()
 
     @property
@@ -118,20 +153,40 @@ class Portfolio:
 
     @property
     def unrealized_pnl(self) -> Decimal:
-        return sum((p.unrealized_pnl for p in self._positions.values()), ZERO)
+        return sum((self._value(b) - b.cost for b in self._books.values()), ZERO)
 
     @property
     def charges(self) -> Decimal:
         return self._charges
 
     @property
+    def turnover(self) -> Decimal:
+        return self._turnover
+
+    @property
     def equity(self) -> Decimal:
-        value = sum((p.quantity * p.last_price for p in self._positions.values()), ZERO)
-        return self._cash + value
+        return self._cash + sum((self._value(b) for b in self._books.values()), ZERO)
 
     @property
     def fills(self) -> int:
         return self._fills
+
+    def held(self) -> set[int]:
+        """The instruments some strategy holds a position in."""
+        return {b.instrument_token for b in self._books.values() if b.quantity}
+
+    def _mark_of(self, token: int) -> Decimal | None:
+        """The instrument's mark, or None while no tick at or after its last fill's is seen."""
+        mark = self._marks.get(token)
+        if mark is None or mark.ts < self._priced_at.get(token, 0):
+            return None
+        return mark.price
+
+    def _value(self, book: _Book) -> Decimal:
+        if not book.quantity:
+            return ZERO
+        price = self._mark_of(book.instrument_token)
+        return book.cost if price is None else book.quantity * price
 
     def apply_fill(self, fill: OrderFilled) -> bool:
         """Book one fill; False (and nothing changes) when its fill id was applied before."""
@@ -140,36 +195,111 @@ class Portfolio:
         if fill.quantity <= 0:
             raise InvalidEvent(f"fill {fill.fill_id!r}: quantity must be > 0, got {fill.quantity}")
         self._fill_ids.add(fill.fill_id)
-        pos = self._positions.get(fill.instrument_token)
-        if pos is None:
-            pos = self._positions[fill.instrument_token] = _Position(
-                instrument_token=fill.instrument_token
+        key = (fill.strategy_id, fill.instrument_token)
+        book = self._books.get(key)
+        if book is None:
+            book = self._books[key] = _Book(
+                strategy_id=fill.strategy_id, instrument_token=fill.instrument_token
             )
         signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
-        pos.quantity, pos.cost, realized = apply_trade(pos.quantity, pos.cost, signed, fill.price)
-        pos.realized_pnl += realized
-        pos.last_price = fill.price
-        pos.symbol = fill.symbol or pos.symbol
+        book.quantity, book.cost, realized = apply_trade(
+            book.quantity, book.cost, signed, fill.price
+        )
         charges = fill.charges.total
+        turnover = fill.quantity * fill.price
+        book.realized_pnl += realized
+        book.charges += charges
+        book.turnover += turnover
+        book.fills += 1
+        book.closed_at = fill.price
+        book.symbol = fill.symbol or book.symbol
+        token = fill.instrument_token
+        self._priced_at[token] = max(self._priced_at.get(token, 0), fill.tick_ts)
+        self._last_fill_price[token] = fill.price
         self._realized += realized
         self._charges += charges
+        self._turnover += turnover
         self._cash -= signed * fill.price + charges
         self._fills += 1
         return True
 
-    def mark(self, instrument_token: int, price: Decimal) -> None:
-        """The latest market price of an instrument held (others are ignored)."""
-        pos = self._positions.get(instrument_token)
-        if pos is not None and price > 0:
-            pos.last_price = price
+    def mark(self, instrument_token: int, price: Decimal, ts: int = 0) -> None:
+        """An instrument's tick: `price` at event time `ts` (ns); an older tick is ignored."""
+        if price <= 0:
+            return
+        mark = self._marks.get(instrument_token)
+        if mark is None or ts >= mark.ts:
+            self._marks[instrument_token] = _Mark(price, ts)
+
+    def _view(
+        self, token: int, s: _Sum, strategy_id: str, closed_at: Decimal, symbol: str | None
+    ) -> PositionView:
+        price = self._mark_of(token)
+        if not s.open:
+            last, marked = closed_at, True
+        elif price is None:
+            last, marked = ZERO, False
+        else:
+            last, marked = price, True
+        return PositionView(
+            instrument_token=token,
+            quantity=s.quantity,
+            average_price=s.cost / s.quantity if s.quantity else ZERO,
+            last_price=last,
+            realized_pnl=s.realized,
+            unrealized_pnl=s.unrealized,
+            symbol=symbol,
+            strategy_id=strategy_id,
+            charges=s.charges,
+            turnover=s.turnover,
+            fills=s.fills,
+            marked=marked,
+        )
+
+    def _book_view(self, book: _Book) -> PositionView:
+        s = _Sum()
+        s.add(book, self._value(book))
+        return self._view(book.instrument_token, s, book.strategy_id, book.closed_at, book.symbol)
 
     def positions(self) -> list[PositionView]:
-        """Every instrument traded, flat ones included (they carry realized PnL)."""
-        return [self._positions[t].view() for t in sorted(self._positions)]
+        """Per instrument, summed over strategies; flat ones included (they carry PnL)."""
+        sums: dict[int, _Sum] = {}
+        symbols: dict[int, str | None] = {}
+        for book in self._books.values():
+            sums.setdefault(book.instrument_token, _Sum()).add(book, self._value(book))
+            symbols[book.instrument_token] = book.symbol or symbols.get(book.instrument_token)
+        return [
+            self._view(t, sums[t], "", self._last_fill_price.get(t, ZERO), symbols[t])
+            for t in sorted(sums)
+        ]
 
     def position(self, instrument_token: int) -> PositionView | None:
-        pos = self._positions.get(instrument_token)
-        return pos.view() if pos is not None else None
+        for view in self.positions():
+            if view.instrument_token == instrument_token:
+                return view
+        return None
+
+    def strategy_positions(self) -> list[PositionView]:
+        """Per (strategy, instrument), flat ones included, by strategy then instrument."""
+        return [self._book_view(self._books[k]) for k in sorted(self._books)]
+
+    def strategies(self) -> list[StrategyPnl]:
+        """Per strategy, summed over its instruments."""
+        sums: dict[str, _Sum] = {}
+        for book in self._books.values():
+            sums.setdefault(book.strategy_id, _Sum()).add(book, self._value(book))
+        return [
+            StrategyPnl(
+                strategy_id=sid,
+                realized_pnl=s.realized,
+                unrealized_pnl=s.unrealized,
+                charges=s.charges,
+                turnover=s.turnover,
+                fills=s.fills,
+                open_positions=s.open,
+            )
+            for sid, s in sorted(sums.items())
+        ]
 
     def snapshot(self, as_of_ns: int, last_seq: int) -> PnlSnapshot:
         """The state as of `last_seq`, the last stream sequence applied."""
@@ -183,28 +313,54 @@ class Portfolio:
             as_of_ns=as_of_ns,
             last_seq=last_seq,
             fills=self._fills,
+            turnover=self._turnover,
+            strategy_positions=self.strategy_positions(),
+            strategies=self.strategies(),
         )
 
     @classmethod
     def from_snapshot(cls, snapshot: PnlSnapshot) -> Portfolio:
-        """Rebuild exactly; the starting cash is implied by the identity in the docstring."""
+        """Rebuild exactly; the starting cash is implied by the identity in the docstring.
+
+        A snapshot written before per-strategy books (no `strategy_positions`) restores each
+        instrument as the book of strategy "", without per-position charges or turnover.
+        """
         book = cls(ZERO)
-        for view in snapshot.positions:
-            cost = view.quantity * view.average_price
-            if cost != cost.quantize(_RESTORE_QUANTUM):  # more places than a cost can have
-                cost = _tidy(cost.quantize(_RESTORE_QUANTUM, rounding=ROUND_HALF_EVEN))
-            book._positions[view.instrument_token] = _Position(
+        for view in snapshot.strategy_positions or snapshot.positions:
+            book._books[(view.strategy_id, view.instrument_token)] = _Book(
+                strategy_id=view.strategy_id,
                 instrument_token=view.instrument_token,
                 quantity=view.quantity,
-                cost=cost,
-                last_price=view.last_price,
+                cost=_restored_cost(view),
                 realized_pnl=view.realized_pnl,
+                charges=view.charges,
+                turnover=view.turnover,
+                fills=view.fills,
+                closed_at=view.last_price if not view.quantity else ZERO,
                 symbol=view.symbol,
             )
+        for view in snapshot.positions:
+            token = view.instrument_token
+            if view.marked and book.held_in(token):
+                book._marks[token] = _Mark(view.last_price, 0)
+            elif not book.held_in(token):
+                book._last_fill_price[token] = view.last_price
         book._cash = snapshot.cash
         book._realized = snapshot.realized_pnl
         book._charges = snapshot.charges
+        book._turnover = snapshot.turnover
         book._fills = snapshot.fills
-        held = sum((p.cost for p in book._positions.values()), ZERO)
+        held = sum((b.cost for b in book._books.values()), ZERO)
         book._starting_cash = snapshot.cash + held - snapshot.realized_pnl + snapshot.charges
         return book
+
+    def held_in(self, instrument_token: int) -> bool:
+        """True when some strategy holds a position in the instrument."""
+        return any(b.quantity for (_, t), b in self._books.items() if t == instrument_token)
+
+
+def _restored_cost(view: PositionView) -> Decimal:
+    cost = view.quantity * view.average_price
+    if cost != cost.quantize(_RESTORE_QUANTUM):  # more places than a cost can have
+        cost = _tidy(cost.quantize(_RESTORE_QUANTUM, rounding=ROUND_HALF_EVEN))
+    return cost

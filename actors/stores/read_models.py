@@ -4,15 +4,19 @@ Keys carry the broker as prefix (DESIGN "Storage roles"); shared actors (the fee
 their pipeline metrics under `market:`:
 
     <b>:portfolio:pnl         string  JSON of the latest PnlSnapshot
-    <b>:portfolio:positions   hash    instrument_token -> JSON PositionView
+    <b>:portfolio:positions   hash    instrument_token -> JSON PositionView (all strategies)
+    <b>:portfolio:strategies  hash    strategy_id -> JSON StrategyPnl
+    <b>:portfolio:strategy_positions
+                              hash    "<strategy_id>/<instrument_token>" -> JSON PositionView
     <b>:orders:recent         list    JSON order events (envelopes), newest first, capped
     <b>:signals:rejections    hash    reject reason -> count
     <b>:pipeline              set     stage names that have metrics
     <b>:pipeline:<stage>      hash    count, last_ts (ns)
 
 Decimals travel as JSON strings. Writers are at-least-once consumers, so every write is
-idempotent or monotonic: a snapshot older than the stored one is ignored, and an order
-event already in the recent list is not pushed again.
+idempotent or monotonic: a snapshot older than the stored one is ignored (the three
+portfolio hashes are replaced with it, in one atomic step), and an order event already in
+the recent list is not pushed again.
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ import msgspec
 import redis.asyncio as aioredis
 
 from schemas.envelope import Envelope
-from schemas.events import Event, PnlSnapshot, PositionView
+from schemas.events import Event, PnlSnapshot, PositionView, StrategyPnl
 from schemas.names import parse_broker
 
 __all__ = [
     "SHARED",
     "BrokerKeys",
+    "strategy_position_field",
     "StageMetrics",
     "ReadModelStore",
     "RedisReadModels",
@@ -43,6 +48,17 @@ SHARED: Final = "market"
 _encoder: Final = msgspec.json.Encoder(decimal_format="string")
 _pnl_decoder: Final = msgspec.json.Decoder(PnlSnapshot)
 _position_decoder: Final = msgspec.json.Decoder(PositionView)
+_strategy_decoder: Final = msgspec.json.Decoder(StrategyPnl)
+
+
+def strategy_position_field(strategy_id: str, instrument_token: int) -> str:
+    """The field of a (strategy, instrument) position in `<b>:portfolio:strategy_positions`."""
+    return f"{strategy_id}/{instrument_token}"
+
+
+def _parse_field(field: str) -> tuple[str, int]:
+    strategy_id, _, token = field.rpartition("/")
+    return strategy_id, int(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +78,14 @@ class BrokerKeys:
     @property
     def positions(self) -> str:
         return f"{self.prefix}:portfolio:positions"
+
+    @property
+    def strategies(self) -> str:
+        return f"{self.prefix}:portfolio:strategies"
+
+    @property
+    def strategy_positions(self) -> str:
+        return f"{self.prefix}:portfolio:strategy_positions"
 
     @property
     def recent_orders(self) -> str:
@@ -102,6 +126,14 @@ class ReadModelStore(Protocol):
 
     async def read_pnl(self, broker: str) -> PnlSnapshot | None: ...
     async def positions(self, broker: str) -> dict[int, PositionView]: ...
+    async def strategies(self, broker: str) -> dict[str, StrategyPnl]:
+        """The latest snapshot's per-strategy figures, by strategy id."""
+        ...
+
+    async def strategy_positions(self, broker: str) -> dict[tuple[str, int], PositionView]:
+        """The latest snapshot's positions per (strategy id, instrument token)."""
+        ...
+
     async def write_order_event(self, broker: str, event: Envelope[Any] | Event) -> bool:
         """Push onto the capped recent list; False if the same event is already there."""
         ...
@@ -117,6 +149,18 @@ class ReadModelStore(Protocol):
     async def close(self) -> None: ...
 
 
+def _pnl_hashes(snapshot: PnlSnapshot) -> tuple[dict[str, bytes], ...]:
+    """The positions, strategies and strategy-positions hashes of a snapshot."""
+    return (
+        {str(p.instrument_token): _encoder.encode(p) for p in snapshot.positions},
+        {s.strategy_id: _encoder.encode(s) for s in snapshot.strategies},
+        {
+            strategy_position_field(p.strategy_id, p.instrument_token): _encoder.encode(p)
+            for p in snapshot.strategy_positions
+        },
+    )
+
+
 def _order_json(event: Envelope[Any] | Event) -> bytes:
     if isinstance(event, Envelope):
         return _encoder.encode(event)
@@ -125,7 +169,8 @@ def _order_json(event: Envelope[Any] | Event) -> bytes:
 
 # The stored snapshot's as_of_ns is read from its JSON with a pattern rather than cjson,
 # because cjson turns numbers into doubles and ns timestamps need 19 exact digits; equal
-# lengths compare as strings. The positions hash is replaced in the same atomic step.
+# lengths compare as strings. The three hashes (KEYS[2..4]) are replaced in the same atomic
+# step; ARGV[3..5] are their field-value pair counts, and the pairs follow in that order.
 _WRITE_PNL: Final = """
 local cur = redis.call('GET', KEYS[1])
 if cur then
@@ -133,8 +178,13 @@ if cur then
   if old and (#old > #new or (#old == #new and old > new)) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[2])
-redis.call('DEL', KEYS[2])
-if #ARGV > 2 then redis.call('HSET', KEYS[2], unpack(ARGV, 3)) end
+local at = 6
+for i = 1, 3 do
+  local n = tonumber(ARGV[2 + i])
+  redis.call('DEL', KEYS[1 + i])
+  if n > 0 then redis.call('HSET', KEYS[1 + i], unpack(ARGV, at, at + 2 * n - 1)) end
+  at = at + 2 * n
+end
 return 1
 """
 _PUSH_ORDER: Final = """
@@ -170,10 +220,18 @@ class RedisReadModels:
 
     async def write_pnl(self, broker: str, snapshot: PnlSnapshot) -> bool:
         keys = BrokerKeys.of(broker)
+        hashes = _pnl_hashes(snapshot)
         args: list[Any] = [str(snapshot.as_of_ns), _encoder.encode(snapshot)]
-        for p in snapshot.positions:
-            args += [str(p.instrument_token), _encoder.encode(p)]
-        return bool(await self._write_pnl(keys=[keys.pnl, keys.positions], args=args))
+        args += [len(h) for h in hashes]
+        for h in hashes:
+            for field, value in h.items():
+                args += [field, value]
+        return bool(
+            await self._write_pnl(
+                keys=[keys.pnl, keys.positions, keys.strategies, keys.strategy_positions],
+                args=args,
+            )
+        )
 
     async def read_pnl(self, broker: str) -> PnlSnapshot | None:
         raw = await self._redis.get(BrokerKeys.of(broker).pnl)
@@ -182,6 +240,14 @@ class RedisReadModels:
     async def positions(self, broker: str) -> dict[int, PositionView]:
         raw = await self._redis.hgetall(BrokerKeys.of(broker).positions)
         return {int(k): _position_decoder.decode(v) for k, v in raw.items()}
+
+    async def strategies(self, broker: str) -> dict[str, StrategyPnl]:
+        raw = await self._redis.hgetall(BrokerKeys.of(broker).strategies)
+        return {k.decode(): _strategy_decoder.decode(v) for k, v in sorted(raw.items())}
+
+    async def strategy_positions(self, broker: str) -> dict[tuple[str, int], PositionView]:
+        raw = await self._redis.hgetall(BrokerKeys.of(broker).strategy_positions)
+        return {_parse_field(k.decode()): _position_decoder.decode(v) for k, v in raw.items()}
 
     async def write_order_event(self, broker: str, event: Envelope[Any] | Event) -> bool:
         key = BrokerKeys.of(broker).recent_orders
@@ -235,6 +301,8 @@ class MemoryReadModels:
         self._cap = recent_orders_cap
         self._pnl: dict[str, tuple[int, bytes]] = {}
         self._positions: dict[str, dict[int, bytes]] = {}
+        self._strategies: dict[str, dict[str, bytes]] = {}
+        self._strategy_positions: dict[str, dict[str, bytes]] = {}
         self._orders: dict[str, deque[bytes]] = {}
         self._rejections: dict[str, Counter[str]] = {}
         self._stages: dict[str, dict[str, StageMetrics]] = {}
@@ -251,6 +319,7 @@ class MemoryReadModels:
         self._positions[prefix] = {
             p.instrument_token: _encoder.encode(p) for p in snapshot.positions
         }
+        _, self._strategies[prefix], self._strategy_positions[prefix] = _pnl_hashes(snapshot)
         return True
 
     async def read_pnl(self, broker: str) -> PnlSnapshot | None:
@@ -260,6 +329,14 @@ class MemoryReadModels:
     async def positions(self, broker: str) -> dict[int, PositionView]:
         raw = self._positions.get(BrokerKeys.of(broker).prefix, {})
         return {k: _position_decoder.decode(v) for k, v in raw.items()}
+
+    async def strategies(self, broker: str) -> dict[str, StrategyPnl]:
+        raw = self._strategies.get(BrokerKeys.of(broker).prefix, {})
+        return {k: _strategy_decoder.decode(v) for k, v in sorted(raw.items())}
+
+    async def strategy_positions(self, broker: str) -> dict[tuple[str, int], PositionView]:
+        raw = self._strategy_positions.get(BrokerKeys.of(broker).prefix, {})
+        return {_parse_field(k): _position_decoder.decode(v) for k, v in raw.items()}
 
     async def write_order_event(self, broker: str, event: Envelope[Any] | Event) -> bool:
         prefix = BrokerKeys.of(broker).prefix

@@ -1,4 +1,5 @@
-"""`alpha-panda portfolio [--broker B] [--json]`: positions and PnL from the running system."""
+"""`alpha-panda portfolio [--broker B] [--by instrument|strategy] [--json]`: positions and PnL
+from the running system, per instrument (summed over strategies) or per strategy."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import msgspec
 
 from ops.commands.common import NatsTarget, nats_target, run_async
 from ops.settings import load_settings
-from schemas.events import PnlSnapshot
+from schemas.events import PnlSnapshot, PositionView
 from schemas.names import BROKERS, parse_broker, portfolio_request_subject
 
 __all__ = ["register", "render_portfolio"]
@@ -20,6 +21,12 @@ __all__ = ["register", "render_portfolio"]
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("portfolio", help="print positions and PnL of a broker")
     p.add_argument("--broker", choices=BROKERS, default="paper")
+    p.add_argument(
+        "--by",
+        choices=("instrument", "strategy"),
+        default="instrument",
+        help="one row per instrument (all strategies summed) or per strategy and instrument",
+    )
     p.add_argument("--json", action="store_true", help="print the PnL snapshot as JSON")
     p.set_defaults(func=_portfolio)
 
@@ -37,21 +44,44 @@ def _money(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):,}"
 
 
-def render_portfolio(broker: str, snap: PnlSnapshot) -> str:
-    lines = [f"{'symbol':<12}{'token':>9}{'qty':>8}{'avg price':>13}{'last':>11}"
-             f"{'unrealized':>14}{'realized':>13}"]  # fmt: skip
-    for p in sorted(snap.positions, key=lambda p: p.symbol or str(p.instrument_token)):
-        if p.quantity == 0 and p.realized_pnl == 0:
-            continue
-        lines.append(
-            f"{(p.symbol or '-'):<12}{p.instrument_token:>9}{p.quantity:>8}"
-            f"{_money(p.average_price):>13}{_money(p.last_price):>11}"
-            f"{_money(p.unrealized_pnl):>14}{_money(p.realized_pnl):>13}"
-        )
+def _row(p: PositionView) -> str:
+    last = _money(p.last_price) if p.marked else "-"
+    return (
+        f"{(p.symbol or '-'):<12}{p.instrument_token:>9}{p.quantity:>8}"
+        f"{_money(p.average_price):>13}{last:>11}"
+        f"{_money(p.unrealized_pnl):>14}{_money(p.realized_pnl):>13}"
+        f"{_money(p.charges):>11}{p.fills:>7}"
+    )
+
+
+_HEAD = (f"{'symbol':<12}{'token':>9}{'qty':>8}{'avg price':>13}{'last':>11}"
+         f"{'unrealized':>14}{'realized':>13}{'charges':>11}{'fills':>7}")  # fmt: skip
+
+
+def _shown(positions: list[PositionView]) -> list[PositionView]:
+    key = lambda p: p.symbol or str(p.instrument_token)  # noqa: E731
+    return sorted((p for p in positions if p.quantity or p.realized_pnl), key=key)
+
+
+def render_portfolio(broker: str, snap: PnlSnapshot, by: str = "instrument") -> str:
+    """The snapshot as a table; `by` "strategy" groups the rows by strategy with a summary
+    line each. A position not yet marked by a tick shows "-" as its last price."""
+    lines = [_HEAD]
+    if by == "strategy":
+        for s in snap.strategies:
+            lines.append(
+                f"strategy {s.strategy_id or '-'}: realized {_money(s.realized_pnl)}  "
+                f"unrealized {_money(s.unrealized_pnl)}  charges {_money(s.charges)}  "
+                f"turnover {_money(s.turnover)}  fills {s.fills}  open {s.open_positions}"
+            )
+            mine = [p for p in snap.strategy_positions if p.strategy_id == s.strategy_id]
+            lines.extend("  " + _row(p) for p in _shown(mine))
+    else:
+        lines.extend(_row(p) for p in _shown(snap.positions))
     lines.append(
         f"{broker}: cash {_money(snap.cash)}  realized {_money(snap.realized_pnl)}  "
         f"unrealized {_money(snap.unrealized_pnl)}  charges {_money(snap.charges)}  "
-        f"equity {_money(snap.equity)}  fills {snap.fills}"
+        f"equity {_money(snap.equity)}  turnover {_money(snap.turnover)}  fills {snap.fills}"
     )
     return "\n".join(lines)
 
@@ -69,5 +99,5 @@ def _portfolio(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
         return 0
     snap = msgspec.json.decode(raw, type=PnlSnapshot)
-    print(render_portfolio(args.broker, snap))
+    print(render_portfolio(args.broker, snap, args.by))
     return 0

@@ -12,7 +12,7 @@ from schemas.names import STATUS_SUBJECT
 from supervisors.nats_auth import NatsAuth
 from supervisors.status import StatusNode
 
-__all__ = ["register", "render_tree", "render_process", "fetch_status"]
+__all__ = ["register", "render_tree", "render_process", "render_pipeline", "fetch_status"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -105,5 +105,8 @@ def render_tree(node: StatusNode, prefix: str = "") -> list[str]:
 def render_pipeline(pipeline: dict[str, Any]) -> list[str]:
     lines = []
     for broker, fig in pipeline.items():
-        lines.append(f"broker {broker}: " + "  ".join(f"{k}={v}" for k, v in fig.items()))
+        flat = {k: v for k, v in fig.items() if not isinstance(v, dict)}
+        lines.append(f"broker {broker}: " + "  ".join(f"{k}={v}" for k, v in flat.items()))
+        for sid, s in (fig.get("strategies") or {}).items():
+            lines.append(f"  strategy {sid}: " + "  ".join(f"{k}={v}" for k, v in s.items()))
     return lines

@@ -56,6 +56,7 @@ from schemas.events import (
     PnlSnapshot,
     PositionView,
     RejectedSignal,
+    StrategyPnl,
     TradingSignal,
     ValidatedSignal,
 )
@@ -207,17 +208,29 @@ FILL_TOTALS = [D("16.89"), D("28.67"), D("46.52"), D("45.08")]
 # cash 1000000 - 40106.00 - 75195.00 + 79792.00 + 74807.50 - 137.16 = 1039161.34
 # equity cash + (-40 x 996.00) = 1039161.34 - 39840.00 = 999321.34
 #        = 1000000 + realized - 597.50 + unrealized 56.00 - charges 137.16 (the identity)
+# per instrument, charges F1 + F3 = 16.89 + 46.52 = 63.41 (HDFCBANK) and F2 + F4 = 28.67 +
+# 45.08 = 73.75 (INFY); turnover 40106.00 + 79792.00 = 119898.00 and 75195.00 + 74807.50 =
+# 150002.50; two fills each. One strategy trades each instrument, so the strategy books are
+# these positions and mom-hdfc / mom-infy carry their figures.
 FINAL_POSITIONS = [
     PositionView(
         instrument_token=HDFCBANK, symbol="HDFCBANK", quantity=-40,
         average_price=D("997.40"), last_price=D("996.00"),
         realized_pnl=D("-210.00"), unrealized_pnl=D("56.00"),
+        charges=D("63.41"), turnover=D("119898.00"), fills=2,
     ),
     PositionView(
         instrument_token=INFY, symbol="INFY", quantity=0,
         average_price=D("0"), last_price=D("1496.15"),
         realized_pnl=D("-387.50"), unrealized_pnl=D("0"),
+        charges=D("73.75"), turnover=D("150002.50"), fills=2,
     ),
+]  # fmt: skip
+FINAL_STRATEGIES = [
+    StrategyPnl(strategy_id="mom-hdfc", realized_pnl=D("-210.00"), unrealized_pnl=D("56.00"),
+                charges=D("63.41"), turnover=D("119898.00"), fills=2, open_positions=1),
+    StrategyPnl(strategy_id="mom-infy", realized_pnl=D("-387.50"), unrealized_pnl=D("0"),
+                charges=D("73.75"), turnover=D("150002.50"), fills=2, open_positions=0),
 ]  # fmt: skip
 FINAL = {
     "realized_pnl": D("-597.50"),
@@ -379,6 +392,12 @@ def test_the_last_pnl_snapshot_holds_the_hand_computed_positions_and_account(
     assert isinstance(final, PnlSnapshot)
     assert [view_facts(p) for p in final.positions] == [view_facts(p) for p in FINAL_POSITIONS]
     assert {k: getattr(final, k) for k in FINAL} == FINAL
+    assert final.strategies == FINAL_STRATEGIES
+    assert [(p.strategy_id, *view_facts(p)[:7]) for p in final.strategy_positions] == [
+        (s, *view_facts(p)[:7])
+        for s, p in zip(("mom-hdfc", "mom-infy"), FINAL_POSITIONS, strict=True)
+    ]
+    assert final.turnover == D("269900.50")
     assert final.equity == STARTING_CASH + final.realized_pnl + final.unrealized_pnl - final.charges
 
 

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
+from actors.portfolio.book import Portfolio
 from actors.stores.read_models import (
     BrokerKeys,
     MemoryReadModels,
@@ -18,6 +19,7 @@ from actors.stores.read_models import (
 from schemas.enums import OrderFailReason
 from schemas.envelope import new_envelope
 from schemas.events import OrderFailed, PnlSnapshot, PositionView
+from tests.actors.portfolio.test_attribution import two_strategies_one_instrument
 from tests.stores.conftest import make_submitted
 
 
@@ -162,3 +164,40 @@ async def test_redis_keys_follow_the_documented_layout(redis_url: str) -> None:
 def test_the_fallback_is_memory_without_a_redis_url(redis_url: str) -> None:
     assert isinstance(open_read_models(None), MemoryReadModels)
     assert isinstance(open_read_models(redis_url), RedisReadModels)
+
+
+async def test_per_strategy_figures_are_stored_and_replaced_with_each_snapshot(
+    read_models: ReadModelStore,
+) -> None:
+    book = two_strategies_one_instrument()
+    snap = book.snapshot(as_of_ns=10, last_seq=4)
+    assert await read_models.write_pnl("paper", snap)
+
+    strategies = await read_models.strategies("paper")
+    assert list(strategies) == ["mom", "rev"]
+    assert (strategies["mom"].realized_pnl, strategies["rev"].charges) == (
+        Decimal("20"), Decimal("0.90"),
+    )  # fmt: skip
+    positions = await read_models.strategy_positions("paper")
+    assert positions == {(p.strategy_id, p.instrument_token): p for p in snap.strategy_positions}
+    assert positions[("mom", 408065)].unrealized_pnl == Decimal("15")
+
+    later = Portfolio(Decimal("1")).snapshot(as_of_ns=11, last_seq=5)  # no strategy traded
+    assert await read_models.write_pnl("paper", later)
+    assert await read_models.strategies("paper") == {}
+    assert await read_models.strategy_positions("paper") == {}
+    assert await read_models.strategies("zerodha") == {}
+
+
+async def test_per_strategy_redis_keys_sit_under_the_broker_prefix(redis_url: str) -> None:
+    store = RedisReadModels(redis_url)
+    async with aioredis.Redis.from_url(redis_url) as r:
+        await r.flushdb()
+        await store.write_pnl("paper", two_strategies_one_instrument().snapshot(1, 1))
+        summary = await r.hget("paper:portfolio:strategies", "rev")
+        position = await r.hget("paper:portfolio:strategy_positions", "mom/408065")
+        instrument = await r.hget("paper:portfolio:positions", "408065")
+    await store.close()
+    assert summary is not None and msgspec.json.decode(summary)["realized_pnl"] == "-4"
+    assert position is not None and msgspec.json.decode(position)["quantity"] == 5
+    assert instrument is not None and msgspec.json.decode(instrument)["realized_pnl"] == "16.00"
