@@ -9,6 +9,7 @@ root (one_for_one)
 │   │             then escalates to the root.
 │   ├── owner:<b> lease gate: portfolio, execution, risk run only while this process
 │   │             holds the broker's lease (alpha_leases, key broker-<b>); a standby else
+│   │             (execution: the broker's venue, from ops.venues.VENUES)
 │   └── strategies-<b>
 └── market        market feed, started last                      role: feed
 """
@@ -20,8 +21,6 @@ from collections.abc import Awaitable, Callable
 
 from actors.control.gate import ControlGate
 from actors.feed.actor import MarketFeed
-from actors.paper.actor import PaperExecution
-from actors.paper.matching import PaperBroker
 from actors.portfolio.actor import PortfolioActor
 from actors.risk.actor import RiskManager
 from actors.stores.shared import Stores
@@ -31,6 +30,7 @@ from bridge.mirror.child import bridge_child_spec
 from ops.config_loading import DomainConfig
 from ops.overlays import overlay_for
 from ops.settings import Settings
+from ops.venues import VENUES, ExecutionFactory
 from schemas.envelope import new_envelope
 from schemas.events import ControlCommand
 from schemas.names import LEASE_BUCKET, Broker, ControlVerb, control_subject, lease_key
@@ -76,7 +76,7 @@ def halt_on_give_up(bus: Bus, broker: Broker) -> Callable[[str], Awaitable[None]
 
 def _broker_subtree(
     bus: Bus, broker: Broker, roles: tuple[str, ...], settings: Settings, config: DomainConfig,
-    stores: Stores, owner: str,
+    stores: Stores, owner: str, execution: ExecutionFactory,
 ) -> SupervisorSpec:  # fmt: skip
     # the strategies the runner of this broker runs are the only ones risk lets trade
     allowed = allowed_instruments(config.strategies, broker)
@@ -85,9 +85,8 @@ def _broker_subtree(
             broker, stores, starting_cash=settings.starting_cash,
             pnl_interval_s=settings.pnl_interval_s,
         ),
-        "execution": lambda: PaperExecution(
-            broker, PaperBroker(config.paper), metrics=stores.metrics,
-            tokens=frozenset().union(*allowed.values()),
+        "execution": lambda: execution(
+            broker, config, stores.metrics, frozenset().union(*allowed.values())
         ),
         "risk": lambda: RiskManager(broker, config.risk_limits, stores, strategies=allowed),
         "strategies": lambda: StrategyRunner(
@@ -154,13 +153,15 @@ def build_tree(
         )
         children.append(system.as_child())
     for broker in settings.brokers:
-        if broker != "paper":
-            log.warning("broker %s has no execution actor in this build; skipping it", broker)
+        execution = VENUES.get(broker)
+        if execution is None:
+            log.warning("broker %s has no venue in this build; skipping it", broker)
             continue
         if any(role in roles for role in BROKER_ROLES):
-            children.append(
-                _broker_subtree(bus, broker, roles, settings, config, stores, owner).as_child()
+            subtree = _broker_subtree(
+                bus, broker, roles, settings, config, stores, owner, execution
             )
+            children.append(subtree.as_child())
     if "feed" in roles:  # last: every consumer of ticks is bound before the first tick
         market = SupervisorSpec(
             name="market",

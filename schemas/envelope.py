@@ -6,15 +6,14 @@ tools can route and trace without decoding the body.
 
 from __future__ import annotations
 
-import time
 from functools import cache
 from typing import Any, Final, Generic, TypeVar
 
 import msgspec
 
+from schemas.clock import ULID_IDS, WALL_CLOCK, Clock, IdSource
 from schemas.errors import DecodeError
 from schemas.events import AnyEvent, Event, event_class
-from schemas.ids import generate_event_id
 
 __all__ = [
     "Envelope",
@@ -76,9 +75,14 @@ def new_envelope(
     trace: str = "",
     ts: int | None = None,
     event_id: str | None = None,
+    clock: Clock = WALL_CLOCK,
+    ids: IdSource = ULID_IDS,
 ) -> Envelope[T]:
-    """Wrap a payload; `cause` links correlation, causation and trace to the input."""
-    eid = event_id or generate_event_id()
+    """Wrap a payload; `cause` links correlation, causation and trace to the input.
+
+    Without `ts` and `event_id`, the time comes from `clock` and the id from `ids`: the
+    wall clock and monotonic ULIDs unless a caller injects others."""
+    eid = event_id or ids.next_id()
     if cause is not None:
         correlation = cause.correlation_id or cause.id
         causation = cause.id
@@ -89,7 +93,7 @@ def new_envelope(
         id=eid,
         type=data.TYPE,
         schema_version=data.VERSION,
-        ts=time.time_ns() if ts is None else ts,
+        ts=clock.now_ns() if ts is None else ts,
         source=source,
         broker=broker,
         key=key,

@@ -14,7 +14,7 @@ import time
 
 import ulid
 
-__all__ = ["generate_event_id", "event_id_time_ms"]
+__all__ = ["generate_event_id", "event_id_time_ms", "encode_ulid"]
 
 _lock = threading.Lock()
 _last: int = 0
@@ -34,6 +34,11 @@ def generate_event_id() -> str:
         else:  # the same millisecond, or the clock stepped back: ULID's monotonic increment
             value = _last + 1
         _last = value
+    return encode_ulid(value)
+
+
+def encode_ulid(value: int) -> str:
+    """A 128-bit value as a 26-character ULID (Crockford base32, most significant first)."""
     # Every id of every envelope comes through here (ulid-py took twice as long): Crockford
     # base32 is RFC 4648 base32 with another alphabet; 26 characters hold 130 bits, so the
     # 128-bit value shifted left by 6 fills 17 bytes whose first 26 characters are the id.

@@ -231,6 +231,11 @@ class Actor:
     snapshot_key: str | None = None
     snapshot_interval_s: float = 2.0
     state_type: Any = None
+    # On a graceful stop, keep handling durable inputs for up to this long until their
+    # consumers have nothing pending (0: stop at once, queued inputs go back to the server).
+    # For the end of a pipeline (the portfolio), whose producers stop before it: what they
+    # stored is then in its books before it stops, not only after the next start.
+    drain_on_stop_s: float = 0.0
 
     def dump_state(self) -> object:
         """The state for the snapshot, a `state_type` (stateful actors only)."""

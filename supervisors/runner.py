@@ -123,6 +123,8 @@ class ActorProcess:
                 stop = tg.create_task(self._stop.wait(), name=f"{self.name}:stop")
                 await asyncio.wait({stop, processor}, return_when=asyncio.FIRST_COMPLETED)
                 self.state = "stopping"
+                if not processor.done():
+                    await self._drain(processor)
                 await self._unbind_inputs()
                 for task in background:
                     task.cancel()
@@ -320,6 +322,35 @@ class ActorProcess:
         if replayed:
             log.info("%s: replayed %d input(s) up to %s seq %d", self.name, replayed,
                      inp.stream, end)  # fmt: skip
+
+    async def _drain(self, processor: asyncio.Task[None]) -> None:
+        """Graceful stop of a draining actor: handle what its consumers still hold, bounded."""
+        budget = min(self.actor.drain_on_stop_s, self.shutdown_s / 2)
+        durables = [i for i in self.actor.inputs() if isinstance(i, Durable)]
+        if budget <= 0 or not durables:
+            return
+        try:
+            async with asyncio.timeout(budget):
+                while not processor.done():
+                    if self._guard is not None and not self._guard():
+                        return  # a lost lease stops at once: a successor may be starting
+                    try:
+                        if self._idle and await self._consumers_empty(durables):
+                            return
+                    except Exception as exc:  # NATS gone: what is pending waits for a restart
+                        log.warning("%s: stopped without draining: %s", self.name, exc)
+                        return
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            log.warning("%s: stopped with inputs still pending after %gs of draining",
+                        self.name, budget)  # fmt: skip
+
+    async def _consumers_empty(self, durables: list[Durable[Any]]) -> bool:
+        for inp in durables:
+            info = await self.bus.js.consumer_info(inp.stream, inp.durable)
+            if info.num_pending or info.num_ack_pending:
+                return False
+        return self._idle
 
     async def _unbind_inputs(self) -> None:
         feeders, self._feeders = self._feeders, []

@@ -127,6 +127,10 @@ class PaperBroker:
     def order(self, client_order_id: str) -> PaperOrder | None:
         return self._orders.get(client_order_id)
 
+    def answer(self, client_order_id: str) -> list[Event]:
+        """What `submit` answered for that order (nothing after a restore, or if unknown)."""
+        return list(self._submit_events.get(client_order_id, ()))
+
     def open_orders(self) -> list[PaperOrder]:
         self._live = {c: o for c, o in self._live.items() if o.is_open}  # none ever reopens
         return list(self._live.values())

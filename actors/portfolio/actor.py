@@ -15,7 +15,6 @@ Every `pnl_interval_s`, and once more when it stops, a `PnlSnapshot` goes to
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -24,6 +23,7 @@ import msgspec
 from nats.aio.msg import Msg
 
 from actors.portfolio.book import Portfolio
+from actors.portfolio.desk import PortfolioDesk
 from actors.stores.shared import Stores
 from schemas.envelope import Envelope, decode_as, new_envelope
 from schemas.errors import DecodeError
@@ -64,6 +64,9 @@ class PortfolioSnapshot(msgspec.Struct, kw_only=True):
 class PortfolioActor(Actor):
     broker: Broker
     mailbox_size = 4096
+    # the last actor of its broker's pipeline: execution has stopped when it stops, so the
+    # fills it stored reach the ledger and the final snapshot now, not at the next start
+    drain_on_stop_s = 5.0
     state_type = PortfolioSnapshot
 
     def __init__(
@@ -73,7 +76,7 @@ class PortfolioActor(Actor):
         self.name = f"portfolio-{broker}"
         self.snapshot_key = f"portfolio-{broker}"
         self.stores = stores
-        self.book = Portfolio(starting_cash)
+        self.desk = PortfolioDesk(starting_cash)
         self.pnl_interval_s = pnl_interval_s
         self.last_seq = 0
         self.snapshots = 0
@@ -98,6 +101,10 @@ class PortfolioActor(Actor):
             Request(portfolio_request_subject(b), self.on_request),
         )  # fmt: skip
 
+    @property
+    def book(self) -> Portfolio:
+        return self.desk.book
+
     def _held_on(self, subject: str) -> bool:
         return subject[_TICK_PREFIX:] in self._held
 
@@ -106,19 +113,18 @@ class PortfolioActor(Actor):
         its instrument becomes held."""
         self._last_tick[msg.subject] = msg.data
 
-    def _follow_held(self) -> None:
+    def _follow_held(self, new: set[int]) -> None:
         """Track the held instruments; mark each new one from its last tick delivered."""
-        held = {str(t) for t in self.book.held()}
-        for token in held - self._held:
-            raw = self._last_tick.get(TICK_PREFIX + token)
+        for token in new:
+            raw = self._last_tick.get(TICK_PREFIX + str(token))
             if raw is None:
                 continue  # none delivered yet: the next one passes `_held_on`
             try:
                 env = decode_as(raw, MarketTick)
             except DecodeError:  # the handler path dead-letters it; no mark from it
                 continue
-            self.book.mark(env.data.instrument_token, env.data.last_price, env.ts)
-        self._held = held
+            self.desk.on_tick(env.data, env.ts)
+        self._held = {str(t) for t in self.desk.held}
 
     async def on_start(self, bus: Bus) -> None:
         self._bus = bus
@@ -134,14 +140,13 @@ class PortfolioActor(Actor):
         except Exception as exc:  # the store is down: restart and replay, never skip
             raise Crash(f"ledger/read model write failed: {type(exc).__name__}: {exc}") from exc
         self.last_seq = ctx.seq  # only once the ledger has it: the final snapshot says so
-        if isinstance(env.data, OrderFilled) and self.book.apply_fill(env.data):
-            self._follow_held()
+        self._follow_held(self.desk.on_order_event(env.data))
 
     async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
-        self.book.mark(env.data.instrument_token, env.data.last_price, env.ts)
+        self.desk.on_tick(env.data, env.ts)
 
     async def on_interval(self, ctx: Context) -> None:
-        snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
+        snapshot = self.desk.snapshot(self.last_seq)
         ctx.emit(self._pnl_subject, snapshot, key=self.broker)
         self.snapshots += 1
         await self._write_read_models(snapshot)
@@ -150,7 +155,7 @@ class PortfolioActor(Actor):
         """The final snapshot, after the last handler: to the stream and the read models."""
         if self._bus is None:
             return
-        snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
+        snapshot = self.desk.snapshot(self.last_seq)
         env = new_envelope(snapshot, source=self.name, broker=self.broker, key=self.broker)
         try:
             await self._bus.publish(self._pnl_subject, env)
@@ -168,19 +173,19 @@ class PortfolioActor(Actor):
             log.warning("%s: read model write failed: %s", self.name, exc)
 
     async def on_request(self, body: bytes, ctx: Context) -> None:
-        snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
+        snapshot = self.desk.snapshot(self.last_seq)
         ctx.respond(msgspec.json.encode(snapshot))
 
     def dump_state(self) -> PortfolioSnapshot:
-        snapshot = self.book.snapshot(time.time_ns(), self.last_seq)
+        snapshot = self.desk.snapshot(self.last_seq)
         return PortfolioSnapshot(snapshot=snapshot, snapshots=self.snapshots)
 
     def load_state(self, state: PortfolioSnapshot) -> None:
         snapshot = state.snapshot
-        self.book = Portfolio.from_snapshot(snapshot)
+        held = self.desk.restore(snapshot)
         self.last_seq = snapshot.last_seq
         self.snapshots = state.snapshots
-        self._follow_held()
+        self._follow_held(held)
 
     def stats(self) -> dict[str, Any]:
         positions = [p for p in self.book.positions() if p.quantity]

@@ -17,14 +17,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import msgspec
 
 from actors.control.state import apply_control
 from actors.named_tick import NamedTick, NamedTicks, TickRefusal
-from actors.risk.engine import RiskEngine, RiskState
+from actors.risk.desk import RiskDesk, RiskSnapshot, trading_day
+from actors.risk.engine import RiskEngine
 from actors.risk.limits import RiskLimits
 from actors.stores.shared import Stores
 from schemas.enums import RejectReason, TradingState
@@ -33,9 +31,6 @@ from schemas.events import (
     ControlCommand,
     Event,
     MarketTick,
-    OrderCancelled,
-    OrderFailed,
-    OrderFilled,
     RejectedSignal,
     TradingSignal,
     ValidatedSignal,
@@ -62,9 +57,6 @@ __all__ = ["RiskManager", "RiskSnapshot", "trading_day"]
 
 log = logging.getLogger(__name__)
 
-IST = timedelta(hours=5, minutes=30)
-
-
 _NOT_LOOKED_UP = TickRefusal(
     reason=RejectReason.UNKNOWN_TICK, detail="not looked up: the strategy may not trade it"
 )
@@ -72,20 +64,6 @@ _NOT_LOOKED_UP = TickRefusal(
 
 def _no_tick(subject: str) -> bool:
     return False
-
-
-def trading_day(ts_ns: int) -> str:
-    """The IST calendar date of an event time: the daily loss limit restarts with it."""
-    return (datetime.fromtimestamp(ts_ns / 1e9, UTC) + IST).date().isoformat()
-
-
-class RiskSnapshot(msgspec.Struct, kw_only=True):
-    """The risk manager's snapshot: the engine, and the day's figures for the read models."""
-
-    engine: RiskState
-    day: str = ""
-    validated: int = 0
-    rejections: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 class RiskManager(Actor):
@@ -106,14 +84,10 @@ class RiskManager(Actor):
         self.broker = broker
         self.name = f"risk-{broker}"
         self.snapshot_key = f"risk-{broker}"
-        self.engine = RiskEngine(limits, strategies)
-        traded = frozenset().union(*self.engine.strategies.values())
-        self.ticks = NamedTicks(limits.max_signal_tick_age_ms, tokens=traded)
+        self.desk = RiskDesk(limits, strategies)
+        self.ticks = NamedTicks(limits.max_signal_tick_age_ms, tokens=self.desk.tokens)
         self.stores = stores
         self._unsent: Counter[str] = Counter()
-        self.day = ""
-        self.validated = 0
-        self.rejections: Counter[str] = Counter()
         self._control_seq = 0
         self._control_state = TradingState.ACTIVE
         self._stream = stream_for_broker(broker).name
@@ -125,6 +99,22 @@ class RiskManager(Actor):
                 ("cancelled", ORDERS_CANCELLED), ("failed", ORDERS_FAILED),
             )
         }  # fmt: skip
+
+    @property
+    def engine(self) -> RiskEngine:
+        return self.desk.engine
+
+    @property
+    def day(self) -> str:
+        return self.desk.day
+
+    @property
+    def validated(self) -> int:
+        return self.desk.validated
+
+    @property
+    def rejections(self) -> Counter[str]:
+        return self.desk.rejections
 
     def inputs(self) -> Sequence[Input]:
         s = self._subjects
@@ -151,7 +141,7 @@ class RiskManager(Actor):
             command = decode_as(msg.data, ControlCommand).data
             self._control_state = apply_control(self._control_state, command, self.broker)
             self._control_seq = int(msg.metadata.sequence.stream)
-        self.engine.set_trading_state(self._control_state)
+        self.desk.set_trading_state(self._control_state)
         log.info("%s: trading state %s", self.name, self._control_state)
 
     async def on_control(self, env: Envelope[ControlCommand], ctx: Context) -> None:
@@ -160,7 +150,7 @@ class RiskManager(Actor):
             log.warning("%s: trading state %s -> %s (%s by %s)", self.name,
                         self.engine.trading_state, self._control_state, env.data.reason,
                         env.data.requested_by)  # fmt: skip
-            self.engine.set_trading_state(self._control_state)
+            self.desk.set_trading_state(self._control_state)
 
     async def on_tick(self, env: Envelope[MarketTick], ctx: Context) -> None:
         """Never called (`_no_tick` refuses every tick before it is decoded)."""
@@ -169,16 +159,12 @@ class RiskManager(Actor):
         data = env.data
         if isinstance(data, TradingSignal):
             market: NamedTick | TickRefusal = _NOT_LOOKED_UP
-            if self.engine.trades(data.strategy_id, data.instrument_token):
+            if self.desk.trades(data.strategy_id, data.instrument_token):
                 # a signal of no configured strategy costs no read of MARKET: refused first
                 market = await self.ticks.named_by(data, ctx.stored_ms)
             self._on_signal(env.id, data, env.ts, ctx, market)
-        elif isinstance(data, OrderFilled):
-            self.engine.on_fill(data)
-        elif isinstance(data, OrderCancelled):
-            self.engine.on_order_closed(data.client_order_id, data.filled_quantity)
-        elif isinstance(data, OrderFailed):
-            self.engine.on_order_closed(data.client_order_id, 0)
+        else:
+            self.desk.on_order_event(data)
 
     def _on_signal(
         self,
@@ -188,41 +174,15 @@ class RiskManager(Actor):
         ctx: Context,
         market: NamedTick | TickRefusal,
     ) -> None:
-        """Judge one signal against `market`, the tick it names as risk read it."""
-        event_ts = ts
-        if isinstance(market, NamedTick):
-            # the market's time of the tick, else its publish time: never what a signal says
-            event_ts = market.tick.exchange_timestamp_ns or market.ts
-            day = trading_day(event_ts)
-            if day != self.day:
-                if self.day:
-                    self.engine.new_day()
-                self.day = day
-            if self.engine.trades(signal.strategy_id, signal.instrument_token):
-                self.engine.mark(signal.instrument_token, market.tick.last_price)
-        client_order_id = signal_id  # deterministic: a replayed signal gets the same order id
-        decision = self.engine.evaluate(signal, event_ts, client_order_id, market)
-        key = str(signal.instrument_token)
+        """Emit the desk's verdict on one signal (`market`: its tick as risk read it)."""
+        verdict = self.desk.on_signal(signal_id, signal, ts, market)
+        accepted = isinstance(verdict, ValidatedSignal)
         if self.stores is not None:
-            self.stores.metrics.incr("validated" if decision.accepted else "rejected", self.broker)
-        if decision.accepted:
-            self.validated += 1
-            ctx.emit(
-                self._subjects["validated"],
-                ValidatedSignal(signal_id=signal_id, client_order_id=client_order_id,
-                                signal=signal, trading_state=self.engine.trading_state),
-                key=key,
-            )  # fmt: skip
-        else:
-            assert decision.reason is not None
-            self.rejections[decision.reason] += 1
-            self._unsent[decision.reason] += 1
-            ctx.emit(
-                self._subjects["rejected"],
-                RejectedSignal(signal_id=signal_id, signal=signal, reason=decision.reason,
-                               detail=decision.detail),
-                key=key,
-            )  # fmt: skip
+            self.stores.metrics.incr("validated" if accepted else "rejected", self.broker)
+        if isinstance(verdict, RejectedSignal):
+            self._unsent[verdict.reason] += 1
+        subject = self._subjects["validated" if accepted else "rejected"]
+        ctx.emit(subject, verdict, key=str(signal.instrument_token))
 
     async def on_interval(self, ctx: Context) -> None:
         """Rejection counts by reason to the read models (best effort, batched per second)."""
@@ -237,20 +197,11 @@ class RiskManager(Actor):
             log.warning("%s: read model write failed: %s", self.name, exc)
 
     def dump_state(self) -> RiskSnapshot:
-        """The engine without the day's id history: an input at or below the snapshot's
-        sequence is never handed to us again and the stream holds no duplicate fill, so
-        only open orders' ids matter (the snapshot must fit in one KV value)."""
-        engine = self.engine.state()
-        engine = msgspec.structs.replace(engine, accepted_ids=set(engine.pending), fill_ids=set())
-        return RiskSnapshot(engine=engine, day=self.day, validated=self.validated,
-                            rejections=dict(self.rejections))  # fmt: skip
+        return self.desk.state()
 
     def load_state(self, state: RiskSnapshot) -> None:
-        self.engine.restore_state(state.engine)
-        self.engine.set_trading_state(self._control_state)  # CONTROL is the later word
-        self.day = state.day
-        self.validated = state.validated
-        self.rejections = Counter(state.rejections)
+        self.desk.restore(state)
+        self.desk.set_trading_state(self._control_state)  # CONTROL is the later word
 
     def stats(self) -> dict[str, Any]:
         return {

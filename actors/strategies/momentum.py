@@ -55,11 +55,26 @@ class MomentumParams(StrategyParams, frozen=True, kw_only=True):
 
 
 class _Book:
-    __slots__ = ("prices", "sign")
+    """The last `slow_window` prices and the running sums of both windows (exact: Decimal
+    additions and subtractions of prices lose nothing), so a tick costs O(1)."""
 
-    def __init__(self, slow_window: int) -> None:
+    __slots__ = ("fast_n", "fast_sum", "prices", "sign", "slow_sum")
+
+    def __init__(self, fast_window: int, slow_window: int) -> None:
         self.prices: deque[Decimal] = deque(maxlen=slow_window)
+        self.fast_n = fast_window
+        self.fast_sum = self.slow_sum = Decimal(0)
         self.sign: int | None = None  # sign of fast - slow at the last non-equal tick
+
+    def push(self, price: Decimal) -> None:
+        prices = self.prices
+        if len(prices) == prices.maxlen:
+            self.slow_sum -= prices[0]
+        if len(prices) >= self.fast_n:
+            self.fast_sum -= prices[-self.fast_n]
+        prices.append(price)
+        self.slow_sum += price
+        self.fast_sum += price
 
 
 class MomentumInstrument(InstrumentSnapshot, kw_only=True):
@@ -82,7 +97,7 @@ class MomentumStrategy(Strategy[MomentumParams]):
         self, strategy_id: str, instruments: Iterable[Instrument], params: MomentumParams
     ) -> None:
         super().__init__(strategy_id, instruments, params)
-        self._books = {t: _Book(params.slow_window) for t in self.instruments}
+        self._books = {t: _Book(params.fast_window, params.slow_window) for t in self.instruments}
 
     def averages(self, token: int) -> tuple[Decimal, Decimal] | None:
         """(fast SMA, slow SMA) of an instrument, once the slow window is full."""
@@ -95,12 +110,11 @@ class MomentumStrategy(Strategy[MomentumParams]):
 
     def _decide(self, token: int, price: Decimal, position: Position) -> Decision | None:
         book = self._books[token]
-        book.prices.append(price)
+        book.push(price)
         fast_n, slow_n = self.params.fast_window, self.params.slow_window
         if len(book.prices) < slow_n:
             return None
-        fast_sum = sum(list(book.prices)[-fast_n:], Decimal(0))
-        slow_sum = sum(book.prices, Decimal(0))
+        fast_sum, slow_sum = book.fast_sum, book.slow_sum
         diff = fast_sum * slow_n - slow_sum * fast_n
         sign = (diff > 0) - (diff < 0)
         previous, book.sign = book.sign, sign or book.sign
@@ -120,7 +134,8 @@ class MomentumStrategy(Strategy[MomentumParams]):
         return MomentumInstrument(position=position, prices=list(book.prices), sign=book.sign)
 
     def _indicator_restore(self, token: int, data: MomentumInstrument) -> None:
-        book = _Book(self.params.slow_window)
-        book.prices.extend(data.prices)
+        book = _Book(self.params.fast_window, self.params.slow_window)
+        for price in data.prices[-self.params.slow_window :]:
+            book.push(price)
         book.sign = data.sign
         self._books[token] = book

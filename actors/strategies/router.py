@@ -58,10 +58,11 @@ class StrategyRouter:
         return self._by_token.get(token, ())
 
     def on_tick(self, tick: MarketTick, ts_ns: int) -> RouteResult:
-        result = RouteResult()
-        for strategy in self.for_token(tick.instrument_token):
+        signals: list[TradingSignal] = []
+        errors: list[tuple[str, Exception]] = []
+        for strategy in self._by_token.get(tick.instrument_token, ()):
             try:
-                result.signals.extend(strategy.on_tick(tick, ts_ns))
+                signals.extend(strategy.on_tick(tick, ts_ns))
             except Exception as exc:  # isolation is the point: report, never propagate
-                result.errors.append((strategy.strategy_id, exc))
-        return result
+                errors.append((strategy.strategy_id, exc))
+        return RouteResult(signals, errors)

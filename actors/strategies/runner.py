@@ -20,14 +20,13 @@ from collections.abc import Sequence
 from functools import reduce
 from typing import Any
 
-import msgspec
-
 from actors.errors import InvalidTick, TickProblem
 from actors.feed.validation import validate_tick
 from actors.instruments import InstrumentBook
 from actors.stores.pipeline_metrics import PipelineMetrics
 from actors.strategies.base import StrategySnapshot
 from actors.strategies.config import StrategyConfig, build_strategies
+from actors.strategies.desk import StrategyDesk
 from actors.strategies.registry import STRATEGY_TYPES
 from actors.strategies.router import StrategyRouter
 from schemas.envelope import Envelope
@@ -79,7 +78,7 @@ class StrategyRunner(Actor):
         self.state_type = strategies_state_type()
         self.book = book
         self.metrics = metrics
-        self.router = StrategyRouter(build_strategies(configs, broker))
+        self.desk = StrategyDesk(build_strategies(configs, broker))
         self._tokens = {str(t) for t in self.router.tokens}
         self._subject = broker_subject(broker, SIGNALS_RAW)
         self.ticks = 0
@@ -88,6 +87,10 @@ class StrategyRunner(Actor):
         self.last_strategy_error: str | None = None
         self._rate = 0.0
         self._rate_mark = (time.monotonic(), 0)
+
+    @property
+    def router(self) -> StrategyRouter:
+        return self.desk.router
 
     def inputs(self) -> Sequence[Input]:
         return (
@@ -115,13 +118,9 @@ class StrategyRunner(Actor):
             )
         validate_tick(tick, self.book)  # InvalidTick: dead-lettered by the runtime
         self.ticks += 1
-        result = self.router.on_tick(tick, env.ts)
-        event_ts = tick.exchange_timestamp_ns or 0
+        # the desk names the tick: risk and execution price the signal from it, from MARKET
+        result = self.desk.on_tick(tick, env.ts, ctx.seq, env.id)
         for signal in result.signals:
-            # name the tick: risk and execution price the signal from it, read from MARKET
-            signal = msgspec.structs.replace(
-                signal, event_ts=event_ts or signal.event_ts, tick_seq=ctx.seq, tick_id=env.id
-            )
             ctx.emit(self._subject, signal, key=str(signal.instrument_token))
         self.signals += len(result.signals)
         if self.metrics is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ops.commands import (
+    backtest,
     bench,
     bridge_cmd,
     control,
@@ -26,4 +27,5 @@ COMMAND_MODULES: list[ModuleType] = [
     bridge_cmd,
     schemas_cmd,
     bench,
+    backtest,
 ]

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.image as mpimg
 import pytest
 
 from ops.bench.latency import LatencyRecorder
@@ -68,6 +69,24 @@ def test_a_latency_summary_is_in_milliseconds_with_every_percentile() -> None:
 def test_a_plot_is_a_png_even_without_data(tmp_path: Path) -> None:
     write_latency_plot(tmp_path / "empty.png", "nothing", [Series("none", [])])
     assert png_size(tmp_path / "empty.png") == (960, 640)
+
+
+def colors_in(path: Path) -> set[tuple[int, int, int]]:
+    pixels = (mpimg.imread(path)[:, :, :3] * 255).round().astype(int)
+    return {(int(r), int(g), int(b)) for r, g, b in pixels.reshape(-1, 3)}
+
+
+def test_a_plot_draws_each_series_in_its_own_color(tmp_path: Path) -> None:
+    curve = [(0.0, 0.5), (90.0, 0.9), (99.0, 1.4), (99.9, 3.0), (99.99, 5.0)]
+    write_latency_plot(tmp_path / "one.png", "one", [Series("fill", curve)])
+    write_latency_plot(tmp_path / "two.png", "two", [
+        Series("fill", curve), Series("kafka", [(p, ms * 20) for p, ms in curve])])  # fmt: skip
+    assert png_size(tmp_path / "two.png") == (960, 640)
+    first, second = (31, 119, 180), (255, 127, 14)  # the first two colors of the cycle
+    assert first in colors_in(tmp_path / "one.png") and second not in colors_in(
+        tmp_path / "one.png"
+    )
+    assert {first, second} <= colors_in(tmp_path / "two.png")
 
 
 def test_a_saturation_step_passes_only_without_loss_and_within_the_bounds() -> None:

@@ -22,7 +22,7 @@ from tests.conftest import NatsServer, unique
 from tests.supervisors.fakes import Family, supervisor, wait_for
 from tests.supervisors.test_delivery import publish_inputs
 
-TTL = 1.5
+TTL = 3.0  # the hard stop leaves TTL/6 before the record can lapse: room for a loaded machine
 
 
 class Started:

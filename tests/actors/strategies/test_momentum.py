@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from decimal import Decimal
 
 import msgspec
@@ -114,3 +115,16 @@ def test_refuses_a_zero_fast_window_and_zero_lots() -> None:
         MomentumParams(fast_window=0)
     with pytest.raises(ParamError, match="lots: must be at least 1"):
         MomentumParams(lots=0)
+
+
+def test_the_running_sums_equal_the_windows_recomputed_on_every_tick() -> None:
+    rng = random.Random(5)
+    strategy = _momentum(fast_window=3, slow_window=7)
+    price = 1000
+    for i in range(500):
+        price = max(1, price + rng.choice((-2, -1, 0, 1, 2)))
+        strategy.on_tick(tick(price), ts_ns=i)
+        book = strategy._books[ACME.instrument_token]
+        window = list(book.prices)
+        assert book.slow_sum == sum(window, Decimal(0))
+        assert book.fast_sum == sum(window[-3:], Decimal(0))

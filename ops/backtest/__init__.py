@@ -1,0 +1,1 @@
+"""Backtesting: the figures and the report of a run over recorded market data."""

@@ -1,0 +1,262 @@
+"""The backtest engine: the desks `alpha-panda up` runs, driven in-process on recorded ticks.
+
+No NATS, no sleeping, no wall clock: the clock is the event time of the tick being
+processed (`SimClock`), ids come from a seed (`SeededIds`), and the MARKET sequence a
+signal names is the tick's index in the data (1-based). One tick is handled as the live
+pipeline handles it when every order's outcome is back before the next tick arrives:
+
+1. the execution desk sees the tick if an order rests on its instrument (limit fills and
+   expiries), and those events reach risk and the portfolio;
+2. the portfolio marks held positions to it (a position a fill opens is marked to the
+   tick it was priced on, the live portfolio's last tick delivered, never to its fill price);
+3. the strategy desk computes the tick's signals; risk judges them all in order;
+4. the execution desk executes the validated ones on the paper venue, priced on this tick;
+   the fills then reach risk and the portfolio.
+
+docs/backtesting.md states when a live run decides the same (the parity condition).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Final
+
+from actors.errors import InvalidTick
+from actors.execution.desk import ExecutionDesk
+from actors.feed.validation import validate_tick
+from actors.instruments import InstrumentBook
+from actors.named_tick import NamedTick
+from actors.paper.matching import PaperBroker, PaperConfig
+from actors.paper.venue import PaperVenue
+from actors.portfolio.book import Portfolio
+from actors.portfolio.desk import PortfolioDesk
+from actors.risk.desk import RiskDesk
+from actors.risk.limits import RiskLimits
+from actors.strategies.config import StrategyConfig, allowed_instruments, build_strategies
+from actors.strategies.desk import StrategyDesk
+from ops.backtest.results import TOTAL, BacktestResult, EquityPoint, FillRecord
+from schemas.clock import SeededIds, SimClock
+from schemas.events import (
+    Event,
+    MarketTick,
+    OrderFilled,
+    RejectedSignal,
+    ValidatedSignal,
+)
+from schemas.names import Broker
+
+__all__ = ["BacktestSpec", "BacktestRun", "run_backtest", "EQUITY_SAMPLE_NS"]
+
+#: equity is sampled at every fill and at the first tick of every minute of event time
+EQUITY_SAMPLE_NS = 60_000_000_000
+BROKER: Final[Broker] = "paper"
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestSpec:
+    """How a run is set up: the same configuration objects `alpha-panda up` reads."""
+
+    strategies: tuple[StrategyConfig, ...]
+    book: InstrumentBook
+    risk_limits: RiskLimits
+    paper: PaperConfig
+    capital: Decimal
+    seed: int = 0
+    limit_ttl_s: float = 60.0
+    risk_free_rate: float = 0.0
+    config: dict[str, str] = field(default_factory=dict)
+    findings: tuple[str, ...] = ()  # what the data loader found, listed first in the report
+
+
+@dataclass(slots=True)
+class BacktestRun:
+    """What a run produced: the report's input, and every event in the order it happened."""
+
+    result: BacktestResult
+    events: list[Event]
+    ticks: int
+    portfolio: Portfolio
+
+
+class _Engine:
+    def __init__(self, spec: BacktestSpec) -> None:
+        configs = [c for c in spec.strategies if c.enabled]
+        # a backtest trades every strategy it is given on the paper venue
+        on_paper = [_on_paper(c) for c in configs]
+        self.spec = spec
+        self.clock = SimClock()
+        self.ids = SeededIds(spec.seed, self.clock)
+        self.strategies = StrategyDesk(build_strategies(on_paper, BROKER))
+        self.risk = RiskDesk(spec.risk_limits, allowed_instruments(on_paper, BROKER))
+        self.execution = ExecutionDesk(
+            PaperVenue(PaperBroker(spec.paper)), limit_ttl_s=spec.limit_ttl_s
+        )
+        self.portfolio = PortfolioDesk(spec.capital, self.clock)
+        ids = sorted(c.id for c in on_paper)
+        self.share = spec.capital / len(ids) if ids else spec.capital
+        self.equity: dict[str, list[EquityPoint]] = {TOTAL: [], **{sid: [] for sid in ids}}
+        self.fills: list[FillRecord] = []
+        self.events: list[Event] = []
+        self.resting: set[int] = set()
+        self.held: set[int] = set()
+        self.errors: Counter[str] = Counter()
+        self.first_error: dict[str, str] = {}
+        self.invalid: Counter[str] = Counter()
+        self.first_invalid: dict[str, str] = {}
+        self.symbols = {i.instrument_token: i.tradingsymbol for i in spec.book}
+        self.tick: tuple[MarketTick, int] | None = None  # the tick being handled, its time
+
+    def run(self, ticks: Iterable[tuple[int, MarketTick]]) -> BacktestRun:
+        seq = 0
+        start = end = 0
+        minute = -1
+        book = self.spec.book
+        traded = self.strategies.tokens | self.risk.tokens
+        for ts, tick in ticks:
+            seq += 1
+            if tick.instrument_token in traded:
+                try:
+                    validate_tick(tick, book)
+                except InvalidTick as exc:
+                    self._invalid(seq, exc)
+                    continue
+            self.clock.set(ts)
+            if not start:
+                start = ts
+                self._sample(ts)
+            end = ts
+            token = tick.instrument_token
+            self.tick = (tick, ts)
+            if token in self.resting:
+                self._route(self.execution.on_tick(tick, ts))
+            if token in self.held:
+                self.portfolio.on_tick(tick, ts)
+            if token in traded:
+                self._signals(seq, ts, tick)
+            if ts // EQUITY_SAMPLE_NS != minute:
+                minute = ts // EQUITY_SAMPLE_NS
+                self._sample(ts)
+        if start:
+            self._sample(end)
+        result = BacktestResult(
+            capital=self.spec.capital, start_ns=start, end_ns=end, equity=self.equity,
+            fills=self.fills, findings=self._findings(seq), config=self.spec.config,
+            risk_free_rate=self.spec.risk_free_rate,
+        )  # fmt: skip
+        return BacktestRun(result, self.events, seq, self.portfolio.book)
+
+    def _signals(self, seq: int, ts: int, tick: MarketTick) -> None:
+        tick_id = f"tick-{seq}"
+        routed = self.strategies.on_tick(tick, ts, seq, tick_id)
+        for strategy_id, exc in routed.errors:
+            self._strategy_error(strategy_id, seq, exc)
+        if not routed.signals:
+            return
+        named = NamedTick(seq=seq, tick_id=tick_id, ts=ts, stored_ms=ts // 1_000_000, tick=tick)
+        verdicts: list[ValidatedSignal | RejectedSignal] = []
+        for signal in routed.signals:
+            self.events.append(signal)
+            verdict = self.risk.on_signal(self.ids.next_id(), signal, ts, named)
+            self.events.append(verdict)
+            verdicts.append(verdict)
+        for verdict in verdicts:
+            if isinstance(verdict, ValidatedSignal):
+                self._route(self.execution.on_validated(verdict, named, ts))
+
+    def _route(self, events: list[Event]) -> None:
+        """Order events to risk and the portfolio, as they read them from the stream."""
+        if not events:
+            return
+        for event in events:
+            self.events.append(event)
+            self.risk.on_order_event(event)
+            if isinstance(event, OrderFilled):
+                self._book_fill(event)
+        self.resting = self.execution.resting_tokens()
+        self.held = self.portfolio.held
+
+    def _book_fill(self, fill: OrderFilled) -> None:
+        before = self._realized(fill.strategy_id)
+        # every fill of a tick is of the tick's instrument: a position it opens is marked
+        # to that tick, as the live portfolio marks it to the last tick delivered
+        if self.portfolio.on_order_event(fill) and self.tick is not None:
+            self.portfolio.on_tick(*self.tick)
+        realized = self._realized(fill.strategy_id) - before
+        ts = self.clock.now_ns()
+        self.fills.append(
+            FillRecord(
+                ts_ns=ts, strategy_id=fill.strategy_id, instrument_token=fill.instrument_token,
+                symbol=fill.symbol or self.symbols.get(fill.instrument_token, "")
+                or str(fill.instrument_token),
+                side=fill.side, quantity=fill.quantity, price=fill.price,
+                charges=fill.charges.total, realized_pnl=realized,
+                order_id=fill.client_order_id, fill_id=fill.fill_id,
+            )
+        )  # fmt: skip
+        self._sample(ts)
+
+    def _realized(self, strategy_id: str) -> Decimal:
+        for s in self.portfolio.book.strategies():
+            if s.strategy_id == strategy_id:
+                return s.realized_pnl
+        return Decimal(0)
+
+    def _sample(self, ts: int) -> None:
+        """Equity now: the account's, and each strategy's share of the capital plus its PnL."""
+        points = self.equity
+        _append(points[TOTAL], ts, self.portfolio.book.equity)
+        pnl = {s.strategy_id: s.realized_pnl + s.unrealized_pnl - s.charges
+               for s in self.portfolio.book.strategies()}  # fmt: skip
+        for sid, series in points.items():
+            if sid != TOTAL:
+                _append(series, ts, self.share + pnl.get(sid, Decimal(0)))
+
+    def _strategy_error(self, strategy_id: str, seq: int, exc: Exception) -> None:
+        self.errors[strategy_id] += 1
+        if strategy_id not in self.first_error:
+            self.first_error[strategy_id] = f"tick {seq}: {type(exc).__name__}: {exc}"
+
+    def _invalid(self, seq: int, exc: InvalidTick) -> None:
+        self.invalid[exc.reason] += 1
+        self.first_invalid.setdefault(exc.reason, f"tick {seq}: {exc}")
+
+    def _findings(self, ticks: int) -> list[str]:
+        found = list(self.spec.findings)
+        found += [
+            f"strategy {sid} raised on {n} of its ticks and was skipped on them (as the live "
+            f"runner isolates it); first: {self.first_error[sid]}"
+            for sid, n in sorted(self.errors.items())
+        ]
+        found += [
+            f"{n} invalid ticks skipped ({reason}), as the live feed dead-letters them; "
+            f"first: {self.first_invalid[reason]}"
+            for reason, n in sorted(self.invalid.items())
+        ]
+        if ticks and not self.fills:
+            found.append(f"no fills in {ticks} ticks: the strategies' signals (if any) were "
+                         "all refused by risk or the venue")  # fmt: skip
+        return found
+
+
+def _append(points: list[EquityPoint], ts: int, equity: Decimal) -> None:
+    if points and points[-1].ts_ns == ts:
+        points[-1] = EquityPoint(ts_ns=ts, equity=equity)
+    else:
+        points.append(EquityPoint(ts_ns=ts, equity=equity))
+
+
+def _on_paper(config: StrategyConfig) -> StrategyConfig:
+    if BROKER in config.brokers:
+        return config
+    return StrategyConfig(
+        id=config.id, type=config.type, instruments=config.instruments, params=config.params,
+        brokers=(BROKER,), enabled=True, source=config.source,
+    )  # fmt: skip
+
+
+def run_backtest(ticks: Iterable[tuple[int, MarketTick]], spec: BacktestSpec) -> BacktestRun:
+    """Drive the desks over `ticks` ((event time ns, tick), in time order)."""
+    return _Engine(spec).run(ticks)
