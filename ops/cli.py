@@ -8,8 +8,9 @@ import sys
 from collections.abc import Sequence
 
 from ops.commands import COMMAND_MODULES
-from ops.errors import CompatibilityError
+from ops.errors import CompatibilityError, ControlRefused
 from schemas.errors import ConfigError
+from supervisors.errors import ConnectFailed, CredentialsError
 
 __all__ = ["main", "build_parser"]
 
@@ -39,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, CompatibilityError) as exc:
         print(f"alpha-panda: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (CredentialsError, ConnectFailed, ControlRefused) as exc:
+        print(f"alpha-panda: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return code

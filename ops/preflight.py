@@ -7,18 +7,26 @@
 
 from __future__ import annotations
 
+import ssl
 import sys
+from collections.abc import Sequence
 from importlib import metadata
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ops.errors import CompatibilityError
 from ops.settings import Settings
 from schemas.errors import ConfigError
 
+if TYPE_CHECKING:
+    from supervisors.bus import Bus
+
 __all__ = [
     "check_compatibility",
     "check_nats_server",
     "check_secrets",
+    "check_refuses_anonymous",
+    "check_streams",
     "DEFAULT_SECRETS",
     "parse_version",
 ]
@@ -144,4 +152,43 @@ def check_nats_server(version: str, jetstream: bool = True) -> None:
         raise CompatibilityError(
             "the NATS server has JetStream disabled: start it with -js (or jetstream {} in "
             "its config), or unset NATS_URL to use the embedded server"
+        )
+
+
+async def check_refuses_anonymous(url: str, tls: ssl.SSLContext | None = None) -> None:
+    """Production: refuse a server that lets a client in without credentials."""
+    import nats
+
+    async def quiet(exc: Exception) -> None:
+        pass  # the refusal is the expected outcome, not an error worth a log line
+
+    try:
+        nc = await nats.connect(
+            url, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0,
+            error_cb=quiet, tls=tls,
+        )  # fmt: skip
+    except Exception:  # refused (or unreachable: the real connection reports that)
+        return
+    await nc.close()
+    raise ConfigError(
+        f"refusing to start in production: the NATS server at {url} accepts clients without "
+        "credentials; enable authorization on it (`alpha-panda ops nats-config --out FILE` "
+        "writes the users and permissions block) and set NATS_CREDS, NATS_USER/NATS_PASSWORD, "
+        "NATS_NKEY_SEED or NATS_TOKEN"
+    )
+
+
+async def check_streams(bus: Bus, streams: Sequence[str]) -> None:
+    """A process that may not create streams checks that the ones it uses exist."""
+    missing = []
+    for stream in streams:
+        try:
+            await bus.js.stream_info(stream)
+        except Exception:
+            missing.append(stream)
+    if missing:
+        raise ConfigError(
+            f"streams {', '.join(missing)} do not exist and this process's NATS user may not "
+            "create them: run `alpha-panda ops bootstrap` as the operator, or start the "
+            "control role first"
         )

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.errors import ConfigError
@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     )
 
     nats_url: str | None = Field(default=None, alias="NATS_URL")
+    nats_creds: Path | None = Field(default=None, alias="NATS_CREDS")
+    nats_user: str | None = Field(default=None, alias="NATS_USER")
+    nats_password: SecretStr | None = Field(default=None, alias="NATS_PASSWORD")
+    nats_nkey_seed: SecretStr | None = Field(default=None, alias="NATS_NKEY_SEED")
+    nats_token: SecretStr | None = Field(default=None, alias="NATS_TOKEN")
+    nats_tls_ca: Path | None = Field(default=None, alias="NATS_TLS_CA")
+    nats_tls_cert: Path | None = Field(default=None, alias="NATS_TLS_CERT")
+    nats_tls_key: Path | None = Field(default=None, alias="NATS_TLS_KEY")
     redis_url: SecretStr | None = Field(default=None, alias="REDIS_URL")
     database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
     kafka_bootstrap_servers: str | None = Field(default=None, alias="KAFKA_BOOTSTRAP_SERVERS")
@@ -62,6 +70,27 @@ class Settings(BaseSettings):
         for name in names:
             parse_broker(name)
         return ",".join(dict.fromkeys(names))
+
+    @field_validator("nats_creds", "nats_tls_ca", "nats_tls_cert", "nats_tls_key")
+    @classmethod
+    def _file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file {str(value)!r} does not exist")
+        return value
+
+    @model_validator(mode="after")
+    def _nats_credentials_whole(self) -> Settings:
+        if (self.nats_user is None) != (self.nats_password is None):
+            raise ValueError("NATS_USER and NATS_PASSWORD go together: set both or neither")
+        if self.nats_tls_key is not None and self.nats_tls_cert is None:
+            raise ValueError("NATS_TLS_KEY needs NATS_TLS_CERT (the client certificate)")
+        ways = [self.nats_creds, self.nats_user, self.nats_nkey_seed, self.nats_token]
+        if sum(w is not None for w in ways) > 1:
+            raise ValueError(
+                "set one way to authenticate to NATS: NATS_CREDS, NATS_USER/NATS_PASSWORD, "
+                "NATS_NKEY_SEED or NATS_TOKEN"
+            )
+        return self
 
     @field_validator("web_addr")
     @classmethod
@@ -115,7 +144,7 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"])
-            problems.append(f"{name}: {err['msg']}")
+            problems.append(f"{name}: {err['msg']}" if name else str(err["msg"]))
         raise ConfigError(
             "invalid settings: " + "; ".join(problems) + " (fix the environment or .env)"
         ) from None

@@ -39,6 +39,7 @@ __all__ = [
     "ControlVerb",
     "STATUS_SUBJECT",
     "CONTROL_REQUEST_SUBJECT",
+    "REPLAY_REQUEST_SUBJECT",
     "portfolio_request_subject",
     "STATE_BUCKET",
     "LEASE_BUCKET",
@@ -48,6 +49,8 @@ __all__ = [
     "AUDIT_TOPIC",
     "DLQ_TOPIC_SUFFIX",
     "UNROUTABLE_TOPIC",
+    "kv_stream",
+    "kv_subject",
     "lease_key",
     "MARKET_TICKS_ALL",
     "TICK_PREFIX",
@@ -132,6 +135,7 @@ MARKET_TICKS_ALL: Final = TICK_PREFIX + ">"
 # Request/reply subjects (core NATS, not captured by any stream).
 STATUS_SUBJECT: Final = "alpha.status"
 CONTROL_REQUEST_SUBJECT: Final = "alpha.control"
+REPLAY_REQUEST_SUBJECT: Final = "alpha.replay"  # consent to a replay or re-drive
 
 # JetStream KV buckets: actors' snapshots, and the leases of a broker's stateful roles.
 STATE_BUCKET: Final = "alpha_state"
@@ -232,6 +236,16 @@ def alert_subject(severity: str) -> str:
 
 def audit_subject(kind: str) -> str:
     return f"audit.{_check_token(kind, 'audit kind')}"
+
+
+def kv_stream(bucket: str) -> str:
+    """The JetStream stream that holds a KV bucket."""
+    return f"KV_{bucket}"
+
+
+def kv_subject(bucket: str, key: str = ">") -> str:
+    """The subject a KV bucket stores `key` under (default: every key)."""
+    return f"$KV.{bucket}.{key}"
 
 
 def lease_key(broker: Broker) -> str:

@@ -12,7 +12,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-import nats
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -22,8 +21,10 @@ from nats.js.errors import BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
 from schemas.envelope import Envelope, encode, headers_for
-from supervisors.errors import PublishFailed
+from supervisors.errors import ConnectFailed, PublishFailed
+from supervisors.nats_auth import NatsAuth
 from supervisors.pubacks import PubAckWindow
+from supervisors.security import SecurityMonitor
 
 __all__ = ["Bus", "Msg", "Subscription", "ConsumerSettings", "StreamSettings"]
 
@@ -84,6 +85,12 @@ async def _next_or_none(
                 return None
 
 
+def _refused(exc: BaseException) -> bool:
+    """The server refused the credentials (as opposed to being unreachable)."""
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "authorization" in text or "authentication" in text
+
+
 def _settle(pending: Sequence[tuple[str, asyncio.Future[Any]]]) -> None:
     """After a failure: stop waiting for the rest, and mark failures seen (no warnings)."""
     for _, future in pending:
@@ -96,8 +103,11 @@ def _settle(pending: Sequence[tuple[str, asyncio.Future[Any]]]) -> None:
 class Bus:
     """A connected NATS client with JetStream. `close()` is safe to call twice."""
 
-    def __init__(self, nc: NatsClient, *, publish_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, nc: NatsClient, *, publish_timeout_s: float = 5.0, user: str = "anonymous"
+    ) -> None:
         self.nc = nc
+        self.security = SecurityMonitor(self, user)
         self.js: JetStreamContext = nc.jetstream(timeout=publish_timeout_s)
         self.publish_timeout_s = publish_timeout_s
         self.slow_consumer_drops = 0
@@ -106,27 +116,52 @@ class Bus:
 
     @classmethod
     async def connect(
-        cls, url: str, *, name: str = "alpha-panda", publish_timeout_s: float = 5.0
+        cls,
+        url: str,
+        *,
+        name: str = "alpha-panda",
+        publish_timeout_s: float = 5.0,
+        auth: NatsAuth | None = None,
     ) -> Bus:
+        """Connect once, as `auth` says (anonymous without it).
+
+        A server refusing the credentials fails here, not on the first publish: no
+        reconnect loop hides a wrong password.
+        """
         holder: list[Bus] = []
+        auth = auth or NatsAuth()
 
         async def on_error(exc: Exception) -> None:
             if type(exc).__name__ == "SlowConsumerError":
                 if holder:
                     holder[0].slow_consumer_drops += 1
                 return
+            if holder and holder[0].security.is_violation(exc):
+                holder[0].security.record(str(exc))
+                return
+            if not holder and _refused(exc):
+                raise exc  # out of connect(): retrying a refused password never helps
             log.warning("nats error: %s: %s", type(exc).__name__, exc)
 
-        nc = await nats.connect(
-            url,
-            name=name,
-            error_cb=on_error,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            connect_timeout=5,
-            allow_reconnect=True,
-        )
-        bus = cls(nc, publish_timeout_s=publish_timeout_s)
+        nc = NatsClient()
+        options: dict[str, Any] = {
+            "name": name,
+            "error_cb": on_error,
+            "max_reconnect_attempts": -1,
+            "reconnect_time_wait": 0.5,  # typed int by nats-py, used as seconds
+            "connect_timeout": 5,
+            "allow_reconnect": True,
+            **auth.connect_options(),
+        }
+        try:
+            await nc.connect(url, **options)
+        except Exception as exc:
+            try:
+                await nc.close()
+            except Exception:  # never connected: nothing to close
+                pass
+            raise ConnectFailed(url, auth.describe(), exc) from None
+        bus = cls(nc, publish_timeout_s=publish_timeout_s, user=auth.user or "anonymous")
         holder.append(bus)
         return bus
 
@@ -138,6 +173,7 @@ class Bus:
         if self._closed:
             return
         self._closed = True
+        await self.security.close()
         try:
             await asyncio.wait_for(self.nc.drain(), timeout=5)
         except Exception:  # already closed, or the server is gone: nothing left to flush

@@ -104,8 +104,16 @@ def _port_free(host: str, port: int) -> bool:
 class EmbeddedNats:
     """A child nats-server process. `stop()` is safe to call twice."""
 
-    def __init__(self, store_dir: Path, *, host: str = "127.0.0.1", port: int = 4222) -> None:
+    def __init__(
+        self,
+        store_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 4222,
+        config_file: Path | None = None,
+    ) -> None:
         self.store_dir = store_dir
+        self.config_file = config_file  # the authorization block; flags override the rest
         self.host = host
         self.preferred_port = port
         self.port = 0
@@ -126,8 +134,10 @@ class EmbeddedNats:
         )
         log_path = self.store_dir / "nats-server.log"
         self._log = log_path.open("ab")
+        config = ["-c", str(self.config_file)] if self.config_file else []
         self._proc = await asyncio.create_subprocess_exec(
             binary,
+            *config,
             "-a", self.host,
             "-p", str(self.port),
             "-js",

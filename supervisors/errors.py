@@ -20,6 +20,8 @@ __all__ = [
     "SupervisorGaveUp",
     "StartFailed",
     "EmbeddedNatsError",
+    "CredentialsError",
+    "ConnectFailed",
     "SnapshotUnreadable",
     "DataDirInUse",
     "LeaseLost",
@@ -103,6 +105,33 @@ class SupervisorGaveUp(RuntimeFault):
 
 class EmbeddedNatsError(RuntimeFault):
     """The embedded nats-server could not be started."""
+
+
+class CredentialsError(RuntimeFault):
+    """NATS credentials are missing, unreadable or exposed; the message names the fix."""
+
+
+class ConnectFailed(RuntimeFault):
+    """No connection to NATS: the server is unreachable or refused the credentials."""
+
+    retriable = True
+
+    def __init__(self, url: str, how: str, cause: BaseException) -> None:
+        reason = f"{type(cause).__name__}: {cause}".rstrip(": ")
+        if "authorization" in reason.lower():
+            remedy = (
+                "the server refused the credentials: in the directory of a running "
+                "`alpha-panda up` they are found under var/; for an external server set "
+                "NATS_CREDS, NATS_USER/NATS_PASSWORD, NATS_NKEY_SEED or NATS_TOKEN"
+            )
+        else:
+            remedy = "check that the server runs and NATS_URL (or var/nats.url) is right"
+        from supervisors.nats_auth import redact_url
+
+        shown = redact_url(url)
+        super().__init__(f"cannot connect to NATS at {shown} as {how} ({reason}); {remedy}")
+        self.url = shown
+        self.cause = cause
 
 
 class DataDirInUse(RuntimeFault):

@@ -24,6 +24,7 @@ from schemas.names import STATUS_SUBJECT
 from supervisors.bus import Bus
 from supervisors.embedded_nats import EmbeddedNats
 from supervisors.errors import RuntimeFault
+from supervisors.nats_auth import EmbeddedAuth, NatsAuth, redact_url
 from supervisors.status import StatusNode
 from supervisors.supervisor import Supervisor, SupervisorSpec
 
@@ -42,6 +43,11 @@ class LaunchConfig:
     roles: tuple[str, ...]
     duration_s: float | None = None
     embedded_port: int = 4222
+    # how this process authenticates to NATS_URL (None: anonymous)
+    auth: NatsAuth | None = None
+    # the embedded server's authorization (None: it accepts anyone, for tests of the runtime)
+    embedded_auth: EmbeddedAuth | None = None
+    # run once before the tree, on the administrator's connection when embedded
     prepare: Callable[[Bus], Awaitable[None]] | None = None
     cleanup: Callable[[], Awaitable[None]] | None = None
     process_info: dict[str, Any] = field(default_factory=dict)
@@ -52,14 +58,22 @@ async def launch(config: LaunchConfig, tree: Callable[[Bus], SupervisorSpec]) ->
     embedded: EmbeddedNats | None = None
     bus: Bus | None = None
     url = config.nats_url
+    auth, admin = config.auth, None
     try:
         if not url:
-            embedded = EmbeddedNats(config.store_dir / "nats", port=config.embedded_port)
+            guard = config.embedded_auth
+            embedded = EmbeddedNats(
+                config.store_dir / "nats",
+                port=config.embedded_port,
+                config_file=guard.config_file if guard else None,
+            )
             url = await embedded.start()
-            log.info("embedded nats-server on %s (store %s)", url, embedded.store_dir)
-        bus = await Bus.connect(url, name=f"alpha-panda:{','.join(config.roles)}")
+            auth, admin = (guard.process, guard.admin) if guard else (None, None)
+            log.info("embedded nats-server on %s (store %s, authorization %s)", url,
+                     embedded.store_dir, guard.describe() if guard else "off")  # fmt: skip
+        bus = await Bus.connect(url, name=f"alpha-panda:{','.join(config.roles)}", auth=auth)
         if config.prepare is not None:
-            await config.prepare(bus)
+            await _prepare(config.prepare, bus, url, admin)
         return await _run_root(config, bus, tree(bus), url)
     finally:
         if config.cleanup is not None:
@@ -71,6 +85,19 @@ async def launch(config: LaunchConfig, tree: Callable[[Bus], SupervisorSpec]) ->
             await bus.close()
         if embedded is not None:
             await embedded.stop()
+
+
+async def _prepare(
+    prepare: Callable[[Bus], Awaitable[None]], bus: Bus, url: str, admin: NatsAuth | None
+) -> None:
+    if admin is None:
+        await prepare(bus)
+        return
+    admin_bus = await Bus.connect(url, name="alpha-panda:prepare", auth=admin)
+    try:
+        await prepare(admin_bus)
+    finally:
+        await admin_bus.close()
 
 
 def pipeline_figures(tree: StatusNode) -> dict[str, dict[str, Any]]:
@@ -95,7 +122,7 @@ async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: s
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "roles": list(config.roles),
-        "nats_url": url,
+        "nats_url": redact_url(url),
         "started_at": started,
         **config.process_info,
     }
@@ -105,7 +132,11 @@ async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: s
             return
         tree = root.status()
         body = {
-            "process": {**info, "uptime_s": round(time.time() - started, 1)},
+            "process": {
+                **info,
+                "uptime_s": round(time.time() - started, 1),
+                "security": bus.security.status(),
+            },
             "tree": tree.to_builtins(),
             "pipeline": pipeline_figures(tree),
         }

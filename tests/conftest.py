@@ -18,7 +18,8 @@ from supervisors.embedded_nats import find_nats_server, free_port
 class NatsServer:
     """A nats-server child process; `restart()` keeps the port and the store."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: Path | None = None) -> None:
+        self.config = config  # a nats-server config file (authorization), else none
         self.port = free_port()
         self.store = Path(tempfile.mkdtemp(prefix="ap-nats-"))
         self.proc: subprocess.Popen[bytes] | None = None
@@ -30,8 +31,8 @@ class NatsServer:
     def start(self) -> None:
         log = open(self.store / "server.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [find_nats_server(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd",
-             str(self.store)],
+            [find_nats_server(), *(["-c", str(self.config)] if self.config else []),
+             "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)],
             stdout=log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -5,6 +5,11 @@
 running system's ALPHA_PANDA_API_TOKEN, refuses everything when none is configured, and
 on success stores a ControlCommand on `control.<verb>[.<broker>]` plus an AuditEvent on
 `audit.control` (who and when) before it answers.
+
+Replays and dead-letter re-drives pass the same gate: `alpha-panda bridge replay` asks on
+`alpha.replay` with the action and what it is about to publish; the gate checks the token,
+stores an AuditEvent on `audit.redrive` (who and what) and answers with its id, and only
+then does the command publish, as the control role's NATS user.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Sequence
+from typing import Literal
 
 import msgspec
 
@@ -19,13 +25,14 @@ from schemas.events import AuditEvent, ControlCommand
 from schemas.names import (
     BROKERS,
     CONTROL_REQUEST_SUBJECT,
+    REPLAY_REQUEST_SUBJECT,
     ControlVerb,
     audit_subject,
     control_subject,
 )
 from supervisors.actor import Actor, Context, Input, Request
 
-__all__ = ["ControlGate", "ControlRequest", "AUTH_HEADER"]
+__all__ = ["ControlGate", "ControlRequest", "ReplayRequest", "AUTH_HEADER"]
 
 AUTH_HEADER = "Authorization"
 
@@ -37,7 +44,17 @@ class ControlRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     requested_by: str = ""
 
 
+class ReplayRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Consent to republish into NATS: a replay of a topic, or a re-drive of dead letters."""
+
+    action: Literal["replay", "redrive"]
+    requested_by: str = ""
+    reason: str = ""
+    detail: dict[str, str] = msgspec.field(default_factory=dict)  # topic, range, filters
+
+
 _decoder = msgspec.json.Decoder(ControlRequest)
+_replay_decoder = msgspec.json.Decoder(ReplayRequest)
 
 
 class ControlGate(Actor):
@@ -50,7 +67,10 @@ class ControlGate(Actor):
         self.refused = 0
 
     def inputs(self) -> Sequence[Input]:
-        return (Request(CONTROL_REQUEST_SUBJECT, self.on_request),)
+        return (
+            Request(CONTROL_REQUEST_SUBJECT, self.on_request),
+            Request(REPLAY_REQUEST_SUBJECT, self.on_replay_request),
+        )
 
     async def on_request(self, body: bytes, ctx: Context) -> None:
         error = self._authorize(ctx.headers.get(AUTH_HEADER, ""))
@@ -84,6 +104,30 @@ class ControlGate(Actor):
         )  # fmt: skip
         self.accepted += 1
         ctx.respond(json.dumps({"ok": True, "subject": subject, "id": env.id}).encode())
+
+    async def on_replay_request(self, body: bytes, ctx: Context) -> None:
+        error = self._authorize(ctx.headers.get(AUTH_HEADER, ""))
+        if error is None:
+            try:
+                req = _replay_decoder.decode(body)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                error = f"bad replay request: {exc}"
+        if error is not None:
+            self.refused += 1
+            ctx.respond(json.dumps({"ok": False, "error": error}).encode())
+            return
+        env = ctx.emit(
+            audit_subject("redrive"),
+            AuditEvent(
+                kind="redrive",
+                actor=req.requested_by or "unknown",
+                detail={**req.detail, "action": req.action, "reason": req.reason},
+            ),
+            key=req.detail.get("topic", ""),
+        )
+        self.accepted += 1
+        answer = {"ok": True, "subject": audit_subject("redrive"), "id": env.id}
+        ctx.respond(json.dumps(answer).encode())
 
     def _authorize(self, header: str) -> str | None:
         if self._token is None:

@@ -13,11 +13,11 @@ from typing import Any
 from bridge.errors import BridgeError
 from bridge.mirror.config import MIRRORED_STREAMS, BridgeConfig
 from bridge.mirror.process import BridgeProcess
-from bridge.replay.republish import ReplayRequest, replay
+from bridge.replay.republish import ReplayRequest, operator_name, replay
 from bridge.status.report import bridge_status, format_status
-from ops.commands.common import resolve_nats_url
+from ops.nats_access import NatsTarget, nats_target
+from ops.replay_consent import connect_for_replay
 from ops.settings import Settings, load_settings
-from supervisors.bus import Bus
 
 __all__ = ["register"]
 
@@ -83,14 +83,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         start_http_server(args.metrics_port, addr="127.0.0.1")
     try:
-        return asyncio.run(_run(resolve_nats_url(settings), config, args.duration))
+        return asyncio.run(_run(nats_target(settings, "bridge"), config, args.duration))
     except BridgeError as exc:  # retrying cannot fix it: the message says what will
         print(f"alpha-panda bridge: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
 
-async def _run(url: str, config: BridgeConfig, duration_s: float | None) -> int:
-    bus = await Bus.connect(url, name="alpha-panda:bridge")
+async def _run(target: NatsTarget, config: BridgeConfig, duration_s: float | None) -> int:
+    bus = await target.connect("alpha-panda:bridge")
     process = BridgeProcess(bus, config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -119,7 +119,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     settings = load_settings()
 
     async def go() -> dict[str, Any]:
-        bus = await Bus.connect(resolve_nats_url(settings), name="alpha-panda:bridge-status")
+        bus = await nats_target(settings).connect("alpha-panda:bridge-status")
         try:
             return await bridge_status(bus, sample_s=args.sample_s)
         finally:
@@ -177,7 +177,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 async def _replay(settings: Settings, request: ReplayRequest, *, progress: bool) -> Any:
-    bus = await Bus.connect(resolve_nats_url(settings), name="alpha-panda:bridge-replay")
+    # inside the trust boundary: as the control user, after the gate's consent
+    bus = await connect_for_replay(settings, request, operator_name())
     try:
         return await replay(
             bus, settings.kafka_bootstrap_servers or "", request,

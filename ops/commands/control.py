@@ -7,11 +7,10 @@ import getpass
 import json
 
 from actors.control.gate import AUTH_HEADER, ControlRequest
-from ops.commands.common import resolve_nats_url, run_async
+from ops.commands.common import NatsTarget, nats_target, run_async
 from ops.settings import load_settings
 from schemas.errors import ConfigError
 from schemas.names import BROKERS, CONTROL_REQUEST_SUBJECT, ControlVerb
-from supervisors.bus import Bus
 
 __all__ = ["register", "send_control"]
 
@@ -30,11 +29,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def send_control(
-    url: str, token: str, verb: ControlVerb, broker: str | None, reason: str, who: str
+    target: NatsTarget, token: str, verb: ControlVerb, broker: str | None, reason: str, who: str
 ) -> dict[str, object]:
     import msgspec
 
-    bus = await Bus.connect(url, name="alpha-panda:control")
+    bus = await target.connect("alpha-panda:control")
     try:
         body = msgspec.json.encode(
             ControlRequest(verb=verb, broker=broker, reason=reason, requested_by=who)
@@ -54,17 +53,22 @@ def _control(args: argparse.Namespace) -> int:
         raise ConfigError(
             "control actions need a token: set ALPHA_PANDA_API_TOKEN to the running system's token"
         )
-    url = resolve_nats_url(settings)
+    target = nats_target(settings)
     who = f"{getpass.getuser()}@cli"
     try:
         result = run_async(
             send_control(
-                url, settings.api_token.get_secret_value(), args.verb, args.broker, args.reason, who
+                target,
+                settings.api_token.get_secret_value(),
+                args.verb,
+                args.broker,
+                args.reason,
+                who,
             )
         )
     except Exception as exc:  # no responder / timeout
-        print(f"alpha-panda: no running system answered {CONTROL_REQUEST_SUBJECT} on {url}: "
-              f"{type(exc).__name__}")  # fmt: skip
+        print(f"alpha-panda: no running system answered {CONTROL_REQUEST_SUBJECT} on "
+              f"{target.shown}: {type(exc).__name__}")  # fmt: skip
         return 1
     if not result.get("ok"):
         print(f"refused: {result.get('error')}")

@@ -24,7 +24,7 @@ from nats.aio.msg import Msg
 
 from actors.feed.replay import TickCsvWriter
 from actors.instruments import InstrumentBook
-from ops.commands.common import resolve_nats_url, run_async
+from ops.commands.common import nats_target, run_async
 from ops.errors import ConfigError
 from ops.settings import load_settings
 from schemas.envelope import decode_as
@@ -166,7 +166,7 @@ def _record(args: argparse.Namespace) -> int:
     ):
         raise ConfigError("--duration must be > 0 and --count at least 1")
     tokens = _tokens(args.instruments)
-    url = resolve_nats_url(load_settings())
+    target = nats_target(load_settings())
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -174,11 +174,11 @@ def _record(args: argparse.Namespace) -> int:
     async def record() -> RecordResult:
         try:
             bus = await asyncio.wait_for(
-                Bus.connect(url, name="alpha-panda:data-record"), CONNECT_TIMEOUT_S
+                target.connect("alpha-panda:data-record"), CONNECT_TIMEOUT_S
             )
         except TimeoutError:
             raise ConfigError(
-                f"cannot reach NATS at {url} within {CONNECT_TIMEOUT_S:g} s: start "
+                f"cannot reach NATS at {target.shown} within {CONNECT_TIMEOUT_S:g} s: start "
                 "`alpha-panda up` in this directory or set NATS_URL to the running server"
             ) from None
         try:
@@ -192,7 +192,7 @@ def _record(args: argparse.Namespace) -> int:
     try:
         result = run_async(record())
     except OSError as exc:
-        raise ConfigError(f"cannot record to {args.out} or reach {url}: {exc}") from None
+        raise ConfigError(f"cannot record to {args.out} or reach {target.shown}: {exc}") from None
     notes = []
     if result.late:
         notes.append(f"{result.late} arrived more than {REORDER_S:g} s late and were left out")
@@ -203,7 +203,8 @@ def _record(args: argparse.Namespace) -> int:
     )
     if result.written == 0:
         print(
-            f"no ticks arrived on {MARKET_TICKS_ALL} at {url}: is a feed running?", file=sys.stderr
+            f"no ticks arrived on {MARKET_TICKS_ALL} at {target.shown}: is a feed running?",
+            file=sys.stderr,
         )
         return 1
     return 0

@@ -7,28 +7,29 @@ import argparse
 
 from bridge.topics.admin import bootstrap_topics, check_topics
 from ops.bootstrap import bootstrap_streams
-from ops.commands.common import resolve_nats_url, run_async
+from ops.commands import nats_config
+from ops.commands.common import nats_target, run_async
 from ops.settings import Env, load_settings
-from supervisors.bus import Bus
 
 __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("ops", help="operations: bootstrap streams and topics")
+    p = sub.add_parser("ops", help="operations: bootstrap streams and topics, NATS users")
     ops_sub = p.add_subparsers(dest="ops_command", metavar="OPS_COMMAND", required=True)
     b = ops_sub.add_parser("bootstrap", help="create or update streams and topics (idempotent)")
     b.add_argument("--env", choices=("dev", "test", "production"), help="overlay to apply")
     b.set_defaults(func=_bootstrap)
+    nats_config.register(ops_sub)
 
 
 def _bootstrap(args: argparse.Namespace) -> int:
     settings = load_settings()
     env: Env = args.env or settings.env
-    url = resolve_nats_url(settings)
+    target = nats_target(settings)
 
     async def run() -> dict[str, str]:
-        bus = await Bus.connect(url, name="alpha-panda:bootstrap")
+        bus = await target.connect("alpha-panda:bootstrap")
         try:
             results = {f"stream {k}": v for k, v in (await bootstrap_streams(bus, env)).items()}
         finally:

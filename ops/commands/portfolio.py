@@ -10,11 +10,10 @@ from typing import Any
 
 import msgspec
 
-from ops.commands.common import resolve_nats_url, run_async
+from ops.commands.common import NatsTarget, nats_target, run_async
 from ops.settings import load_settings
 from schemas.events import PnlSnapshot, PositionView
 from schemas.names import BROKERS, parse_broker, portfolio_request_subject
-from supervisors.bus import Bus
 
 __all__ = ["register", "render_portfolio"]
 
@@ -32,8 +31,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_portfolio)
 
 
-async def _fetch(url: str, broker: str) -> bytes:
-    bus = await Bus.connect(url, name="alpha-panda:portfolio")
+async def _fetch(target: NatsTarget, broker: str) -> bytes:
+    bus = await target.connect("alpha-panda:portfolio")
     try:
         reply = await bus.request(portfolio_request_subject(parse_broker(broker)), b"", timeout_s=3)
     finally:
@@ -88,11 +87,11 @@ def render_portfolio(broker: str, snap: PnlSnapshot, by: str = "instrument") -> 
 
 
 def _portfolio(args: argparse.Namespace) -> int:
-    url = resolve_nats_url(load_settings())
+    target = nats_target(load_settings())
     try:
-        raw = run_async(_fetch(url, args.broker))
+        raw = run_async(_fetch(target, args.broker))
     except Exception as exc:
-        print(f"alpha-panda: no portfolio actor for {args.broker} answered on {url} "
+        print(f"alpha-panda: no portfolio actor for {args.broker} answered on {target.shown} "
               f"({type(exc).__name__}); is `alpha-panda up` running?")  # fmt: skip
         return 1
     if args.json:

@@ -6,10 +6,10 @@ import argparse
 import json
 from typing import Any
 
-from ops.commands.common import resolve_nats_url, run_async
+from ops.commands.common import NatsTarget, nats_target, run_async
 from ops.settings import load_settings
 from schemas.names import STATUS_SUBJECT
-from supervisors.bus import Bus
+from supervisors.nats_auth import NatsAuth
 from supervisors.status import StatusNode
 
 __all__ = ["register", "render_tree", "render_process", "render_pipeline", "fetch_status"]
@@ -22,8 +22,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_status)
 
 
-async def fetch_status(url: str, window_s: float = 1.0) -> list[dict[str, Any]]:
-    bus = await Bus.connect(url, name="alpha-panda:status")
+async def fetch_status(target: NatsTarget | str, window_s: float = 1.0) -> list[dict[str, Any]]:
+    """Every process's `alpha.status` reply; a bare URL connects without credentials."""
+    if isinstance(target, str):
+        target = NatsTarget(target, NatsAuth())
+    bus = await target.connect("alpha-panda:status")
     try:
         replies = await bus.gather_replies(STATUS_SUBJECT, b"", window_s=window_s)
     finally:
@@ -32,10 +35,10 @@ async def fetch_status(url: str, window_s: float = 1.0) -> list[dict[str, Any]]:
 
 
 def _status(args: argparse.Namespace) -> int:
-    url = resolve_nats_url(load_settings())
-    replies = run_async(fetch_status(url, args.window))
+    target = nats_target(load_settings())
+    replies = run_async(fetch_status(target, args.window))
     if not replies:
-        print(f"no alpha-panda process answered {STATUS_SUBJECT} on {url}")
+        print(f"no alpha-panda process answered {STATUS_SUBJECT} on {target.shown}")
         return 1
     if args.json:
         print(json.dumps(replies if len(replies) > 1 else replies[0], indent=2))
@@ -51,8 +54,17 @@ def render_process(reply: dict[str, Any]) -> str:
         f"process {p.get('pid')} on {p.get('host')}  roles {','.join(p.get('roles', []))}  "
         f"env {p.get('env')}  up {p.get('uptime_s')}s  nats {p.get('nats_url')}"
     )
+    lines = [head]
+    security = p.get("security") or {}
+    if p.get("auth") or security:
+        line = f"auth: {p.get('auth', '?')}  user {security.get('user', '?')}"
+        line += f"  permission violations {security.get('violations', 0)}"
+        last = security.get("last_violation")
+        if last:
+            line += f" (last: {last.get('kind')} to {last.get('subject')})"
+        lines.append(line)
     tree = reply.get("tree")
-    lines = [head, *(render_tree(StatusNode.from_builtins(tree)) if tree else [])]
+    lines.extend(render_tree(StatusNode.from_builtins(tree)) if tree else [])
     pipeline = reply.get("pipeline")
     if pipeline:
         lines.append("")

@@ -12,14 +12,23 @@ from bridge.mirror.config import BridgeConfig
 from ops.bootstrap import bootstrap_streams
 from ops.commands.common import run_async
 from ops.config_loading import load_domain_config
-from ops.preflight import check_compatibility, check_nats_server, check_secrets
+from ops.nats_access import client_auth, prepare_embedded
+from ops.preflight import (
+    check_compatibility,
+    check_nats_server,
+    check_refuses_anonymous,
+    check_secrets,
+    check_streams,
+)
 from ops.settings import Settings, load_settings
 from ops.tree import ROLES, build_tree
+from schemas.permissions import process_user, user_permissions
 from supervisors.bus import Bus
 from supervisors.dirlock import DataDirLock
 from supervisors.errors import DataDirInUse
 from supervisors.launcher import LaunchConfig, launch
 from supervisors.lease import process_owner_id
+from supervisors.nats_auth import NatsAuth
 
 __all__ = ["register"]
 
@@ -67,6 +76,10 @@ def _up(args: argparse.Namespace) -> int:
         lock.release()
 
 
+def _how(auth: NatsAuth | None) -> str:
+    return auth.describe() if auth else "anonymous"
+
+
 def _run(args: argparse.Namespace, settings: Settings, roles: tuple[str, ...]) -> int:
     if "bridge" in roles and settings.kafka_bootstrap_servers:
         try:  # the tree reads it again; a bad ALPHA_PANDA_BRIDGE_PRODUCER stops us here, clearly
@@ -84,13 +97,25 @@ def _run(args: argparse.Namespace, settings: Settings, roles: tuple[str, ...]) -
         settings.data_dir,
     )
 
+    user = process_user(roles)
+    permissions = user_permissions(user, roles)
+    embedded = None if settings.nats_url else prepare_embedded(settings.data_dir, roles)
+    auth = None if embedded else client_auth(settings, settings.nats_url or "", user)
+
     async def prepare(bus: Bus) -> None:
         info = bus.nc._server_info
         check_nats_server(str(info.get("version", "0")), bool(info.get("jetstream", False)))
-        results = await bootstrap_streams(bus, settings.env)
-        changed = {k: v for k, v in results.items() if v != "unchanged"}
-        if changed:
-            log.info("streams: %s", changed)
+        if settings.nats_url and settings.env == "production":
+            await check_refuses_anonymous(settings.nats_url, auth.tls if auth else None)
+        # Embedded: this is the operator's connection. External: a role user may lack the
+        # right to create streams; then the control role (or `ops bootstrap`) makes them.
+        if embedded or auth is None or auth.anonymous or permissions.manages_streams:
+            results = await bootstrap_streams(bus, settings.env)
+            changed = {k: v for k, v in results.items() if v != "unchanged"}
+            if changed:
+                log.info("streams: %s", changed)
+        else:
+            await check_streams(bus, permissions.streams_read)
 
     config = LaunchConfig(
         nats_url=settings.nats_url,
@@ -98,9 +123,12 @@ def _run(args: argparse.Namespace, settings: Settings, roles: tuple[str, ...]) -
         roles=roles,
         duration_s=args.duration,
         embedded_port=settings.embedded_nats_port,
+        auth=auth,
+        embedded_auth=embedded,
         prepare=prepare,
         cleanup=stores.close,
         process_info={"env": settings.env, "brokers": list(settings.brokers), "owner": owner,
+                      "auth": embedded.describe() if embedded else f"external, {_how(auth)}",
                       **stores.kind},
     )  # fmt: skip
     return run_async(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -146,6 +147,49 @@ def run_alpha_panda_up(
         timeout=timeout_s,
         check=False,
     )
+
+
+API_TOKEN = "a-token-of-sixteen-characters-or-more"
+_REPO = Path(__file__).parents[2]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without anything that would point a command at another system."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ALPHA_PANDA_", "NATS_")) and k not in _FOREIGN
+    }
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    workdir: Path, *args: str, timeout_s: float = 30, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A command run as an operator would, from the directory of the running `up` (so it
+    finds the embedded server and its credentials by itself)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ops.cli", *args], cwd=workdir,
+        env=clean_env(**{"ALPHA_PANDA_API_TOKEN": API_TOKEN, **(env or {})}),
+        capture_output=True, text=True, timeout=timeout_s, check=False,
+    )  # fmt: skip
+
+
+def up_embedded(workdir: Path, duration_s: float = 60) -> AlphaPanda:
+    """`alpha-panda up` with no NATS_URL: its own authenticated embedded server."""
+    shutil.copy(_REPO / "strategies.yaml", workdir)
+    log = workdir / "up.log"
+    env = clean_env(
+        ALPHA_PANDA_NATS_PORT="0", ALPHA_PANDA_WEB_ADDR=f"127.0.0.1:{free_port()}",
+        ALPHA_PANDA_API_TOKEN=API_TOKEN,
+    )  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ops.cli", "up", "--duration", str(duration_s)],
+            cwd=workdir, env=env, stdout=out, stderr=out,
+        )  # fmt: skip
+    return AlphaPanda(proc, log, workdir / "var")
 
 
 @asynccontextmanager
