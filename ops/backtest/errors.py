@@ -1,9 +1,15 @@
-"""Errors of the backtest report; each message names the problem and the fix."""
+"""Errors of backtesting's report and sweeps; each message names the problem and the fix."""
 
 from __future__ import annotations
 
-__all__ = ["ReportError"]
+from schemas.errors import ConfigError
+
+__all__ = ["ReportError", "SweepError"]
 
 
 class ReportError(ValueError):
     """A backtest result cannot be reported as given (a missing series, a reversed span)."""
+
+
+class SweepError(ConfigError):
+    """A `--grid`, `--walk-forward` or `--sort` a sweep cannot use; the message names the fix."""
