@@ -22,11 +22,13 @@ def walk_forward_text(wf: WalkForward, by: Metric, grid: Grid) -> str:
     parts: list[str] = []
     for w in wf.windows:
         win = w.window
-        choice = f"chosen by {order_text(by)} of {len(w.in_sample)}" if len(grid.points) > 1 else ""
+        if len(grid.points) > 1:
+            choice = f"{w.chosen.point}, chosen by {order_text(by)} of {len(w.in_sample)}"
+        else:
+            choice = f"parameters {w.chosen.point}"
         parts.append(
             f"window {win.number}: in-sample {_days(win.in_days)}, out-of-sample "
-            f"{_days(win.out_days)}; {w.chosen.point} {choice}".rstrip()
-            + "\n"
+            f"{_days(win.out_days)}; {choice}\n"
         )
         rows = [_relabel(w.chosen, "in-sample"), _relabel(w.out_of_sample, "out-of-sample")]
         parts.append(table_text(rows, first="Sample", numbered=False) + "\n")
