@@ -95,8 +95,13 @@ def _completed(
         max_workers=min(jobs, len(tasks)), initializer=_share, initargs=(ticks, spec)
     ) as pool:
         futures: list[Future[RunOutcome]] = [pool.submit(_run, t) for t in tasks]
-        for done in as_completed(futures):
-            yield done.result()
+        try:
+            for done in as_completed(futures):
+                yield done.result()
+        except BaseException:
+            # a failed run (or ^C) ends the sweep: the runs not started yet never start
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def run_tasks(

@@ -24,6 +24,8 @@ def walk_forward_text(wf: WalkForward, by: Metric, grid: Grid) -> str:
         win = w.window
         if len(grid.points) > 1:
             choice = f"{w.chosen.point}, chosen by {order_text(by)} of {len(w.in_sample)}"
+            if by.value(w.chosen.figures) is None:
+                choice += f" (no point has a {by.name} in-sample: the grid's first is taken)"
         else:
             choice = f"parameters {w.chosen.point}"
         parts.append(

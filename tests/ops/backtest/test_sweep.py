@@ -32,6 +32,7 @@ from ops.backtest.walkforward import (
     walk_forward,
     windows,
 )
+from ops.backtest.walkforward_table import walk_forward_text
 from ops.cli import main
 from schemas.events import MarketTick
 from tests.ops.backtest.sample import ist_ns
@@ -383,3 +384,27 @@ def test_bad_sweep_options_are_errors_not_tracebacks(
         assert cli(tmp_path, SAMPLE, "bad", *extra) == 2, extra
         err = capsys.readouterr().err
         assert err.startswith("alpha-panda: --") and "Traceback" not in err, err
+
+
+def test_without_a_grid_the_configured_parameters_run_in_both_samples() -> None:
+    ticks = session_ticks(4)
+    grid = build_grid([], spec().strategies)
+    wf = walk_forward(ticks, spec(), grid, metric("sharpe"), parse_walk_forward("in=2,out=1"),
+                      progress=False)  # fmt: skip
+    assert [w.chosen.point for w in wf.windows] == ["(configured)", "(configured)"]
+    out_ticks = [t for t in ticks if ist_date(t[0]) == wf.windows[1].window.out_days[0]]
+    assert wf.windows[1].result.fills == run_backtest(out_ticks, spec()).result.fills
+    assert "grid point" not in wf.windows[1].result.config
+    text = walk_forward_text(wf, metric("sharpe"), grid)
+    assert "; parameters (configured)\n" in text
+
+
+def test_a_choice_the_metric_cannot_make_is_said_so() -> None:
+    grid = grid_of("fast_window=2,3")
+    by = metric("sharpe")  # one in-sample day has no Sharpe ratio
+    wf = walk_forward(session_ticks(2), spec(), grid, by, parse_walk_forward("1"), progress=False)
+    [window] = wf.windows
+    assert window.chosen.point == "fast_window=2"
+    assert "no point has a sharpe in-sample: the grid's first is taken" in walk_forward_text(
+        wf, by, grid
+    )
