@@ -15,6 +15,7 @@ together (`fast_window=20` with `slow_window=10`, beside valid ones) is skipped 
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +26,10 @@ from actors.errors import ParamError
 from actors.strategies.config import StrategyConfig
 from ops.backtest.errors import SweepError
 
-__all__ = ["GridAxis", "GridPoint", "Grid", "parse_grid", "build_grid"]
+__all__ = ["MAX_POINTS", "GridAxis", "GridPoint", "Grid", "parse_grid", "build_grid"]
+
+MAX_POINTS = 10_000
+"""The most combinations one grid may have."""
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=,-]")
@@ -159,16 +163,15 @@ def _with_params(config: StrategyConfig, changes: dict[str, str]) -> StrategyCon
     )  # fmt: skip
 
 
-def _why(exc: Exception) -> str:
-    cause = exc.__cause__ if isinstance(exc, msgspec.ValidationError) else exc
-    if isinstance(cause, ParamError):
-        return f"{cause.field} {cause.problem} ({cause.fix})"
-    return str(exc).replace(" - at `$.", " (parameter ").replace("`", "") + ")"
-
-
 def build_grid(axes: Sequence[GridAxis], strategies: Sequence[StrategyConfig]) -> Grid:
     """Every combination of the axes' values applied to `strategies`; no axes: one point
     with the configured parameters."""
+    size = math.prod(len(a.values) for a in axes)
+    if size > MAX_POINTS:
+        raise SweepError(
+            f"--grid: {size:,} combinations is more than {MAX_POINTS:,}; give fewer values "
+            "(or sweep in stages, narrowing around the best)"
+        )
     targets = [_targets(axis, strategies) for axis in axes]
     for (a, ta), (b, tb) in itertools.combinations(zip(axes, targets, strict=True), 2):
         both = {c.id for c in ta} & {c.id for c in tb}
@@ -184,8 +187,8 @@ def build_grid(axes: Sequence[GridAxis], strategies: Sequence[StrategyConfig]) -
         label = ",".join(f"{k}={v}" for k, v in values)
         try:
             configs = tuple(_point_config(c, axes, targets, combo) for c in strategies)
-        except (msgspec.ValidationError, ParamError) as exc:
-            skipped.append((label, _why(exc)))
+        except _Invalid as exc:
+            skipped.append((label, str(exc)))
             continue
         points.append(GridPoint(index=len(points), values=values, strategies=configs))
     _check_values(axes, points, skipped)
@@ -223,9 +226,14 @@ def _point_config(
     try:
         return _with_params(config, changes)
     except ParamError as exc:  # raised by __post_init__ outside a conversion
-        raise ParamError(exc.field, f"of {config.id}: {exc.problem}", exc.fix) from None
+        raise _Invalid(f"{exc.field} of {config.id}: {exc.problem} ({exc.fix})") from None
     except msgspec.ValidationError as exc:
         cause = exc.__cause__
         if isinstance(cause, ParamError):
-            raise ParamError(cause.field, f"of {config.id}: {cause.problem}", cause.fix) from None
-        raise
+            raise _Invalid(f"{cause.field} of {config.id}: {cause.problem} ({cause.fix})") from None
+        problem, _, field = str(exc).replace("`", "").partition(" - at $.")
+        raise _Invalid(f"{field or 'params'} of {config.id}: {problem}") from None
+
+
+class _Invalid(Exception):
+    """A combination a strategy cannot take; the message says why."""

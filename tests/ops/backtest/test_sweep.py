@@ -159,7 +159,8 @@ def test_an_unknown_param_names_the_valid_params() -> None:
 
 
 def test_a_value_no_strategy_can_take_is_an_error_before_any_run() -> None:
-    with pytest.raises(SweepError, match=r"fast_window=abc: .*Expected int, got str"):
+    with pytest.raises(SweepError, match=r"fast_window=abc: .*fast_window of mom: Expected int, "
+                       "got str; change the values"):  # fmt: skip
         grid_of("fast_window=3,abc")
     with pytest.raises(SweepError, match=r"lots=0: .*lots of mom: must be at least 1"):
         grid_of("lots=0,1")
@@ -176,6 +177,12 @@ def test_a_combination_invalid_only_together_is_skipped_and_listed() -> None:
     assert "slow_window of mom: must be greater than fast_window (10)" in why
     with pytest.raises(SweepError, match="no combination with it is valid"):
         grid_of("fast_window=10", "slow_window=8")
+
+
+def test_a_grid_too_big_to_run_is_an_error() -> None:
+    values = ",".join(str(n) for n in range(1, 101))
+    with pytest.raises(SweepError, match="10,100 combinations is more than 10,000"):
+        grid_of(f"lots={values}", f"slow_window={values},200")
 
 
 # --- ranking --------------------------------------------------------------------------
