@@ -1,4 +1,4 @@
-"""Errors of backtesting's report and sweeps; each message names the problem and the fix."""
+"""Errors of backtesting; each message names the problem (the file and line) and the fix."""
 
 from __future__ import annotations
 

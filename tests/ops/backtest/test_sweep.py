@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from actors.feed.replay import read_ticks_csv
 from actors.instruments import InstrumentBook
 from actors.paper.matching import PaperConfig
 from actors.risk.limits import RiskLimits
@@ -19,7 +20,6 @@ from actors.strategies.config import parse_strategies
 from ops.backtest.engine import BacktestSpec, run_backtest
 from ops.backtest.errors import SweepError
 from ops.backtest.grid import Grid, build_grid, parse_grid
-from ops.backtest.inputs import load_ticks
 from ops.backtest.ist import ist_date
 from ops.backtest.ranking import METRICS, metric, rank, row_scalars
 from ops.backtest.results import TOTAL
@@ -194,7 +194,7 @@ def test_an_unknown_sort_metric_lists_the_metrics() -> None:
 
 
 def test_a_2x2_grid_on_the_sample_gives_4_rows_the_same_in_1_or_2_processes() -> None:
-    ticks = load_ticks(SAMPLE, None, None)
+    ticks = list(read_ticks_csv(SAMPLE))
     grid = grid_of("fast_window=3,4", "slow_window=8,12")
     by = metric("net_pnl")
     one = sweep(ticks, spec(), grid, by, jobs=1, progress=False)
