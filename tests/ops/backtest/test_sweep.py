@@ -377,6 +377,10 @@ def test_the_command_walks_forward_and_writes_both_samples(
     assert [w["out_of_sample_days"] for w in doc["windows"]] == [["2024-01-04"], ["2024-01-05"]]
     assert all(len(w["in_sample"]) == 2 for w in doc["windows"])
     assert all(w["chosen"] == w["in_sample"][0]["point"] for w in doc["windows"])
+    assert cli(tmp_path, data, "wf2", "--grid", "fast_window=2,3", "--walk-forward", "2",
+               "--jobs", "2") == 0  # fmt: skip
+    for name in ("walk_forward.csv", "walk_forward.json"):
+        assert (tmp_path / "wf" / name).read_bytes() == (tmp_path / "wf2" / name).read_bytes()
     lines = (tmp_path / "wf" / "walk_forward.csv").read_text().splitlines()
     assert [line.split(",")[:2] for line in lines[1:]] == [
         ["1", "in"], ["1", "out"], ["2", "in"], ["2", "out"], ["all", "out"],
