@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from schemas.errors import ConfigError
 
-__all__ = ["DataError", "ReportError"]
+__all__ = ["DataError", "ReportError", "SweepError"]
 
 
 class DataError(ConfigError):
@@ -27,3 +27,7 @@ class DataError(ConfigError):
 
 class ReportError(ValueError):
     """A backtest result cannot be reported as given (a missing series, a reversed span)."""
+
+
+class SweepError(ConfigError):
+    """A `--grid`, `--walk-forward` or `--sort` a sweep cannot use; the message names the fix."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from ops.backtest.data import load_market_data
 from ops.backtest.engine import BacktestSpec, run_backtest
 from ops.backtest.inputs import BacktestInputError, parse_bound, select_strategies
+from ops.commands.backtest_sweep import add_sweep_arguments, run_sweep, wants_sweep
 from ops.commands.common import run_async
 from ops.config_loading import load_domain_config
 from ops.settings import load_settings
@@ -41,6 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the run's ids (0-65535)")
     p.add_argument("--out", type=Path, default=Path("backtest"), help="report directory")
+    add_sweep_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -80,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
                 "seed": str(args.seed), "ticks": str(len(ticks)),
                 "strategies_source": args.strategies or config.strategies_source},
     )  # fmt: skip
+    if wants_sweep(args):
+        return run_sweep(args, ticks, spec)
     # the report draws with matplotlib: imported here, so no other command pays for it
     from ops.backtest.report import console_table, write_report
 
