@@ -189,14 +189,16 @@ class Portfolio:
         totals = self._totals.get(strategy_id)
         return ZERO if totals is None else totals.realized
 
-    def strategy_net(self) -> dict[str, Decimal]:
-        """Per strategy with a book: realized + unrealized - charges, as `strategies()` has
-        them, reading only the held positions."""
+    def strategy_net(self) -> tuple[Decimal, dict[str, Decimal]]:
+        """Equity, and per strategy with a book realized + unrealized - charges (as
+        `strategies()` has them), reading only the held positions."""
         out: dict[str, Decimal] = {}
+        held = ZERO
         for sid, t in self._totals.items():
             value = sum((self._value(b) for b in t.held.values()), ZERO)
+            held += value
             out[sid] = t.realized + (value - t.cost) - t.charges
-        return out
+        return self._cash + held, out
 
     @property
     def charges(self) -> Decimal:

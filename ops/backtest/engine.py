@@ -204,8 +204,8 @@ class _Engine:
     def _sample(self, ts: int) -> None:
         """Equity now: the account's, and each strategy's share of the capital plus its PnL."""
         points = self.equity
-        _append(points[TOTAL], ts, self.portfolio.book.equity)
-        pnl = self.portfolio.book.strategy_net()
+        equity, pnl = self.portfolio.book.strategy_net()
+        _append(points[TOTAL], ts, equity)
         for sid, series in points.items():
             if sid != TOTAL:
                 _append(series, ts, self.share + pnl.get(sid, Decimal(0)))
