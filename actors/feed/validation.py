@@ -34,9 +34,15 @@ def validate_tick(tick: MarketTick, book: InstrumentBook) -> None:
             instrument_token=token,
         )
     _check_price(inst, "last_price", tick.last_price)
-    if tick.ohlc is not None:
+    ohlc = tick.ohlc
+    if ohlc is not None and not (
+        ohlc.open.is_finite()
+        and ohlc.high.is_finite()
+        and ohlc.low.is_finite()
+        and ohlc.close.is_finite()
+    ):  # the common case costs four calls; the loop below names the bad field
         for name in ("open", "high", "low", "close"):
-            _check_finite(inst, f"ohlc.{name}", getattr(tick.ohlc, name))
+            _check_finite(inst, f"ohlc.{name}", getattr(ohlc, name))
     if tick.average_traded_price is not None:
         _check_finite(inst, "average_traded_price", tick.average_traded_price)
     if tick.depth is not None:

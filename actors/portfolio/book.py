@@ -87,6 +87,34 @@ class _Book(msgspec.Struct, kw_only=True):
     symbol: str | None = None
 
 
+class _Totals:
+    """One strategy's running figures, kept on each fill so a read costs only its held books.
+
+    `realized`, `charges` and `cost` are the sums `strategies()` adds up over the strategy's
+    books (exact: Decimal addition of these amounts does not round, and a book's cost
+    never gains decimal places it loses, so the running sum is the same number with the
+    same exponent); `held` are its books with a position.
+    """
+
+    __slots__ = ("charges", "cost", "held", "realized")
+
+    def __init__(self) -> None:
+        self.realized = self.charges = self.cost = ZERO
+        self.held: dict[int, _Book] = {}
+
+    def add(self, book: _Book) -> None:
+        self.realized += book.realized_pnl
+        self.charges += book.charges
+        self.cost += book.cost
+        self.follow(book)
+
+    def follow(self, book: _Book) -> None:
+        if book.quantity:
+            self.held[book.instrument_token] = book
+        else:
+            self.held.pop(book.instrument_token, None)
+
+
 class _Mark(msgspec.Struct, frozen=True):
     price: Decimal
     ts: int
@@ -137,6 +165,7 @@ class Portfolio:
         self._priced_at: dict[int, int] = {}  # instrument -> tick_ts of its last fill
         self._last_fill_price: dict[int, Decimal] = {}  # shown while the instrument is flat
         self._fill_ids: set[str] = set()
+        self._totals: dict[str, _Totals] = {}  # per strategy, updated on each fill
 
     @property
     def starting_cash(self) -> Decimal:
@@ -155,6 +184,22 @@ class Portfolio:
     def unrealized_pnl(self) -> Decimal:
         return sum((self._value(b) - b.cost for b in self._books.values()), ZERO)
 
+    def strategy_realized(self, strategy_id: str) -> Decimal:
+        """The strategy's realized PnL (before charges), as `strategies()` reports it."""
+        totals = self._totals.get(strategy_id)
+        return ZERO if totals is None else totals.realized
+
+    def strategy_net(self) -> tuple[Decimal, dict[str, Decimal]]:
+        """Equity, and per strategy with a book realized + unrealized - charges (as
+        `strategies()` has them), reading only the held positions."""
+        out: dict[str, Decimal] = {}
+        held = ZERO
+        for sid, t in self._totals.items():
+            value = sum((self._value(b) for b in t.held.values()), ZERO)
+            held += value
+            out[sid] = t.realized + (value - t.cost) - t.charges
+        return self._cash + held, out
+
     @property
     def charges(self) -> Decimal:
         return self._charges
@@ -165,7 +210,8 @@ class Portfolio:
 
     @property
     def equity(self) -> Decimal:
-        return self._cash + sum((self._value(b) for b in self._books.values()), ZERO)
+        held = (b for t in self._totals.values() for b in t.held.values())
+        return self._cash + sum((self._value(b) for b in held), ZERO)
 
     @property
     def fills(self) -> int:
@@ -173,7 +219,7 @@ class Portfolio:
 
     def held(self) -> set[int]:
         """The instruments some strategy holds a position in."""
-        return {b.instrument_token for b in self._books.values() if b.quantity}
+        return {token for t in self._totals.values() for token in t.held}
 
     def _mark_of(self, token: int) -> Decimal | None:
         """The instrument's mark, or None while no tick at or after its last fill's is seen."""
@@ -202,6 +248,7 @@ class Portfolio:
                 strategy_id=fill.strategy_id, instrument_token=fill.instrument_token
             )
         signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
+        cost = book.cost
         book.quantity, book.cost, realized = apply_trade(
             book.quantity, book.cost, signed, fill.price
         )
@@ -213,6 +260,13 @@ class Portfolio:
         book.fills += 1
         book.closed_at = fill.price
         book.symbol = fill.symbol or book.symbol
+        totals = self._totals.get(fill.strategy_id)
+        if totals is None:
+            totals = self._totals[fill.strategy_id] = _Totals()
+        totals.realized += realized
+        totals.charges += charges
+        totals.cost = totals.cost - cost + book.cost
+        totals.follow(book)
         token = fill.instrument_token
         self._priced_at[token] = max(self._priced_at.get(token, 0), fill.tick_ts)
         self._last_fill_price[token] = fill.price
@@ -350,6 +404,8 @@ class Portfolio:
         book._charges = snapshot.charges
         book._turnover = snapshot.turnover
         book._fills = snapshot.fills
+        for restored in book._books.values():
+            book._totals.setdefault(restored.strategy_id, _Totals()).add(restored)
         held = sum((b.cost for b in book._books.values()), ZERO)
         book._starting_cash = snapshot.cash + held - snapshot.realized_pnl + snapshot.charges
         return book

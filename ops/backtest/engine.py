@@ -199,17 +199,13 @@ class _Engine:
         self._sample(ts)
 
     def _realized(self, strategy_id: str) -> Decimal:
-        for s in self.portfolio.book.strategies():
-            if s.strategy_id == strategy_id:
-                return s.realized_pnl
-        return Decimal(0)
+        return self.portfolio.book.strategy_realized(strategy_id)
 
     def _sample(self, ts: int) -> None:
         """Equity now: the account's, and each strategy's share of the capital plus its PnL."""
         points = self.equity
-        _append(points[TOTAL], ts, self.portfolio.book.equity)
-        pnl = {s.strategy_id: s.realized_pnl + s.unrealized_pnl - s.charges
-               for s in self.portfolio.book.strategies()}  # fmt: skip
+        equity, pnl = self.portfolio.book.strategy_net()
+        _append(points[TOTAL], ts, equity)
         for sid, series in points.items():
             if sid != TOTAL:
                 _append(series, ts, self.share + pnl.get(sid, Decimal(0)))
