@@ -12,6 +12,7 @@ from ops.commands import (
     ops_cmd,
     portfolio,
     schemas_cmd,
+    sim,
     status,
     up,
 )
@@ -28,4 +29,5 @@ COMMAND_MODULES: list[ModuleType] = [
     schemas_cmd,
     bench,
     backtest,
+    sim,
 ]
