@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,8 +30,15 @@ class RunningSim:
 
 @pytest.fixture
 def kite_sim() -> Iterator[RunningSim]:
+    with start_sim() as sim:
+        yield sim
+
+
+@contextlib.contextmanager
+def start_sim(*extra: str) -> Iterator[RunningSim]:
+    """`alpha-panda sim kite` on free ports with `extra` flags, stopped on exit."""
     cmd = [sys.executable, "-m", "ops.cli", "sim", "kite", "--port", "0", "--ws-port", "0"]
-    cmd += ["--tick-interval-s", "0.005"]
+    cmd += ["--tick-interval-s", "0.005", *extra]
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None

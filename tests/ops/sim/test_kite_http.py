@@ -11,7 +11,7 @@ import requests
 from kiteconnect import KiteConnect
 from kiteconnect import exceptions as kex
 
-from tests.ops.sim.conftest import RunningSim
+from tests.ops.sim.conftest import RunningSim, start_sim
 
 PROTECT = KiteConnect.MARKET_PROTECTION_AUTO
 
@@ -167,3 +167,14 @@ def test_an_unknown_fault_is_refused_naming_the_known_ones(kite_sim: RunningSim)
     r = httpx.post(f"{kite_sim.env['KITE_ROOT']}/_sim/faults", json={"explode": 1})
     assert r.status_code == 400
     assert "known" in r.json()["message"] and "http_5xx" in r.json()["message"]
+
+
+def test_fault_flags_on_the_command_line_apply_from_the_first_request() -> None:
+    with start_sim("--http-5xx", "1", "--http-429", "1") as sim:
+        kite = sim.client()
+        with pytest.raises(kex.NetworkException) as first:
+            kite.profile()
+        with pytest.raises(kex.NetworkException) as second:
+            kite.profile()
+        assert (first.value.code, second.value.code) == (503, 429)
+        assert kite.profile()["user_id"] == "SIM001"
