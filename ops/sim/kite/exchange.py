@@ -15,6 +15,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from kiteconnect import KiteConnect as K
+
 from actors.instruments import Instrument, InstrumentBook
 from ops.sim.kite.rules import KiteError, check_protection, form_int, form_price, input_error
 from schemas.events import MarketTick
@@ -33,9 +35,10 @@ MAX_TAG_CHARS = 20
 MAX_MODIFICATIONS = 25
 IST = timezone(timedelta(hours=5, minutes=30))
 _VARIETIES = {"regular", "amo", "co", "iceberg", "auction"}
-_ORDER_TYPES = {"MARKET", "LIMIT", "SL", "SL-M"}
+# Kite's own spellings, from the official client (one of them is also a stream's name).
+ORDER_TYPES = {K.ORDER_TYPE_MARKET, K.ORDER_TYPE_LIMIT, K.ORDER_TYPE_SL, K.ORDER_TYPE_SLM}
 _PRODUCTS = {"CNC", "MIS", "NRML", "MTF"}
-_NEEDS_PROTECTION = {"MARKET", "SL-M"}
+_NEEDS_PROTECTION = {K.ORDER_TYPE_MARKET, K.ORDER_TYPE_SLM}
 
 
 def stamp(now: datetime) -> str:
@@ -140,8 +143,8 @@ class Exchange:
         if side not in ("BUY", "SELL"):
             raise input_error("Invalid `transaction_type`; use BUY or SELL.")
         order_type = form.get("order_type", "")
-        if order_type not in _ORDER_TYPES:
-            raise input_error(f"Invalid `order_type`; use one of {sorted(_ORDER_TYPES)}.")
+        if order_type not in ORDER_TYPES:
+            raise input_error(f"Invalid `order_type`; use one of {sorted(ORDER_TYPES)}.")
         product = form.get("product", "")
         if product not in _PRODUCTS:
             raise input_error(f"Invalid `product`; use one of {sorted(_PRODUCTS)}.")

