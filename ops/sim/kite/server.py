@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -85,7 +86,12 @@ class KiteSim:
             self.session.expire()
 
     def _order_changed(self, order: SimOrder) -> None:
-        self.ticker.order_update(order.view(self.exchange.clock()))
+        view = order.view(self.exchange.clock())
+        # As Kite's postbacks: sha256(order_id + order_timestamp + api_secret).
+        signed = view["order_id"] + view["order_timestamp"] + self.session.api_secret
+        extra = {"user_id": view["placed_by"], "unfilled_quantity": view["pending_quantity"]}
+        checksum = hashlib.sha256(signed.encode()).hexdigest()
+        self.ticker.order_update(view | extra | {"app_id": 0, "checksum": checksum})
 
     async def serve(self, on_ready: Callable[[KiteSim], Awaitable[None] | None]) -> None:
         for _ in range(len(self.book)):  # every instrument has a touch before the first order

@@ -32,6 +32,9 @@ def test_kite_ticker_gets_every_mode_order_updates_and_survives_stall_and_drop(
     assert "ohlc" in modes["quote"] and "depth" not in modes["quote"]
     assert "depth" in modes["full"] and seen["full_depth"] == [5, 5]
     assert seen["updates"][-1] == {"status": "COMPLETE", "tag": "probe"}
+    assert {"order_id", "checksum", "filled_quantity", "unfilled_quantity"} <= set(
+        seen["update_keys"]
+    )
     assert seen["heartbeats"] >= 2
     assert seen["longest_gap_s"] >= 1.5  # silent: not even a heartbeat during the stall
     assert seen["connects"] == 2  # the client reconnected after the drop ...

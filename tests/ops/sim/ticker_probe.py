@@ -52,6 +52,7 @@ def main(root: str, ws_root: str, api_key: str, access_token: str) -> dict[str, 
     def on_order_update(ws: KiteTicker, data: dict[str, Any]) -> None:
         with lock:
             seen["updates"].append({"status": data["status"], "tag": data["tag"]})
+            seen["update_keys"] = sorted(data)
             lock.notify_all()
 
     ticker.on_connect, ticker.on_ticks = on_connect, on_ticks
