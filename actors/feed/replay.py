@@ -34,7 +34,10 @@ __all__ = [
     "CSV_COLUMNS",
     "REQUIRED_COLUMNS",
     "read_ticks_csv",
+    "read_tick_lines",
+    "parse_tick_rows",
     "write_ticks_csv",
+    "TickCsvWriter",
     "ReplayClock",
     "pacing_delays",
 ]
@@ -65,36 +68,77 @@ T = TypeVar("T")
 
 def read_ticks_csv(path: str | Path) -> Iterator[tuple[int, MarketTick]]:
     """Yield `(ts_ns, tick)` per row, lazily; raises `TickCsvError` on the first bad row."""
+    for _line, ts, tick in read_tick_lines(path):
+        yield ts, tick
+
+
+def read_tick_lines(path: str | Path) -> Iterator[tuple[int, int, MarketTick]]:
+    """Yield `(line, ts_ns, tick)` per row, lazily: `read_ticks_csv` with line numbers."""
     name = str(path)
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         header = [h.strip() for h in next(reader, [])]
-        _check_header(name, header)
-        for row in reader:
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                raise TickCsvError(
-                    name,
-                    reader.line_num,
-                    None,
-                    f"{len(row)} cells but the header has {len(header)}; "
-                    "quote cells that contain commas",
-                )
-            cells = {h: c.strip() for h, c in zip(header, row, strict=True)}
-            yield _RowParser(name, reader.line_num, cells).tick()
+        rows = ((reader.line_num, row) for row in reader)
+        yield from parse_tick_rows(name, header, rows)
+
+
+def parse_tick_rows(
+    name: str, header: Sequence[str], rows: Iterable[tuple[int, Sequence[str]]]
+) -> Iterator[tuple[int, int, MarketTick]]:
+    """Parse rows of cells (with their line or row numbers) under `header`, in this format.
+
+    The one parser of the format, for any container of its columns (CSV, Parquet, ...).
+    """
+    header = list(header)
+    _check_header(name, header)
+    for line, row in rows:
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise TickCsvError(
+                name,
+                line,
+                None,
+                f"{len(row)} cells but the header has {len(header)}; "
+                "quote cells that contain commas",
+            )
+        cells = {h: c.strip() for h, c in zip(header, row, strict=True)}
+        ts, tick = _RowParser(name, line, cells).tick()
+        yield line, ts, tick
 
 
 def write_ticks_csv(path: str | Path, ticks: Iterable[tuple[int, MarketTick]]) -> int:
     """Write ticks in the format `read_ticks_csv` reads (all columns); returns the count."""
-    count = 0
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
+    with TickCsvWriter(path) as writer:
         for ts_ns, tick in ticks:
-            writer.writerow(_row_of_tick(ts_ns, tick))
-            count += 1
-    return count
+            writer.write(ts_ns, tick)
+        return writer.count
+
+
+class TickCsvWriter:
+    """`write_ticks_csv` one tick at a time (a recording): header first, `flush()` at will."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._fh = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - see close
+        self._writer = csv.writer(self._fh, lineterminator="\n")
+        self._writer.writerow(CSV_COLUMNS)
+        self.count = 0
+
+    def write(self, ts_ns: int, tick: MarketTick) -> None:
+        self._writer.writerow(_row_of_tick(ts_ns, tick))
+        self.count += 1
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> TickCsvWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class ReplayClock:

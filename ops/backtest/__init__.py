@@ -1,1 +1,2 @@
-"""Backtesting: the figures and the report of a run over recorded market data."""
+"""Backtesting: market data in, the live desks driven on a simulated clock, the figures and
+the report of the run out."""

@@ -84,7 +84,7 @@ def equity_chart(points: Sequence[EquityPoint], title: str = "Total equity (₹)
     depths = [d for _, d in series]
     bottom.fill_between(times, depths, 0.0, color=_DRAWDOWN_COLOR, alpha=0.35, linewidth=0)
     bottom.plot(times, depths, color=_DRAWDOWN_COLOR, linewidth=1.0)
-    bottom.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=1))
+    bottom.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=None))  # from the range
     bottom.set_ylim(top=0.0)
     bottom.grid(True, color="#dddddd", linewidth=0.8)
     _time_axis(bottom)

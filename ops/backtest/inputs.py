@@ -1,4 +1,5 @@
-"""What a backtest reads: its ticks (with a time range) and the strategies it runs.
+"""What a backtest reads besides its data (`ops/backtest/data.py`): the time range and the
+strategies it runs.
 
 Bad input is a `BacktestInputError` (a `ConfigError`: the CLI prints it, no traceback)
 naming the file, the line and the fix.
@@ -6,18 +7,16 @@ naming the file, the line and the fix.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from actors.errors import StrategyConfigError, TickCsvError
-from actors.feed.replay import read_ticks_csv
+from actors.errors import StrategyConfigError
 from actors.instruments import InstrumentBook
 from actors.strategies.config import StrategyConfig, load_strategies_yaml
 from ops.errors import ConfigError
-from schemas.events import MarketTick
 
-__all__ = ["BacktestInputError", "parse_bound", "load_ticks", "select_strategies"]
+__all__ = ["BacktestInputError", "parse_bound", "select_strategies"]
 
 IST = timezone(timedelta(hours=5, minutes=30))
 _DAY_NS = 86_400 * 10**9
@@ -44,44 +43,6 @@ def parse_bound(text: str, option: str, *, end: bool = False) -> int:
     if when.tzinfo is None:
         when = when.replace(tzinfo=IST)
     return int(when.timestamp() * 1e6) * 1000
-
-
-def load_ticks(
-    path: Path, start_ns: int | None, end_ns: int | None
-) -> list[tuple[int, MarketTick]]:
-    """The ticks of a replay CSV within [start_ns, end_ns], in time order."""
-    if not path.is_file():
-        raise BacktestInputError(f"--data {path}: no such file; pass a tick CSV (replay format)")
-    ticks: list[tuple[int, MarketTick]] = []
-    first = last = None
-    try:
-        rows: Iterator[tuple[int, MarketTick]] = read_ticks_csv(path)
-        for n, (ts, tick) in enumerate(rows, start=1):
-            if last is not None and ts < last:
-                raise BacktestInputError(
-                    f"{path}: data row {n} (ts {ts}) is earlier than the row before it "
-                    f"({last}); sort the file by ts (e.g. `sort -t, -k1,1n`)"
-                )
-            first = ts if first is None else first
-            last = ts
-            if (start_ns is None or ts >= start_ns) and (end_ns is None or ts <= end_ns):
-                ticks.append((ts, tick))
-    except TickCsvError as exc:
-        raise BacktestInputError(f"{exc}; fix that row or remove it") from None
-    except UnicodeDecodeError as exc:
-        raise BacktestInputError(f"{path}: not a UTF-8 text file ({exc.reason})") from None
-    if first is None:
-        raise BacktestInputError(f"{path}: holds no ticks; record some with the replay format")
-    if not ticks:
-        raise BacktestInputError(
-            f"{path}: no ticks in the range asked for; the data covers "
-            f"{_ist(first)} to {_ist(last or first)} (IST): widen --from/--to"
-        )
-    return ticks
-
-
-def _ist(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, IST).isoformat(timespec="seconds")
 
 
 def select_strategies(

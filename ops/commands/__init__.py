@@ -9,6 +9,7 @@ from ops.commands import (
     bench,
     bridge_cmd,
     control,
+    data,
     ops_cmd,
     portfolio,
     schemas_cmd,
@@ -29,5 +30,6 @@ COMMAND_MODULES: list[ModuleType] = [
     schemas_cmd,
     bench,
     backtest,
+    data,
     sim,
 ]

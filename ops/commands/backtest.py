@@ -1,7 +1,7 @@
 """`alpha-panda backtest`: the live desks on recorded ticks, in simulated time, with a report.
 
-    alpha-panda backtest --data ticks.csv [--from DAY] [--to DAY] [--strategies IDS|FILE]
-                         [--capital RUPEES] [--seed N] [--out DIR]
+    alpha-panda backtest --data ticks.csv|candles.csv|DIR|sample [--from DAY] [--to DAY]
+                         [--strategies IDS|FILE] [--capital RUPEES] [--seed N] [--out DIR]
 
 Strategies, risk limits and the paper fill model come from the same configuration as
 `alpha-panda up` (strategies.yaml or ALPHA_PANDA_STRATEGIES, ALPHA_PANDA_RISK_LIMITS,
@@ -15,8 +15,9 @@ import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from ops.backtest.data import load_market_data
 from ops.backtest.engine import BacktestSpec, run_backtest
-from ops.backtest.inputs import BacktestInputError, load_ticks, parse_bound, select_strategies
+from ops.backtest.inputs import BacktestInputError, parse_bound, select_strategies
 from ops.commands.backtest_sweep import add_sweep_arguments, run_sweep, wants_sweep
 from ops.commands.common import run_async
 from ops.config_loading import load_domain_config
@@ -27,7 +28,12 @@ __all__ = ["register", "run"]
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("backtest", help="run strategies on recorded ticks, with a report")
-    p.add_argument("--data", type=Path, required=True, help="tick CSV (the replay format)")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="`sample` (the shipped sample), ticks (replay CSV or Parquet), Kite one-minute "
+        "candles, or a directory of them (docs/backtesting.md)",
+    )
     p.add_argument("--from", dest="start", help="first IST day (2024-11-25) or ISO time")
     p.add_argument("--to", dest="end", help="last IST day (inclusive) or ISO time")
     p.add_argument("--strategies", help="strategy ids of the configuration (a,b) or a file")
@@ -66,11 +72,12 @@ def run(args: argparse.Namespace) -> int:
         raise BacktestInputError(
             "no strategies to run: enable one in the configuration or pass --strategies"
         )
-    ticks = load_ticks(args.data, start, end)
+    data = load_market_data(args.data, from_ns=start, to_ns=end, book=config.book)
+    ticks = [(tick.exchange_timestamp_ns or 0, tick) for tick in data.ticks]
     spec = BacktestSpec(
         strategies=tuple(strategies), book=config.book, risk_limits=config.risk_limits,
         paper=config.paper, capital=_capital(args.capital, settings.starting_cash),
-        seed=args.seed,
+        seed=args.seed, findings=tuple(data.findings),
         config={"data": str(args.data), "strategies": ", ".join(s.id for s in strategies),
                 "seed": str(args.seed), "ticks": str(len(ticks)),
                 "strategies_source": args.strategies or config.strategies_source},

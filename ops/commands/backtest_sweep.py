@@ -72,6 +72,14 @@ def run_sweep(args: argparse.Namespace, ticks: Ticks, spec: BacktestSpec) -> int
                                     extra={"config": dict(spec.config)})  # fmt: skip
         print(f"{len(rows)} grid points on {len(ticks)} ticks, ranked by {order_text(by)}:")
         print(table_text(rows, top=args.top), end="")
+        undefined = sum(1 for r in rows if by.value(r.figures) is None)
+        if rows and undefined == len(rows):
+            print(f"note: {by.name} is n/a for every point (too few trading days or no "
+                  "spread), so this order is only the grid's; rank by another figure, "
+                  "e.g. --sort net_pnl")  # fmt: skip
+        elif undefined:
+            print(f"note: {by.name} is n/a for {undefined} of {len(rows)} points; "
+                  "they are ranked last")  # fmt: skip
         print(f"table in {csv_path} and results.json" + (f"; reports in {root}/" if root else ""))
         return 0
     root = out / "walk-forward" if args.reports else None

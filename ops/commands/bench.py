@@ -1,4 +1,4 @@
-"""`alpha-panda bench pipeline|bridge [--json]`: benchmarks on throwaway servers.
+"""`alpha-panda bench pipeline|bridge|backtest [--json]`: benchmarks on throwaway servers.
 
 `--json` prints one JSON object as the last line of stdout; progress goes to stderr.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from ops.commands.common import run_async
 
-__all__ = ["register", "render_pipeline"]
+__all__ = ["register", "render_pipeline", "render_backtest"]
 
 _COLUMNS = ("p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms")
 
@@ -49,6 +49,55 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bridge.add_argument("--messages", type=int, default=50000, help="messages to mirror")
     bridge.add_argument("--json", action="store_true", help="print one JSON object as last line")
     bridge.set_defaults(func=_bridge)
+    backtest = bench.add_parser(
+        "backtest", help="ticks per second of strategies over history, with backtrader as anchor"
+    )
+    backtest.add_argument(
+        "--quick", action="store_true", help="5 instruments x 5 sessions instead of 50 x 250"
+    )
+    backtest.add_argument("--json", action="store_true", help="print one JSON object as last line")
+    backtest.set_defaults(func=_backtest)
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    try:
+        from ops.bench.backtest_bench import run_backtest_bench
+    except ImportError as exc:  # numpy or backtrader missing: the dev extra
+        print(f"alpha-panda: the backtest benchmark needs the dev extra ({exc}); "
+              "pip install -e '.[dev]'", file=sys.stderr)  # fmt: skip
+        return 2
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        result = run_backtest_bench(quick=args.quick, say=say)
+    except ImportError as exc:
+        print(f"alpha-panda: the backtest benchmark needs the dev extra ({exc}); "
+              "pip install -e '.[dev]'", file=sys.stderr)  # fmt: skip
+        return 2
+    print(json.dumps(result) if args.json else render_backtest(result))
+    return 0
+
+
+def render_backtest(r: dict[str, Any]) -> str:
+    """A short human summary of a backtest benchmark."""
+    g, a = r["generated"], r["backtrader"]
+    lines = [f"backtest bench, one core (headline: {r['mode']})"]
+    generated = f"generated {g['instruments']} x {g['sessions']} sessions"
+    for label, runs in (("shipped sample", r["sample"]), (generated, g)):
+        for name, what in (("one_ma", "1 MA"), ("five", "5 strategies")):
+            for path, f in runs[name].items():
+                lines.append(f"  {label:<30} {what:<12} {path:<13} {f['ticks_per_s']:>9,} "
+                             f"ticks/s ({f['ticks']:,} ticks, {f['seconds']} s)")  # fmt: skip
+    lines.append(f"  backtrader SMA 5/20 crossover, {a['bars']:,} bars: "
+                 f"{a['backtrader_bars_per_s']:,} bars/s")  # fmt: skip
+    for path in ("strategy_only", "engine"):
+        if path in a:
+            lines.append(f"    ours ({path}) {a[path]['bars_per_s']:,} bars/s: "
+                         f"ratio {a[path]['ratio']}")  # fmt: skip
+    lines.append(f"ticks_per_s {r['ticks_per_s']:,}  backtrader_ratio {r['backtrader_ratio']}")
+    return "\n".join(lines)
 
 
 def _quiet_libraries() -> None:
