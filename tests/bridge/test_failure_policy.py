@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -132,8 +133,9 @@ async def test_a_producer_setting_the_broker_refuses_stops_the_bridge_with_its_r
 
 
 def test_a_bad_producer_override_stops_up_before_anything_starts(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # a data directory of its own, not the checkout's var/
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
     monkeypatch.setenv("ALPHA_PANDA_BRIDGE_PRODUCER", "ticks.linger=5")
     assert cli_main(["up", "--duration", "1"]) == 2
