@@ -13,6 +13,7 @@ from ops.commands import (
     ops_cmd,
     portfolio,
     schemas_cmd,
+    sim,
     status,
     up,
 )
@@ -30,4 +31,5 @@ COMMAND_MODULES: list[ModuleType] = [
     bench,
     backtest,
     data,
+    sim,
 ]

@@ -1,0 +1,1 @@
+"""Local stand-ins for external venues, shipped as tools (`alpha-panda sim ...`)."""
