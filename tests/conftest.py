@@ -30,8 +30,14 @@ class NatsServer:
 
     def start(self) -> None:
         log = open(self.store / "server.log", "ab")  # noqa: SIM115
+        config = self.config
+        if config is None:
+            # JetStream's default limit is 75% of the free disk; the production overlay's
+            # stream reservations must not depend on how full this machine's disk is
+            config = self.store / "limits.conf"
+            config.write_text("jetstream {\n  max_file_store: 1T\n}\n")
         self.proc = subprocess.Popen(
-            [find_nats_server(), *(["-c", str(self.config)] if self.config else []),
+            [find_nats_server(), "-c", str(config),
              "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)],
             stdout=log,
             stderr=subprocess.STDOUT,
