@@ -1,0 +1,432 @@
+"""The zerodha venue: the `AsyncVenue` protocol on Kite Connect, never placing an order twice.
+
+`execute` only books an instruction and returns at once (with a refusal, if there is one):
+the Kite I/O runs in the venue's worker task (`run`), whose calls go to a thread of their
+own (`actors.kite.calls`), so the execution actor's mailbox never waits on Kite. What the
+worker learns is queued as observations; `drain()` (called from the actor's mailbox)
+applies them to the book through the paper order state machine and returns the events, so
+the book a snapshot saves never runs ahead of the events stored.
+
+The rules that keep every order at Kite exactly once (docs/zerodha.md, "Execution"):
+- every order carries `tag_of(client_order_id)`; nothing is placed before the venue has
+  read Kite's orders once (the start lookup), and an order whose tag Kite already holds
+  is adopted, not placed;
+- an ambiguous placement (timeout, reset, 5xx) is looked up by tag before anything else;
+  only an order Kite does not hold is sent again;
+- a 429 (nothing placed) is retried after a backoff; an order never sent within
+  `send_deadline_s` fails BROKER_UNAVAILABLE (a stale MARKET order is worse than none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+import msgspec
+from kiteconnect import KiteConnect
+
+from actors.execution.venue import Cancel, Instruction, MarketUpdate, Place
+from actors.instruments import InstrumentBook
+from actors.kite.calls import KiteCalls, Outcome, describe, outcome_of
+from actors.kite.order_limits import OrderLimits, limits_for
+from actors.kite.order_updates import KiteOrder, apply_kite_view
+from actors.kite.tags import TagBook, TagError, client_order_id_of
+from actors.paper.charges import ChargesTable, Product
+from actors.paper.orders import OrderTrigger
+from schemas.enums import OrderFailReason, OrderStatus, OrderType
+from schemas.events import Event, OrderCancelled, OrderFailed, OrderFilled
+
+__all__ = ["KiteVenue", "KiteVenueConfig", "SESSION_HINT"]
+
+log = logging.getLogger(__name__)
+
+SESSION_HINT = "run `alpha-panda zerodha login`, then `alpha-panda resume --broker zerodha`"
+_PROTECTED = {OrderType.MARKET}  # (and SL-M, which we do not send yet)
+_KITE_TYPES = {OrderType.MARKET: KiteConnect.ORDER_TYPE_MARKET,
+               OrderType.LIMIT: KiteConnect.ORDER_TYPE_LIMIT}  # fmt: skip
+
+
+class KiteVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    timeout_s: float = 7.0  # the client's HTTP timeout: past it, a placement is ambiguous
+    poll_s: float = 0.5  # how often open orders are read while there are any
+    idle_poll_s: float = 2.0  # how often Kite is read when nothing is open (its health)
+    backoff_min_s: float = 0.25
+    backoff_max_s: float = 5.0
+    send_deadline_s: float = 30.0  # an order not sent by then fails BROKER_UNAVAILABLE
+    halt_after_failures: int = 5  # consecutive failed calls that halt zerodha trading
+    product: Product = Product.MIS
+    max_signal_tick_age_ms: int = 30_000
+
+
+class KiteVenue:
+    """Orders on Kite through the official client `kite`, one account (`account`)."""
+
+    def __init__(
+        self,
+        kite: KiteConnect,
+        instruments: InstrumentBook,
+        *,
+        account: str,
+        config: KiteVenueConfig | None = None,
+        limits: OrderLimits | None = None,
+        charges: ChargesTable | None = None,
+        clock: Callable[[], int] = time.time_ns,
+        on_halt: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        self.kite = kite
+        self.instruments = instruments
+        self.config = config or KiteVenueConfig()
+        self.max_signal_tick_age_ms = self.config.max_signal_tick_age_ms
+        self.limits = limits if limits is not None else limits_for(account)
+        self.charges = charges or ChargesTable()
+        self.clock = clock
+        self.on_halt = on_halt
+        self.tags = TagBook()
+        self.counts: Counter[str] = Counter()
+        self.started = False  # Kite's orders have been read once: placing may begin
+        self.healthy = True
+        self.halted_reason: str | None = None
+        self.last_error = ""
+        self.not_in_book: set[str] = set()  # Kite orders with our tags that this book lacks
+        self.foreign: set[str] = set()  # Kite orders whose tags are not ours
+        self._orders: dict[str, KiteOrder] = {}
+        self._answers: dict[str, tuple[Event, ...]] = {}
+        self._observed: list[tuple[str, Mapping[str, Any], list[Mapping[str, Any]]]] = []
+        self._refused: list[tuple[str, OrderFailReason, str]] = []
+        self._cancels: list[str] = []
+        self._retry_at: dict[str, int] = {}
+        self._failures = 0
+        self._last_read_ns = 0
+        self._calls = KiteCalls("kite-calls")
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- the book the desk reads ------------------------------------------------------
+
+    def order(self, client_order_id: str) -> KiteOrder | None:
+        return self._orders.get(client_order_id)
+
+    def open_orders(self) -> list[KiteOrder]:
+        return [o for o in self._orders.values() if o.is_open]
+
+    def answer(self, client_order_id: str) -> list[Event]:
+        return list(self._answers.get(client_order_id, ()))
+
+    def tag_for(self, client_order_id: str) -> str:
+        o = self._orders.get(client_order_id)
+        return o.tag if o is not None else ""
+
+    def orders_state(self) -> list[KiteOrder]:
+        return self.open_orders()
+
+    def restore_orders(self, orders: Iterable[KiteOrder]) -> None:
+        """After a restart: an order not known to be placed may have been: look it up."""
+        for o in orders:
+            if o.phase != "placed":
+                o.phase = "unresolved"
+            self.tags.issue(o.client_order_id)
+            self._orders[o.client_order_id] = o
+
+    def absorb_fill(self, fill: OrderFilled) -> None:
+        o = self._orders.get(fill.client_order_id)
+        trade_id = fill.fill_id.rsplit("-T", 1)[-1]
+        if o is None or trade_id in o.trade_ids or fill.cumulative_quantity <= o.filled_quantity:
+            return
+        self._adopted(o, fill.broker_order_id)
+        if o.can(OrderTrigger.ACCEPT):
+            o.transition(OrderTrigger.ACCEPT)  # its acceptance is not replayed to us
+        o.record_fill(fill.quantity, fill.price)
+        o.trade_ids.append(trade_id)
+
+    def absorb_cancel(self, cancelled: OrderCancelled) -> None:
+        o = self._orders.get(cancelled.client_order_id)
+        if o is None:
+            return
+        if o.can(OrderTrigger.ACCEPT):
+            o.transition(OrderTrigger.ACCEPT)
+        if o.can(OrderTrigger.CANCEL):
+            o.transition(OrderTrigger.CANCEL)
+
+    # -- instructions -----------------------------------------------------------------
+
+    async def execute(self, instruction: Instruction, *, redelivered: bool = False) -> list[Event]:
+        """Book the instruction for the worker; the answer is only what is known at once
+        (a refusal). `redelivered`: the signal came before, so its tag is looked up first."""
+        if isinstance(instruction, MarketUpdate):
+            return []  # Kite's exchange fills our orders, not our ticks
+        if isinstance(instruction, Cancel):
+            o = self._orders.get(instruction.client_order_id)
+            placed = o is not None and o.is_open and o.phase == "placed" and o.broker_order_id
+            if o is not None and placed and o.client_order_id not in self._cancels:
+                self._cancels.append(o.client_order_id)
+                self._poke()
+            return []
+        return self._book(instruction, redelivered)
+
+    def _book(self, place: Place, redelivered: bool) -> list[Event]:
+        sub = place.order
+        if sub.client_order_id in self._orders:
+            return self.answer(sub.client_order_id)
+        inst = self.instruments.get(sub.instrument_token)
+        o = KiteOrder(
+            client_order_id=sub.client_order_id, broker_order_id="", strategy_id=sub.strategy_id,
+            instrument_token=sub.instrument_token, side=sub.side, quantity=sub.quantity,
+            order_type=sub.order_type, limit_price=sub.limit_price, signal_id=sub.signal_id,
+            symbol=sub.symbol, tick_ts=sub.tick_ts, updated_ns=place.ts_ns,
+            exchange=inst.exchange if inst else "NSE",
+            tradingsymbol=inst.tradingsymbol if inst else "", product=str(self.config.product),
+            queued_ns=self.clock(),
+        )  # fmt: skip
+        self._orders[o.client_order_id] = o
+        refusal = place.refusal
+        try:
+            o.tag = self.tags.issue(o.client_order_id)
+        except TagError as exc:
+            refusal = refusal or (OrderFailReason.TAG_COLLISION, str(exc))
+        if refusal is None and inst is None:
+            missing = f"instrument {sub.instrument_token} is not in the instrument book"
+            refusal = (OrderFailReason.INVALID_ORDER, missing)
+        if refusal is None:
+            breached = self.limits.admit(self.clock())
+            if breached is not None:
+                self.counts[f"refused_{breached}"] += 1
+                refusal = (OrderFailReason.RATE_LIMITED, self.limits.describe(breached))
+        if refusal is not None:
+            events: list[Event] = [self._fail(o, *refusal)]
+        else:
+            events = []
+            o.phase = "unresolved" if (redelivered or not self.started) else "queued"
+            self._poke()
+        self._answers[o.client_order_id] = tuple(events)
+        return events
+
+    def _fail(self, o: KiteOrder, reason: OrderFailReason, detail: str) -> OrderFailed:
+        o.transition(OrderTrigger.REJECT)
+        o.phase = "refused"
+        self.counts[f"failed_{reason.value.lower()}"] += 1
+        return OrderFailed(
+            client_order_id=o.client_order_id, reason=reason, detail=detail,
+            signal_id=o.signal_id, instrument_token=o.instrument_token, tag=o.tag,
+        )  # fmt: skip
+
+    def drain(self) -> list[Event]:
+        """What the worker learned, applied to the book: the events to emit (mailbox only)."""
+        events: list[Event] = []
+        refused, self._refused = self._refused, []
+        for coid, reason, detail in refused:
+            o = self._orders[coid]
+            if o.state is OrderStatus.SUBMITTED:
+                events.append(self._fail(o, reason, detail))
+        observed, self._observed = self._observed, []
+        for coid, view, trades in observed:
+            o = self._orders[coid]
+            events.extend(apply_kite_view(o, view, trades, self.charges, self.config.product))
+        return events
+
+    # -- the worker ---------------------------------------------------------------------
+
+    def on_order_update(self, data: Mapping[str, Any]) -> None:
+        """A ticker order update (any thread): read Kite now rather than at the next poll."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """The worker: one step at every wake-up or poll interval, until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        try:
+            while True:
+                await self.step()
+                busy = any(o.phase != "refused" for o in self.open_orders())
+                interval = self.config.poll_s if busy else self.config.idle_poll_s
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(interval):
+                        await self._wake.wait()
+                self._wake.clear()
+        finally:
+            self._calls.close()
+
+    async def step(self) -> None:
+        """Resolve, place, cancel, then read what changed at Kite."""
+        open_orders = self.open_orders()
+        if not self.started or any(o.phase == "unresolved" for o in open_orders):
+            views = await self._read_orders()
+            if views is not None:
+                self._resolve(views)
+        if self.started:
+            for o in self.open_orders():
+                if o.phase == "queued":
+                    await self._send(o)
+            await self._send_cancels()
+        watched = [o for o in self.open_orders() if o.phase == "placed"]
+        idle = self.clock() - self._last_read_ns >= int(self.config.idle_poll_s * 1e9)
+        if watched or idle:
+            views = await self._read_orders()
+            if views is not None and watched:
+                await self._observe(watched, views)
+
+    def _resolve(self, views: list[dict[str, Any]]) -> None:
+        by_tag = {str(v.get("tag")): v for v in views if v.get("tag")}
+        self.started = True
+        for o in self.open_orders():
+            if o.phase != "unresolved":
+                continue
+            self.counts["lookups"] += 1
+            view = by_tag.get(o.tag)
+            if view is None:
+                o.phase = "queued"  # Kite holds no order of this tag: it may be sent
+            else:
+                self.counts["adopted"] += 1
+                self._adopted(o, str(view["order_id"]))
+
+    def _adopted(self, o: KiteOrder, kite_order_id: str) -> None:
+        if kite_order_id and not o.broker_order_id:
+            o.broker_order_id = kite_order_id
+        o.phase = "placed"
+
+    async def _send(self, o: KiteOrder) -> None:
+        now = self.clock()
+        if now - o.queued_ns > int(self.config.send_deadline_s * 1e9):
+            detail = f"not sent within {self.config.send_deadline_s:g}s: {self.last_error}"
+            self._refused.append((o.client_order_id, OrderFailReason.BROKER_UNAVAILABLE, detail))
+            o.phase = "refused"
+            return
+        if self._retry_at.get(o.client_order_id, 0) > now:
+            return
+        params: dict[str, Any] = {
+            "variety": KiteConnect.VARIETY_REGULAR, "exchange": o.exchange,
+            "tradingsymbol": o.tradingsymbol, "transaction_type": str(o.side),
+            "quantity": o.quantity, "product": o.product,
+            "order_type": _KITE_TYPES[o.order_type], "tag": o.tag,
+        }  # fmt: skip
+        if o.order_type in _PROTECTED:
+            params["market_protection"] = KiteConnect.MARKET_PROTECTION_AUTO
+        if o.limit_price is not None:
+            params["price"] = str(o.limit_price)
+        o.phase, o.attempts = "sent", o.attempts + 1
+        self.counts["placements"] += 1
+        try:
+            order_id = await self._calls(self.kite.place_order, **params)
+        except Exception as exc:
+            await self._placement_failed(o, exc)
+            return
+        self._ok()
+        self._retry_at.pop(o.client_order_id, None)
+        self._adopted(o, str(order_id))
+
+    async def _placement_failed(self, o: KiteOrder, exc: Exception) -> None:
+        outcome = outcome_of(exc)
+        self.counts[f"place_{outcome.value}"] += 1
+        log.warning("zerodha order %s (tag %s): placement %s: %s", o.client_order_id, o.tag,
+                    outcome.value, describe(exc))  # fmt: skip
+        if outcome is Outcome.AMBIGUOUS:
+            o.phase = "unresolved"  # looked up by tag at the next step, before any resend
+            await self._failed_call(exc)
+        elif outcome in (Outcome.RETRY, Outcome.UNREACHABLE):
+            o.phase = "queued"
+            backoff = min(self.config.backoff_max_s, self.config.backoff_min_s * 2**o.attempts)
+            self._retry_at[o.client_order_id] = self.clock() + int(backoff * 1e9)
+            if outcome is Outcome.UNREACHABLE:
+                await self._failed_call(exc)
+        else:
+            reason = (OrderFailReason.BROKER_UNAVAILABLE if outcome is Outcome.SESSION
+                      else OrderFailReason.BROKER_REJECTED)  # fmt: skip
+            self._refused.append((o.client_order_id, reason, describe(exc)))
+            o.phase = "refused"
+            if outcome is Outcome.SESSION:
+                await self._failed_call(exc)
+
+    async def _send_cancels(self) -> None:
+        cancels, self._cancels = self._cancels, []
+        for coid in cancels:
+            o = self._orders[coid]
+            try:
+                await self._calls(self.kite.cancel_order, KiteConnect.VARIETY_REGULAR,
+                                  o.broker_order_id)  # fmt: skip
+                self.counts["cancels"] += 1
+            except Exception as exc:  # filled meanwhile, or Kite away: the next read tells
+                self.counts["cancel_failed"] += 1
+                log.warning("zerodha cancel of %s: %s", coid, describe(exc))
+
+    async def _read_orders(self) -> list[dict[str, Any]] | None:
+        try:
+            views: list[dict[str, Any]] = await self._calls(self.kite.orders)
+        except Exception as exc:
+            await self._failed_call(exc)
+            return None
+        self._ok()
+        self._last_read_ns = self.clock()
+        self.counts["reads"] += 1
+        for v in views:
+            tag = str(v.get("tag") or "")
+            if self.tags.client_order_id(tag) is not None:
+                continue
+            try:
+                client_order_id_of(tag)
+                self.not_in_book.add(str(v.get("order_id")))
+            except TagError:
+                self.foreign.add(str(v.get("order_id")))
+        return views
+
+    async def _observe(self, watched: list[KiteOrder], views: list[dict[str, Any]]) -> None:
+        by_id = {str(v.get("order_id")): v for v in views}
+        seen = [(o, by_id[o.broker_order_id]) for o in watched if o.broker_order_id in by_id]
+        trades: list[dict[str, Any]] = []
+        if any(int(v.get("filled_quantity") or 0) > o.filled_quantity for o, v in seen):
+            try:
+                trades = await self._calls(self.kite.trades)
+            except Exception as exc:
+                await self._failed_call(exc)
+                return
+        for o, view in seen:
+            mine: list[Mapping[str, Any]] = [
+                t for t in trades if str(t.get("order_id")) == o.broker_order_id
+            ]
+            self._observed.append((o.client_order_id, view, mine))
+
+    # -- health -------------------------------------------------------------------------
+
+    def _ok(self) -> None:
+        self._failures = 0
+        if not self.healthy:
+            log.warning("zerodha: Kite answers again (trading stays halted until resumed)")
+        self.healthy, self.halted_reason = True, None
+
+    async def _failed_call(self, exc: BaseException) -> None:
+        self.last_error = describe(exc)
+        self._failures += 1
+        session = outcome_of(exc) is Outcome.SESSION
+        if session or self._failures >= self.config.halt_after_failures:
+            self.healthy = False
+            if self.halted_reason is None:
+                self.halted_reason = (
+                    f"Kite session expired or invalid ({self.last_error}): {SESSION_HINT}"
+                    if session
+                    else f"Kite unreachable ({self.last_error}) after {self._failures} tries"
+                )
+                self.counts["halts"] += 1
+                log.error("zerodha: %s", self.halted_reason)
+                if self.on_halt is not None:
+                    try:
+                        await self.on_halt(self.halted_reason)
+                    except Exception:
+                        log.exception("zerodha: could not publish the halt")
+
+    def stats(self) -> dict[str, Any]:
+        unresolved = [o.tag for o in self.open_orders() if o.phase in ("unresolved", "sent")]
+        return {
+            "healthy": self.healthy, "halted_reason": self.halted_reason,
+            "last_error": self.last_error, "started": self.started,
+            "unresolved_tags": unresolved[:20], "orders_not_in_book": len(self.not_in_book),
+            "foreign_orders": len(self.foreign), "counts": dict(self.counts),
+            "order_limits": self.limits.stats(), "kite_calls": self._calls.calls,
+        }  # fmt: skip
