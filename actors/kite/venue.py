@@ -256,21 +256,24 @@ class KiteVenue:
             self._calls.close()
 
     async def step(self) -> None:
-        """Resolve, place, cancel, then read what changed at Kite."""
-        open_orders = self.open_orders()
-        if not self.started or any(o.phase == "unresolved" for o in open_orders):
+        """Resolve, place, cancel, then read what changed at Kite (one read when it can)."""
+        views = None
+        if not self.started or any(o.phase == "unresolved" for o in self.open_orders()):
             views = await self._read_orders()
             if views is not None:
                 self._resolve(views)
         if self.started:
-            for o in self.open_orders():
-                if o.phase == "queued":
-                    await self._send(o)
+            queued = [o for o in self.open_orders() if o.phase == "queued"]
+            for o in queued:
+                await self._send(o)
+            if queued or self._cancels:
+                views = None  # Kite's book changed since it was read
             await self._send_cancels()
         watched = [o for o in self.open_orders() if o.phase == "placed"]
         idle = self.clock() - self._last_read_ns >= int(self.config.idle_poll_s * 1e9)
         if watched or idle:
-            views = await self._read_orders()
+            if views is None:
+                views = await self._read_orders()
             if views is not None and watched:
                 await self._observe(watched, views)
 
@@ -403,8 +406,12 @@ class KiteVenue:
 
     async def _failed_call(self, exc: BaseException) -> None:
         self.last_error = describe(exc)
+        outcome = outcome_of(exc)
+        if outcome is Outcome.RETRY:
+            self.counts["answered_429"] += 1
+            return  # Kite pacing us is not an outage: the next poll is the backoff
         self._failures += 1
-        session = outcome_of(exc) is Outcome.SESSION
+        session = outcome is Outcome.SESSION
         if session or self._failures >= self.config.halt_after_failures:
             self.healthy = False
             if self.halted_reason is None:
