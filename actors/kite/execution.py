@@ -78,6 +78,10 @@ class KiteExecution(ExecutionActor):
                 await self._worker
             self._worker = None
 
+    async def on_stored(self, outputs: int) -> None:
+        """The submitted orders are in the stream: now they may be placed at Kite."""
+        self.kite.release()
+
     async def _halt(self, reason: str) -> None:
         """Zerodha trading HALTED through the control path (risk then validates nothing)."""
         if self._bus is None:

@@ -1,7 +1,8 @@
 """The zerodha venue: the `AsyncVenue` protocol on Kite Connect, never placing an order twice.
 
-`execute` only books an instruction and returns at once (with a refusal, if there is one):
-the Kite I/O runs in the venue's worker task (`run`), whose calls go to a thread of their
+`execute` only books an instruction and returns at once (with a refusal, if there is one);
+`release()`, called once the actor has stored the events of what it booked, lets those
+orders go, so our stream names every order before Kite holds it. The Kite I/O runs in the venue's worker task (`run`), whose calls go to a thread of their
 own (`actors.kite.calls`), so the execution actor's mailbox never waits on Kite. What the
 worker learns is queued as observations; `drain()` (called from the actor's mailbox)
 applies them to the book through the paper order state machine and returns the events, so
@@ -99,6 +100,8 @@ class KiteVenue:
         self._observed: list[tuple[str, Mapping[str, Any], list[Mapping[str, Any]]]] = []
         self._refused: list[tuple[str, OrderFailReason, str]] = []
         self._cancels: list[str] = []
+        self._held: list[tuple[str, bool]] = []
+        self._kite_tags: dict[str, str] = {}  # tag -> Kite order id, from every read
         self._retry_at: dict[str, int] = {}
         self._failures = 0
         self._last_read_ns = 0
@@ -128,7 +131,7 @@ class KiteVenue:
         """After a restart: an order not known to be placed may have been: look it up."""
         for o in orders:
             if o.phase != "placed":
-                o.phase = "unresolved"
+                o.phase = "unresolved"  # (held too: its signal may come again, or not)
             self.tags.issue(o.client_order_id)
             self._orders[o.client_order_id] = o
 
@@ -200,8 +203,9 @@ class KiteVenue:
             events: list[Event] = [self._fail(o, *refusal)]
         else:
             events = []
-            o.phase = "unresolved" if (redelivered or not self.started) else "queued"
-            self._poke()
+            # held until `release()`: the ledger (our stream) holds the order before Kite does
+            o.phase = "held"
+            self._held.append((o.client_order_id, redelivered))
         self._answers[o.client_order_id] = tuple(events)
         return events
 
@@ -213,6 +217,19 @@ class KiteVenue:
             client_order_id=o.client_order_id, reason=reason, detail=detail,
             signal_id=o.signal_id, instrument_token=o.instrument_token, tag=o.tag,
         )  # fmt: skip
+
+    def release(self) -> None:
+        """The actor stored the events of what was booked: those orders may go to Kite."""
+        held, self._held = self._held, []
+        for coid, redelivered in held:
+            o = self._orders[coid]
+            if o.phase == "held":
+                # a tag Kite was seen to hold (placed before a restart) is looked up, as is
+                # every order before the first read of Kite's book
+                seen = o.tag in self._kite_tags
+                o.phase = "unresolved" if (redelivered or seen or not self.started) else "queued"
+        if held:
+            self._poke()
 
     def drain(self) -> list[Event]:
         """What the worker learned, applied to the book: the events to emit (mailbox only)."""
@@ -246,7 +263,7 @@ class KiteVenue:
         try:
             while True:
                 await self.step()
-                busy = any(o.phase != "refused" for o in self.open_orders())
+                busy = any(o.phase not in ("refused", "held") for o in self.open_orders())
                 interval = self.config.poll_s if busy else self.config.idle_poll_s
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(interval):
@@ -371,6 +388,8 @@ class KiteVenue:
         self.counts["reads"] += 1
         for v in views:
             tag = str(v.get("tag") or "")
+            if tag:
+                self._kite_tags[tag] = str(v.get("order_id"))
             if self.tags.client_order_id(tag) is not None:
                 continue
             try:

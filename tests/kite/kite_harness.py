@@ -61,6 +61,7 @@ class Driven:
     async def place(self, place: Place, *, redelivered: bool = False) -> list[Event]:
         answer = await self.venue.execute(place, redelivered=redelivered)
         self.events.extend(answer)
+        self.venue.release()  # as the actor does once the order is stored
         return answer
 
 

@@ -39,6 +39,21 @@ async def test_orders_carry_their_tags_and_market_protection_and_fill_at_kite(
         assert_ledger_matches_kite(d, kite_sim)
 
 
+async def test_nothing_goes_to_kite_before_the_actor_stored_the_order(
+    kite_sim: RunningSim,
+) -> None:
+    async with driven(kite_sim.client(timeout=2.0)) as d:
+        await d.until(lambda: d.venue.started)
+        p = market_order()
+        assert await d.venue.execute(p) == []
+        for _ in range(5):
+            await d.venue.step()
+        assert d.venue.counts["placements"] == 0 and tags_at_kite(kite_sim) == {}
+        d.venue.release()
+        await d.until(lambda: d.closed(p.order.client_order_id))
+        assert d.venue.counts["placements"] == 1
+
+
 async def test_a_resting_limit_order_is_cancelled_at_kite(kite_sim: RunningSim) -> None:
     from actors.execution.venue import Cancel
 
@@ -231,3 +246,19 @@ async def test_an_order_kite_refuses_fails_with_kites_message(kite_sim: RunningS
         assert failed.reason is OrderFailReason.BROKER_REJECTED
         assert "InputException" in failed.detail and "tick" in failed.detail
         assert tags_at_kite(kite_sim) == {}
+
+
+async def test_a_signal_arriving_after_the_start_read_is_adopted_if_kite_holds_its_tag(
+    kite_sim: RunningSim,
+) -> None:
+    """A restarted venue read Kite's book before the signal came again: no second order."""
+    p = market_order("KOTAKBANK")
+    async with driven(kite_sim.client(timeout=2.0)) as first:
+        await first.place(p)
+        await first.until(lambda: first.closed(p.order.client_order_id))
+    async with driven(kite_sim.client(timeout=2.0)) as second:
+        await second.until(lambda: second.venue.started)
+        await second.place(p)  # not flagged as redelivered: the start read knows the tag
+        await second.until(lambda: second.closed(p.order.client_order_id))
+        assert second.venue.counts["placements"] == 0 and second.venue.counts["adopted"] == 1
+        assert tags_at_kite(kite_sim)[first.venue.tag_for(p.order.client_order_id)] == 1
