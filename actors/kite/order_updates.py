@@ -33,9 +33,9 @@ LIVE_STATUSES = frozenset({"OPEN", "TRIGGER PENDING", "COMPLETE", "CANCELLED", "
 class KiteOrder(PaperOrder, kw_only=True):
     """Our order as the zerodha venue holds it: the paper order plus Kite's side of it.
 
-    `phase`: held (booked, its OrderSubmitted not yet stored), queued (not yet sent), sent (a placement in flight), unresolved (an ambiguous
-    answer or a restart: look it up by tag before anything else), placed (Kite gave its id),
-    refused (never placed)."""
+    `phase`: held (booked; its OrderSubmitted not yet stored), queued (not yet sent), sent
+    (a placement in flight), unresolved (an ambiguous answer or a restart: look it up by tag
+    before anything else), placed (Kite gave its id), refused (never placed)."""
 
     tag: str = ""
     exchange: str = "NSE"

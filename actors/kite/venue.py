@@ -2,11 +2,12 @@
 
 `execute` only books an instruction and returns at once (with a refusal, if there is one);
 `release()`, called once the actor has stored the events of what it booked, lets those
-orders go, so our stream names every order before Kite holds it. The Kite I/O runs in the venue's worker task (`run`), whose calls go to a thread of their
-own (`actors.kite.calls`), so the execution actor's mailbox never waits on Kite. What the
-worker learns is queued as observations; `drain()` (called from the actor's mailbox)
-applies them to the book through the paper order state machine and returns the events, so
-the book a snapshot saves never runs ahead of the events stored.
+orders go, so our stream names every order before Kite holds it. The Kite I/O runs in the
+venue's worker task (`run`), whose calls go to a thread of their own (`actors.kite.calls`),
+so the execution actor's mailbox never waits on Kite. What the worker learns is queued as
+observations; `drain()` (called from the actor's mailbox) applies them to the book
+through the paper order state machine and returns the events, so the book a snapshot
+saves never runs ahead of the events stored.
 
 The rules that keep every order at Kite exactly once (docs/zerodha.md, "Execution"):
 - every order carries `tag_of(client_order_id)`; nothing is placed before the venue has

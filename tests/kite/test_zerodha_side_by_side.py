@@ -39,7 +39,7 @@ async def test_both_brokers_fill_and_a_dead_kite_halts_only_zerodha(
 
             async def zerodha_halted() -> bool:
                 risk = await actor_status(bus, "risk-zerodha")
-                return risk.get("pipeline", {}).get("trading_state") == "HALTED"
+                return bool(risk.get("pipeline", {}).get("trading_state") == "HALTED")
 
             await eventually(zerodha_halted, "risk-zerodha HALTED", timeout_s=60, app=app)
             execution = await actor_status(bus, "execution-zerodha")
@@ -71,7 +71,7 @@ async def test_an_expired_session_halts_zerodha_naming_the_login_and_paper_trade
 
             async def halted() -> bool:
                 risk = await actor_status(bus, "risk-zerodha")
-                return risk.get("pipeline", {}).get("trading_state") == "HALTED"
+                return bool(risk.get("pipeline", {}).get("trading_state") == "HALTED")
 
             await eventually(halted, "risk-zerodha HALTED", timeout_s=60, app=app)
             kite = (await actor_status(bus, "execution-zerodha"))["kite"]
