@@ -27,6 +27,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -102,6 +103,7 @@ class KiteVenue:
         self._refused: list[tuple[str, OrderFailReason, str]] = []
         self._cancels: list[str] = []
         self._held: list[tuple[str, bool]] = []
+        self._modifies: list[tuple[str, Decimal | None, int | None]] = []
         self._kite_tags: dict[str, str] = {}  # tag -> Kite order id, from every read
         self._retry_at: dict[str, int] = {}
         self._failures = 0
@@ -171,6 +173,18 @@ class KiteVenue:
                 self._poke()
             return []
         return self._book(instruction, redelivered)
+
+    def modify(
+        self, client_order_id: str, *, price: Decimal | None = None, quantity: int | None = None
+    ) -> bool:
+        """Ask Kite to change an open order's price or quantity (Kite allows 25 changes);
+        what it did shows at the next read. False when the order is not open at Kite."""
+        o = self._orders.get(client_order_id)
+        if o is None or not o.is_open or o.phase != "placed" or not o.broker_order_id:
+            return False
+        self._modifies.append((client_order_id, price, quantity))
+        self._poke()
+        return True
 
     def _book(self, place: Place, redelivered: bool) -> list[Event]:
         sub = place.order
@@ -284,9 +298,10 @@ class KiteVenue:
             queued = [o for o in self.open_orders() if o.phase == "queued"]
             for o in queued:
                 await self._send(o)
-            if queued or self._cancels:
+            if queued or self._cancels or self._modifies:
                 views = None  # Kite's book changed since it was read
             await self._send_cancels()
+            await self._send_modifies()
         watched = [o for o in self.open_orders() if o.phase == "placed"]
         idle = self.clock() - self._last_read_ns >= int(self.config.idle_poll_s * 1e9)
         if watched or idle:
@@ -377,6 +392,27 @@ class KiteVenue:
             except Exception as exc:  # filled meanwhile, or Kite away: the next read tells
                 self.counts["cancel_failed"] += 1
                 log.warning("zerodha cancel of %s: %s", coid, describe(exc))
+
+    async def _send_modifies(self) -> None:
+        modifies, self._modifies = self._modifies, []
+        for coid, price, quantity in modifies:
+            o = self._orders[coid]
+            changes: dict[str, Any] = {}
+            if price is not None:
+                changes["price"] = str(price)
+            if quantity is not None:
+                changes["quantity"] = quantity
+            try:
+                await self._calls(self.kite.modify_order, KiteConnect.VARIETY_REGULAR,
+                                  o.broker_order_id, **changes)  # fmt: skip
+                self.counts["modifies"] += 1
+                if quantity is not None and not o.filled_quantity:
+                    o.quantity = quantity
+                if price is not None:
+                    o.limit_price = price
+            except Exception as exc:
+                self.counts["modify_failed"] += 1
+                log.warning("zerodha modify of %s: %s", coid, describe(exc))
 
     async def _read_orders(self) -> list[dict[str, Any]] | None:
         try:

@@ -69,6 +69,23 @@ async def test_a_resting_limit_order_is_cancelled_at_kite(kite_sim: RunningSim) 
         assert_ledger_matches_kite(d, kite_sim)
 
 
+async def test_a_resting_limit_order_modified_through_the_client_fills_at_kite(
+    kite_sim: RunningSim,
+) -> None:
+    async with driven(kite_sim.client(timeout=2.0)) as d:
+        p = market_order("WIPRO", order_type=OrderType.LIMIT, limit=Decimal("1.00"))
+        await d.place(p)
+        coid = p.order.client_order_id
+        await d.until(lambda: bool(d.of(OrderAccepted, coid)))
+        assert d.venue.modify(coid, price=Decimal("100000.00"))  # far through the market
+        await d.until(lambda: d.closed(coid))
+        (fill,) = d.of(OrderFilled, coid)
+        assert fill.final and fill.price < Decimal("100000.00")
+        assert d.venue.counts["modifies"] == 1
+        assert not d.venue.modify(coid, price=Decimal("2.00"))  # closed: nothing to change
+        assert_ledger_matches_kite(d, kite_sim)
+
+
 async def test_a_5xx_on_placement_is_looked_up_by_tag_before_it_is_sent_again(
     kite_sim: RunningSim,
 ) -> None:
