@@ -159,8 +159,8 @@ def test_a_ledger_that_matches_kite_is_ok_and_adopts_nothing() -> None:
     assert result.ok
     assert result.halt_reason is None
     assert result.matched == 1
-    assert result.adopted == result.placed_unseen == result.unknown == []
-    assert result.position_diffs == result.missing_reports == []
+    assert not (result.adopted or result.placed_unseen or result.unknown)
+    assert not (result.position_diffs or result.missing_reports)
     assert result.summary().startswith("zerodha reconciled: 1 matched")
 
 
@@ -294,7 +294,7 @@ def test_a_position_kite_does_not_hold_halts_with_both_quantities() -> None:
 
 @pytest.mark.parametrize("name", ["orders", "trades", "positions", "holdings"])
 def test_a_missing_report_is_not_a_flat_position_and_halts_naming_it(name: str) -> None:
-    full = {"orders": [], "trades": [], "positions": [], "holdings": []}
+    full: dict[str, Any] = {"orders": [], "trades": [], "positions": [], "holdings": []}
     kite = KiteReports(**(full | {name: None}), fetched_ns=1)
     result = reconcile(kite, ledger())  # an empty ledger would match empty reports
     assert not result.ok
