@@ -48,7 +48,15 @@ from typing import Any
 
 import msgspec
 
-from actors.kite.reports import KiteReports, kite_price
+from actors.kite.reports import (
+    KiteOrderRow,
+    KiteReports,
+    KiteTrade,
+    ReportError,
+    net_quantities,
+    parse_orders,
+    parse_trades,
+)
 from schemas.enums import OrderStatus, Side
 
 __all__ = [
@@ -74,10 +82,9 @@ REMEDY = (
     "then `alpha-panda resume --broker zerodha`"
 )
 MISSING_REMEDY = (
-    "check the Kite session (`alpha-panda zerodha login`) and that Kite answers, "
+    "run `alpha-panda zerodha login` if the session expired, make sure Kite answers, "
     "then `alpha-panda resume --broker zerodha`"
 )
-_FINAL = {"COMPLETE", "REJECTED"}
 
 TagMap = Mapping[str, str] | Callable[[str], str | None]
 
@@ -103,16 +110,6 @@ class OurLedger(msgspec.Struct, frozen=True):
     orders: dict[str, LedgerOrder]
     positions: dict[int, int]
     tag_prefix: str = "ap"
-
-
-class KiteTrade(msgspec.Struct, frozen=True, kw_only=True):
-    trade_id: str
-    order_id: str
-    instrument_token: int
-    side: Side
-    quantity: int
-    price: Decimal
-    fill_timestamp: str | None = None
 
 
 class _KiteOrder(msgspec.Struct, frozen=True, kw_only=True):
@@ -232,17 +229,25 @@ def order_status(kite_status: str, filled: int) -> OrderStatus:
 
 
 def reconcile(
-    reports: KiteReports, ledger: OurLedger, tag_map: TagMap | None = None
+    reports: KiteReports,
+    ledger: OurLedger,
+    tag_map: TagMap | None = None,
+    *,
+    symbols: Mapping[int, str] | None = None,
 ) -> Reconciliation:
-    """Compare Kite's reports with our ledger (rules in the module docstring); pure."""
+    """Compare Kite's reports with our ledger (rules in the module docstring); pure.
+
+    `tag_map` (tag to client order id, a mapping or a function) adopts orders of ours that
+    the ledger lacks; `symbols` names instruments no report names (else the token shows).
+    """
     missing = list(reports.missing)
     orders, trades, positions, holdings = (
         _parsed(name, getattr(reports, name), parse, missing)
         for name, parse in (
-            ("orders", _parse_orders),
-            ("trades", _parse_trades),
-            ("positions", _parse_quantities),
-            ("holdings", _parse_quantities),
+            ("orders", parse_orders),
+            ("trades", parse_trades),
+            ("positions", net_quantities),
+            ("holdings", net_quantities),
         )
     )
     work = _Work(ledger, tag_map)
@@ -251,20 +256,22 @@ def reconcile(
     diffs: list[PositionDiff] = []
     foreign_positions: list[ForeignPosition] = []
     if not missing and positions is not None and holdings is not None:
-        diffs, foreign_positions = work.positions(positions, holdings, reports)
+        diffs, foreign_positions = work.positions(positions, holdings, reports, symbols or {})
     reasons = []
     if missing:
         reasons.append(
             f"Kite report(s) missing: {', '.join(missing)} (a missing report is not a flat "
-            f"position); {MISSING_REMEDY}"
+            "position)"
         )
     if diffs:
         shown = ", ".join(f"{d.tradingsymbol} ours {d.ours} Kite {d.kite}" for d in diffs)
-        reasons.append(f"position mismatch {shown}; {REMEDY}")
+        reasons.append(f"position mismatch {shown}")
     if work.conflicts:
-        shown = ", ".join(f"{c.tag}: {c.problem}" for c in work.conflicts)
-        reasons.append(f"order conflict {shown}; {REMEDY}")
-    ok = not reasons
+        reasons.append(
+            "order conflict " + ", ".join(f"{c.tag}: {c.problem}" for c in work.conflicts)
+        )
+    reasons.append(MISSING_REMEDY if missing else REMEDY)
+    ok = len(reasons) == 1  # the remedy alone
     return Reconciliation(
         ok=ok,
         halt_reason=None if ok else f"{BROKER} halted: " + "; ".join(reasons),
@@ -297,27 +304,27 @@ class _Work:
         self.ours_tokens |= set(ledger.positions)
         self.adopted_qty: dict[int, int] = defaultdict(int)
 
-    def orders(self, orders: list[dict[str, Any]], trades: list[KiteTrade] | None) -> None:
+    def orders(self, orders: list[KiteOrderRow], trades: list[KiteTrade] | None) -> None:
         by_order: dict[str, list[KiteTrade]] = defaultdict(list)
         for trade in trades or ():
             by_order[trade.order_id].append(trade)
-        by_tag: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        by_tag: dict[str, list[KiteOrderRow]] = defaultdict(list)
         for row in orders:
-            tag = row["tag"]
+            tag = row.tag
             if tag is not None and tag.startswith(self.ledger.tag_prefix):
                 by_tag[tag].append(row)
             else:
                 self.unknown.append(_foreign(row, "untagged" if tag is None else "foreign tag"))
         for tag, rows in by_tag.items():
             if len(rows) > 1:
-                ids = ", ".join(r["order_id"] for r in rows)
+                ids = ", ".join(r.order_id for r in rows)
                 self.conflicts.append(
                     OrderConflict(tag=tag, broker_order_id=None, problem=f"at Kite twice ({ids})")
                 )
-                self.ours_tokens |= {r["instrument_token"] for r in rows}
+                self.ours_tokens |= {r.instrument_token for r in rows}
                 continue
             if trades is not None:  # nothing is adopted without the trade book
-                self._ours(tag, rows[0], by_order.get(rows[0]["order_id"], []))
+                self._ours(tag, rows[0], by_order.get(rows[0].order_id, []))
         for tag, mine in self.ledger.orders.items():
             if mine.is_open and tag not in by_tag:
                 self.not_at_kite.append(
@@ -328,16 +335,16 @@ class _Work:
                     )
                 )
 
-    def _ours(self, tag: str, row: dict[str, Any], trades: list[KiteTrade]) -> None:
+    def _ours(self, tag: str, row: KiteOrderRow, trades: list[KiteTrade]) -> None:
         mine = self.ledger.orders.get(tag)
         if mine is None:
             self._unseen(tag, row, trades)
             return
-        self.ours_tokens.add(row["instrument_token"])
+        self.ours_tokens.add(row.instrument_token)
         problem = _conflict(mine, row, trades)
         if problem is not None:
             self.conflicts.append(
-                OrderConflict(tag=tag, broker_order_id=row["order_id"], problem=problem)
+                OrderConflict(tag=tag, broker_order_id=row.order_id, problem=problem)
             )
             return
         new = _unrecorded(mine, trades)
@@ -345,17 +352,17 @@ class _Work:
             self.conflicts.append(
                 OrderConflict(
                     tag=tag,
-                    broker_order_id=row["order_id"],
+                    broker_order_id=row.order_id,
                     problem=f"its trades do not split at our {mine.filled_quantity} recorded",
                 )
             )
             return
-        open_at_kite = _is_open(row)
+        open_at_kite = row.is_open
         ahead = (
             bool(new)
             or mine.broker_order_id is None
             or (mine.is_open and not open_at_kite)
-            or row["filled_quantity"] > mine.filled_quantity
+            or row.filled_quantity > mine.filled_quantity
         )
         if not ahead:
             self.matched += 1
@@ -369,12 +376,12 @@ class _Work:
             )
         )
 
-    def _unseen(self, tag: str, row: dict[str, Any], trades: list[KiteTrade]) -> None:
+    def _unseen(self, tag: str, row: KiteOrderRow, trades: list[KiteTrade]) -> None:
         client_order_id = _lookup(self.tag_map, tag)
         if self.tag_map is not None and client_order_id is None:
             self.unknown.append(_foreign(row, "unknown tag"))
             return
-        self.ours_tokens.add(row["instrument_token"])
+        self.ours_tokens.add(row.instrument_token)
         if client_order_id is not None:  # adoptable: its fills become ours
             self._count(trades)
         self.placed_unseen.append(
@@ -386,9 +393,13 @@ class _Work:
             self.adopted_qty[t.instrument_token] += t.side.sign * t.quantity
 
     def positions(
-        self, positions: dict[int, int], holdings: dict[int, int], reports: KiteReports
+        self,
+        positions: dict[int, int],
+        holdings: dict[int, int],
+        reports: KiteReports,
+        known: Mapping[int, str],
     ) -> tuple[list[PositionDiff], list[ForeignPosition]]:
-        symbols = _symbols(reports)
+        symbols = {**known, **_symbols(reports)}
         diffs, foreign = [], []
         for token in sorted(self.ours_tokens | set(positions) | set(holdings)):
             name = symbols.get(token, str(token))
@@ -420,21 +431,21 @@ class _Work:
         return diffs, foreign
 
 
-def _conflict(mine: LedgerOrder, row: dict[str, Any], trades: list[KiteTrade]) -> str | None:
-    if row["instrument_token"] != mine.instrument_token or row["side"] != mine.side.value:
+def _conflict(mine: LedgerOrder, row: KiteOrderRow, trades: list[KiteTrade]) -> str | None:
+    if row.instrument_token != mine.instrument_token or row.side != mine.side.value:
         return (
-            f"Kite has {row['side']} {row['instrument_token']}, "
+            f"Kite has {row.side} {row.instrument_token}, "
             f"our ledger {mine.side.value} {mine.instrument_token}"
         )
-    if mine.broker_order_id is not None and mine.broker_order_id != row["order_id"]:
-        return f"Kite's order id {row['order_id']}, our ledger's {mine.broker_order_id}"
-    if row["filled_quantity"] < mine.filled_quantity:
-        return f"Kite filled {row['filled_quantity']}, our ledger {mine.filled_quantity}"
-    if not mine.is_open and _is_open(row):
-        return f"open at Kite ({row['status']}) but closed in our ledger"
+    if mine.broker_order_id is not None and mine.broker_order_id != row.order_id:
+        return f"Kite's order id {row.order_id}, our ledger's {mine.broker_order_id}"
+    if row.filled_quantity < mine.filled_quantity:
+        return f"Kite filled {row.filled_quantity}, our ledger {mine.filled_quantity}"
+    if not mine.is_open and row.is_open:
+        return f"open at Kite ({row.status}) but closed in our ledger"
     traded = sum(t.quantity for t in trades)
-    if traded != row["filled_quantity"]:
-        return f"Kite filled {row['filled_quantity']} but its trades add up to {traded}"
+    if traded != row.filled_quantity:
+        return f"Kite filled {row.filled_quantity} but its trades add up to {traded}"
     return None
 
 
@@ -450,41 +461,36 @@ def _unrecorded(mine: LedgerOrder, trades: list[KiteTrade]) -> list[KiteTrade] |
     return [] if seen == mine.filled_quantity else None
 
 
-def _order_fields(tag: str, row: dict[str, Any], new: list[KiteTrade]) -> dict[str, Any]:
+def _order_fields(tag: str, row: KiteOrderRow, new: list[KiteTrade]) -> dict[str, Any]:
     return {
         "tag": tag,
-        "broker_order_id": row["order_id"],
-        "instrument_token": row["instrument_token"],
-        "tradingsymbol": row["tradingsymbol"],
-        "side": Side(row["side"]),
-        "quantity": row["quantity"],
-        "status": row["status"],
-        "order_status": order_status(row["status"], row["filled_quantity"]),
-        "filled_quantity": row["filled_quantity"],
-        "average_price": row["average_price"],
-        "status_message": row["status_message"],
+        "broker_order_id": row.order_id,
+        "instrument_token": row.instrument_token,
+        "tradingsymbol": row.tradingsymbol,
+        "side": Side(row.side),
+        "quantity": row.quantity,
+        "status": row.status,
+        "order_status": order_status(row.status, row.filled_quantity),
+        "filled_quantity": row.filled_quantity,
+        "average_price": row.average_price,
+        "status_message": row.status_message,
         "new_trades": new,
     }
 
 
-def _foreign(row: dict[str, Any], reason: str) -> ForeignOrder:
+def _foreign(row: KiteOrderRow, reason: str) -> ForeignOrder:
     return ForeignOrder(
-        broker_order_id=row["order_id"],
-        tag=row["tag"],
-        tradingsymbol=row["tradingsymbol"],
-        instrument_token=row["instrument_token"],
-        side=row["side"],
-        quantity=row["quantity"],
-        filled_quantity=row["filled_quantity"],
-        status=row["status"],
-        is_open=_is_open(row),
+        broker_order_id=row.order_id,
+        tag=row.tag,
+        tradingsymbol=row.tradingsymbol,
+        instrument_token=row.instrument_token,
+        side=row.side,
+        quantity=row.quantity,
+        filled_quantity=row.filled_quantity,
+        status=row.status,
+        is_open=row.is_open,
         reason=reason,
     )
-
-
-def _is_open(row: dict[str, Any]) -> bool:
-    status: str = row["status"]
-    return status not in _FINAL and not status.startswith("CANCELLED")
 
 
 def _lookup(tag_map: TagMap | None, tag: str) -> str | None:
@@ -505,97 +511,12 @@ def _symbols(reports: KiteReports) -> dict[int, str]:
     return names
 
 
-class _Malformed(ValueError):
-    pass
-
-
 def _parsed(name: str, rows: Any, parse: Callable[[str, Any], Any], missing: list[str]) -> Any:
     """The parsed report, or None (named in `missing`) when Kite's rows make no sense."""
     if rows is None:
         return None
     try:
         return parse(name, rows)
-    except _Malformed as exc:
+    except ReportError as exc:
         missing.append(f"{name} (malformed: {exc})")
         return None
-
-
-def _parse_orders(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for i, row in enumerate(rows):
-        tag = row.get("tag")
-        out.append(
-            {
-                "order_id": _str(row, "order_id", i),
-                "tag": tag if isinstance(tag, str) and tag else None,
-                "instrument_token": _int(row, "instrument_token", i),
-                "tradingsymbol": str(row.get("tradingsymbol") or ""),
-                "side": _str(row, "transaction_type", i),
-                "quantity": _int(row, "quantity", i),
-                "filled_quantity": _int(row, "filled_quantity", i),
-                "status": _str(row, "status", i),
-                "status_message": row.get("status_message"),
-                "average_price": _price(row, "average_price", i),
-            }
-        )
-    return out
-
-
-def _parse_trades(name: str, rows: list[dict[str, Any]]) -> list[KiteTrade]:
-    out = []
-    for i, row in enumerate(rows):
-        side = _str(row, "transaction_type", i)
-        if side not in ("BUY", "SELL"):
-            raise _Malformed(f"row {i} has transaction_type {side!r}")
-        stamp = row.get("fill_timestamp")
-        out.append(
-            KiteTrade(
-                trade_id=_str(row, "trade_id", i),
-                order_id=_str(row, "order_id", i),
-                instrument_token=_int(row, "instrument_token", i),
-                side=Side(side),
-                quantity=_int(row, "quantity", i),
-                price=_price(row, "average_price", i),
-                fill_timestamp=None if stamp is None else str(stamp),
-            )
-        )
-    return out
-
-
-def _parse_quantities(name: str, rows: list[dict[str, Any]]) -> dict[int, int]:
-    """Net quantity per token: positions' `quantity` summed over products; holdings'
-    `quantity + t1_quantity` (shares settled and shares awaiting settlement)."""
-    out: dict[int, int] = defaultdict(int)
-    for i, row in enumerate(rows):
-        qty = _int(row, "quantity", i)
-        if name == "holdings":
-            qty += _int(row, "t1_quantity", i, default=0)
-        out[_int(row, "instrument_token", i)] += qty
-    return dict(out)
-
-
-def _str(row: dict[str, Any], key: str, i: int) -> str:
-    value = row.get(key)
-    if value is None or value == "":
-        raise _Malformed(f"row {i} has no {key}")
-    return str(value)
-
-
-def _int(row: dict[str, Any], key: str, i: int, default: int | None = None) -> int:
-    value = row.get(key, default)
-    try:
-        whole = (
-            not isinstance(value, bool) and isinstance(value, int | float) and value == int(value)
-        )
-    except (ValueError, OverflowError):  # nan, inf
-        whole = False
-    if not whole:
-        raise _Malformed(f"row {i} has {key} {value!r}, not a whole number")
-    return int(value)  # type: ignore[arg-type]
-
-
-def _price(row: dict[str, Any], key: str, i: int) -> Decimal:
-    try:
-        return kite_price(row.get(key))
-    except (TypeError, ValueError) as exc:
-        raise _Malformed(f"row {i} has {key} {row.get(key)!r}: {exc}") from None

@@ -18,16 +18,31 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from schemas.enums import Side
+
 if TYPE_CHECKING:
     from kiteconnect import KiteConnect
 
-__all__ = ["KiteReports", "REPORT_NAMES", "fetch_reports", "kite_price", "PAISE"]
+__all__ = [
+    "KiteReports",
+    "KiteOrderRow",
+    "KiteTrade",
+    "ReportError",
+    "REPORT_NAMES",
+    "fetch_reports",
+    "kite_price",
+    "parse_orders",
+    "parse_trades",
+    "net_quantities",
+    "PAISE",
+]
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +52,7 @@ REPORT_NAMES = ("orders", "trades", "positions", "holdings")
 _RETRY_CODES = frozenset({429, 500, 502, 503, 504})
 
 
-class KiteReports(msgspec.Struct, frozen=True, kw_only=True):
+class KiteReports(msgspec.Struct, frozen=True):
     """What Kite answered at `fetched_ns`; a report that could not be fetched is `None`."""
 
     orders: list[dict[str, Any]] | None
@@ -50,6 +65,40 @@ class KiteReports(msgspec.Struct, frozen=True, kw_only=True):
     def missing(self) -> list[str]:
         """The names of the reports Kite did not give, in fetch order."""
         return [name for name in REPORT_NAMES if getattr(self, name) is None]
+
+
+class KiteOrderRow(msgspec.Struct, frozen=True, kw_only=True):
+    """The fields of an order-book row that reconciliation reads; `side` as Kite spells it."""
+
+    order_id: str
+    tag: str | None
+    instrument_token: int
+    tradingsymbol: str
+    side: str
+    quantity: int
+    filled_quantity: int
+    status: str
+    status_message: str | None
+    average_price: Decimal
+
+    @property
+    def is_open(self) -> bool:
+        """Still able to fill: neither complete, rejected nor cancelled."""
+        return self.status not in ("COMPLETE", "REJECTED") and not self.status.startswith(
+            "CANCELLED"
+        )
+
+
+class KiteTrade(msgspec.Struct, frozen=True, kw_only=True):
+    """One execution from the trade book; `price` exact rupees."""
+
+    trade_id: str
+    order_id: str
+    instrument_token: int
+    side: Side
+    quantity: int
+    price: Decimal
+    fill_timestamp: str | None = None
 
 
 def kite_price(value: Any) -> Decimal:
@@ -157,3 +206,92 @@ def _describe(exc: Exception) -> str:
 def _first_line(exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
     return text[:200]
+
+
+class ReportError(ValueError):
+    """A report whose rows do not follow Kite's shape: it counts as missing."""
+
+    retriable = False
+
+
+def parse_orders(name: str, rows: list[dict[str, Any]]) -> list[KiteOrderRow]:
+    """The order book's rows, typed; a row that makes no sense raises `ReportError`."""
+    out = []
+    for i, row in enumerate(rows):
+        tag = row.get("tag")
+        out.append(
+            KiteOrderRow(
+                order_id=_str(row, "order_id", i),
+                tag=tag if isinstance(tag, str) and tag else None,
+                instrument_token=_int(row, "instrument_token", i),
+                tradingsymbol=str(row.get("tradingsymbol") or ""),
+                side=_str(row, "transaction_type", i),
+                quantity=_int(row, "quantity", i),
+                filled_quantity=_int(row, "filled_quantity", i),
+                status=_str(row, "status", i),
+                status_message=row.get("status_message"),
+                average_price=_price(row, "average_price", i),
+            )
+        )
+    return out
+
+
+def parse_trades(name: str, rows: list[dict[str, Any]]) -> list[KiteTrade]:
+    """The trade book's rows, typed, prices exact."""
+    out = []
+    for i, row in enumerate(rows):
+        side = _str(row, "transaction_type", i)
+        if side not in ("BUY", "SELL"):
+            raise ReportError(f"row {i} has transaction_type {side!r}")
+        stamp = row.get("fill_timestamp")
+        out.append(
+            KiteTrade(
+                trade_id=_str(row, "trade_id", i),
+                order_id=_str(row, "order_id", i),
+                instrument_token=_int(row, "instrument_token", i),
+                side=Side(side),
+                quantity=_int(row, "quantity", i),
+                price=_price(row, "average_price", i),
+                fill_timestamp=None if stamp is None else str(stamp),
+            )
+        )
+    return out
+
+
+def net_quantities(name: str, rows: list[dict[str, Any]]) -> dict[int, int]:
+    """Net quantity per token: positions' `quantity` summed over products; holdings'
+    `quantity + t1_quantity` (shares settled and shares awaiting settlement)."""
+    out: dict[int, int] = defaultdict(int)
+    for i, row in enumerate(rows):
+        qty = _int(row, "quantity", i)
+        if name == "holdings":
+            qty += _int(row, "t1_quantity", i, default=0)
+        out[_int(row, "instrument_token", i)] += qty
+    return dict(out)
+
+
+def _str(row: dict[str, Any], key: str, i: int) -> str:
+    value = row.get(key)
+    if value is None or value == "":
+        raise ReportError(f"row {i} has no {key}")
+    return str(value)
+
+
+def _int(row: dict[str, Any], key: str, i: int, default: int | None = None) -> int:
+    value = row.get(key, default)
+    try:
+        whole = (
+            not isinstance(value, bool) and isinstance(value, int | float) and value == int(value)
+        )
+    except (ValueError, OverflowError):  # nan, inf
+        whole = False
+    if not whole:
+        raise ReportError(f"row {i} has {key} {value!r}, not a whole number")
+    return int(value)  # type: ignore[arg-type]
+
+
+def _price(row: dict[str, Any], key: str, i: int) -> Decimal:
+    try:
+        return kite_price(row.get(key))
+    except (TypeError, ValueError) as exc:
+        raise ReportError(f"row {i} has {key} {row.get(key)!r}: {exc}") from None

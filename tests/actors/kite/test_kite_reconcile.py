@@ -390,3 +390,68 @@ def test_status_json_carries_prices_as_strings() -> None:
     assert status["adopted"][0]["new_trades"][0]["price"] == "1234.55"
     assert status["ok"] is True
     assert json.loads(json.dumps(status)) == status
+
+
+def test_symbols_passed_by_the_caller_name_instruments_no_report_names() -> None:
+    result = reconcile(reports(), ledger(positions={INFY: 10}), symbols={INFY: "INFY"})
+    assert result.halt_reason is not None
+    assert result.halt_reason.startswith("zerodha halted: position mismatch INFY ours 10 Kite 0;")
+
+
+@pytest.mark.parametrize(
+    ("kite_order", "kite_trades", "ours", "problem"),
+    [
+        (  # Kite's trade book lags its order book: the fills cannot be told apart yet
+            order("1001", "ap01", filled=10),
+            [trade("T1", "1001", 4, 1234.55)],
+            mine(filled=0, is_open=True),
+            "Kite filled 10 but its trades add up to 4",
+        ),
+        (  # our ledger holds fills Kite never made
+            order("1001", "ap01", filled=2, status="OPEN"),
+            [trade("T1", "1001", 2, 1234.55)],
+            mine(filled=5, is_open=True),
+            "Kite filled 2, our ledger 5",
+        ),
+        (  # we closed it, Kite can still fill it
+            order("1001", "ap01", filled=0, status="OPEN"),
+            [],
+            mine(filled=0, is_open=False),
+            "open at Kite (OPEN) but closed in our ledger",
+        ),
+        (  # the tag points at another Kite order than the one we recorded
+            order("1002", "ap01"),
+            [trade("T1", "1002", 10, 1234.55)],
+            mine(),
+            "Kite's order id 1002, our ledger's 1001",
+        ),
+    ],
+)
+def test_an_order_kite_and_the_ledger_disagree_on_halts_naming_the_problem(
+    kite_order: dict[str, Any], kite_trades: list[dict[str, Any]], ours: LedgerOrder, problem: str
+) -> None:
+    result = reconcile(reports(orders=[kite_order], trades=kite_trades), ledger(ours))
+    assert not result.ok
+    assert [c.problem for c in result.conflicts] == [problem]
+    assert result.halt_reason is not None
+    assert f"order conflict ap01: {problem}" in result.halt_reason
+    assert not result.adopted
+
+
+def test_a_rejected_order_is_adopted_as_rejected_with_kites_message() -> None:
+    rejected = order("1001", "ap01", filled=0, status="REJECTED") | {
+        "status_message": "Insufficient funds"
+    }
+    result = reconcile(reports(orders=[rejected]), ledger(mine(filled=0, is_open=True)))
+    assert result.ok
+    (adopted,) = result.adopted
+    assert adopted.order_status is OrderStatus.REJECTED
+    assert adopted.status_message == "Insufficient funds"
+
+
+def test_without_the_trade_book_nothing_is_adopted() -> None:
+    kite = KiteReports([order("1001", "ap01")], None, [], [], 1)
+    result = reconcile(kite, ledger(mine(filled=0, is_open=True)))
+    assert not result.ok
+    assert result.missing_reports == ["trades"]
+    assert not (result.adopted or result.placed_unseen or result.position_diffs)
