@@ -34,6 +34,9 @@ holdings (`KiteReports`, see `actors.kite.reports`) with what our ledger holds
    therefore halt through this rule. Positions and holdings in instruments we never traded
    are `foreign_positions`: flagged, not halting.
 
+The reports are fetched one after another, so a resting order filling between two fetches
+can show as a conflict or a difference once; a caller halts on a second look that agrees.
+
 `ok` is False exactly when a report is missing, a position differs or an order conflicts;
 `halt_reason` then says why and what to run. Quantities are whole shares; prices are exact
 `Decimal` rupees (`kite_price`), never floats.
