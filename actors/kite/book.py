@@ -51,12 +51,21 @@ class KiteBook:
         self._refused: list[tuple[str, OrderFailReason, str]] = []
         self._held: list[tuple[str, bool]] = []
         self._kite_tags: dict[str, str] = {}  # tag -> Kite order id, from every read
+        #: net quantity per instrument from every fill emitted or read back (reconciliation)
+        self.positions: dict[int, int] = {}
 
     def _poke(self) -> None:
         """Wake the worker (the venue's); the book alone has none."""
 
     def order(self, client_order_id: str) -> KiteOrder | None:
         return self._orders.get(client_order_id)
+
+    def all_orders(self) -> list[KiteOrder]:
+        return list(self._orders.values())
+
+    def _count_fill(self, fill: OrderFilled) -> None:
+        token = fill.instrument_token
+        self.positions[token] = self.positions.get(token, 0) + fill.side.sign * fill.quantity
 
     def open_orders(self) -> list[KiteOrder]:
         return [o for o in self._orders.values() if o.is_open]
@@ -89,6 +98,7 @@ class KiteBook:
             o.transition(OrderTrigger.ACCEPT)  # its acceptance is not replayed to us
         o.record_fill(fill.quantity, fill.price)
         o.trade_ids.append(trade_id)
+        self._count_fill(fill)
 
     def absorb_cancel(self, cancelled: OrderCancelled) -> None:
         o = self._orders.get(cancelled.client_order_id)
@@ -171,11 +181,13 @@ class KiteBook:
         for coid, view, trades in observed:
             o = self._orders[coid]
             events.extend(apply_kite_view(o, view, trades, self.charges, self.product))
+        for event in events:
+            if isinstance(event, OrderFilled):
+                self._count_fill(event)
         return events
 
     def _resolve(self, views: list[dict[str, Any]]) -> None:
         by_tag = {str(v.get("tag")): v for v in views if v.get("tag")}
-        self.started = True
         for o in self.open_orders():
             if o.phase != "unresolved":
                 continue

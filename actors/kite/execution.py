@@ -37,10 +37,12 @@ log = logging.getLogger(__name__)
 
 
 class KiteExecutionSnapshot(msgspec.Struct, kw_only=True):
-    """The open orders (their tags, Kite ids and trades seen) and the event counts."""
+    """The open orders (their tags, Kite ids and trades seen), the event counts and the
+    net position per instrument that reconciliation compares with Kite's."""
 
     orders: list[KiteOrder] = msgspec.field(default_factory=list)
     counts: tuple[int, int, int, int] = (0, 0, 0, 0)
+    positions: dict[int, int] = msgspec.field(default_factory=dict)  # net, for reconciling
 
 
 class KiteExecution(ExecutionActor):
@@ -124,10 +126,12 @@ class KiteExecution(ExecutionActor):
         return KiteExecutionSnapshot(
             orders=self.kite.orders_state(),
             counts=(self.orders, self.fills, self.failed, self.cancelled),
+            positions=dict(self.kite.positions),
         )
 
     def load_state(self, state: KiteExecutionSnapshot) -> None:
         self.kite.restore_orders(state.orders)
+        self.kite.positions = dict(state.positions)
         self.orders, self.fills, self.failed, self.cancelled = state.counts
         self._refresh_resting()
 

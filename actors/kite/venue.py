@@ -38,6 +38,9 @@ from actors.kite.book import KiteBook
 from actors.kite.calls import KiteCalls, Outcome, describe, outcome_of
 from actors.kite.order_limits import OrderLimits, limits_for
 from actors.kite.order_updates import KiteOrder
+from actors.kite.reconcile import Reconciliation, reconcile
+from actors.kite.reconciling import our_client_order_id, our_ledger
+from actors.kite.reports import fetch_reports
 from actors.kite.tags import TagError, client_order_id_of
 from actors.paper.charges import ChargesTable, Product
 from schemas.enums import OrderFailReason, OrderType
@@ -61,6 +64,7 @@ class KiteVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     backoff_max_s: float = 5.0
     send_deadline_s: float = 30.0  # an order not sent by then fails BROKER_UNAVAILABLE
     halt_after_failures: int = 5  # consecutive failed calls that halt zerodha trading
+    reconcile_s: float = 60.0  # how often Kite's four reports are compared with our book
     product: Product = Product.MIS
     max_signal_tick_age_ms: int = 30_000
 
@@ -98,6 +102,9 @@ class KiteVenue(KiteBook):
         self._retry_at: dict[str, int] = {}
         self._failures = 0
         self._last_read_ns = 0
+        self._reconciled_ns = 0
+        self.reconciliation: Reconciliation | None = None
+        self.blocked_reason: str | None = None  # the last reconciliation's halt, if not ok
         self._calls = KiteCalls("kite-calls")
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -158,14 +165,19 @@ class KiteVenue(KiteBook):
             self._calls.close()
 
     async def step(self) -> None:
-        """Resolve, place, cancel, then read what changed at Kite (one read when it can)."""
+        """Reconcile when due, resolve, place, cancel, then read what changed at Kite (one
+        read when it can). Nothing is placed until a reconciliation came out ok."""
         views = None
-        if not self.started or any(o.phase == "unresolved" for o in self.open_orders()):
+        now = self.clock()
+        every = self.config.reconcile_s if self.started else self.config.idle_poll_s
+        if now - self._reconciled_ns >= int(every * 1e9):
+            views = await self._reconcile()
+        if views is None and any(o.phase == "unresolved" for o in self.open_orders()):
             views = await self._read_orders()
-            if views is not None:
-                self._resolve(views)
+        if views is not None:
+            self._resolve(views)
+        queued = [o for o in self.open_orders() if o.phase == "queued" and not self._expired(o)]
         if self.started:
-            queued = [o for o in self.open_orders() if o.phase == "queued"]
             for o in queued:
                 await self._send(o)
             if queued or self._cancels or self._modifies:
@@ -180,13 +192,54 @@ class KiteVenue(KiteBook):
             if views is not None and watched:
                 await self._observe(watched, views)
 
+    async def _reconcile(self) -> list[dict[str, Any]] | None:
+        """Kite's four reports against our book (on start, then every `reconcile_s`); a
+        result that is not ok is looked at twice (a fill can land between two fetches), then
+        halts zerodha and stops placing until a later one is ok. Kite's order book, when it
+        came, is returned for resolving tags."""
+        self._reconciled_ns = self.clock()
+        symbols = {i.instrument_token: i.tradingsymbol for i in self.instruments}
+        result = None
+        for _ in range(2):
+            reports = await self._calls(fetch_reports, self.kite, self.clock())
+            result = reconcile(reports, our_ledger(self), our_client_order_id, symbols=symbols)
+            if result.ok:
+                break
+        assert result is not None
+        self.reconciliation = result
+        self.counts["reconciliations"] += 1
+        for adopted in result.adopted:  # Kite is ahead of us: the next read emits the events
+            o = self._orders.get(adopted.client_order_id)
+            if o is not None and o.is_open and o.phase not in ("held", "placed"):
+                self.counts["adopted"] += 1
+                self._adopted(o, adopted.broker_order_id)
+        if result.ok:
+            self.started, self.blocked_reason = True, None
+        else:
+            self.counts["reconcile_halts"] += 1
+            self.started = False
+            if self.blocked_reason != result.halt_reason:  # halt once per finding
+                self.blocked_reason = result.halt_reason
+                log.error("%s", result.summary())
+                await self._publish_halt(result.halt_reason or "reconciliation failed")
+        if reports.orders is not None:
+            self._last_read_ns = self.clock()
+            self._note_tags(reports.orders)
+        return reports.orders
+
+    def _expired(self, o: KiteOrder) -> bool:
+        """An order never sent within `send_deadline_s` fails (Kite away, or halted by a
+        reconciliation): a MARKET order minutes after its signal is worse than none."""
+        if self.clock() - o.queued_ns <= int(self.config.send_deadline_s * 1e9):
+            return False
+        why = self.last_error if self.started else (self.blocked_reason or self.last_error)
+        detail = f"not sent within {self.config.send_deadline_s:g}s: {why}"
+        self._refused.append((o.client_order_id, OrderFailReason.BROKER_UNAVAILABLE, detail))
+        o.phase = "refused"
+        return True
+
     async def _send(self, o: KiteOrder) -> None:
         now = self.clock()
-        if now - o.queued_ns > int(self.config.send_deadline_s * 1e9):
-            detail = f"not sent within {self.config.send_deadline_s:g}s: {self.last_error}"
-            self._refused.append((o.client_order_id, OrderFailReason.BROKER_UNAVAILABLE, detail))
-            o.phase = "refused"
-            return
         if self._retry_at.get(o.client_order_id, 0) > now:
             return
         params: dict[str, Any] = {
@@ -274,6 +327,10 @@ class KiteVenue(KiteBook):
         self._ok()
         self._last_read_ns = self.clock()
         self.counts["reads"] += 1
+        self._note_tags(views)
+        return views
+
+    def _note_tags(self, views: list[dict[str, Any]]) -> None:
         for v in views:
             tag = str(v.get("tag") or "")
             if tag:
@@ -285,7 +342,6 @@ class KiteVenue(KiteBook):
                 self.not_in_book.add(str(v.get("order_id")))
             except TagError:
                 self.foreign.add(str(v.get("order_id")))
-        return views
 
     async def _observe(self, watched: list[KiteOrder], views: list[dict[str, Any]]) -> None:
         by_id = {str(v.get("order_id")): v for v in views}
@@ -329,18 +385,24 @@ class KiteVenue(KiteBook):
                 )
                 self.counts["halts"] += 1
                 log.error("zerodha: %s", self.halted_reason)
-                if self.on_halt is not None:
-                    try:
-                        await self.on_halt(self.halted_reason)
-                    except Exception:
-                        log.exception("zerodha: could not publish the halt")
+                await self._publish_halt(self.halted_reason)
+
+    async def _publish_halt(self, reason: str) -> None:
+        if self.on_halt is not None:
+            try:
+                await self.on_halt(reason)
+            except Exception:
+                log.exception("zerodha: could not publish the halt")
 
     def stats(self) -> dict[str, Any]:
         unresolved = [o.tag for o in self.open_orders() if o.phase in ("unresolved", "sent")]
         return {
-            "healthy": self.healthy, "halted_reason": self.halted_reason,
+            "healthy": self.healthy,
+            "halted_reason": self.halted_reason or self.blocked_reason,
             "last_error": self.last_error, "started": self.started,
             "unresolved_tags": unresolved[:20], "orders_not_in_book": len(self.not_in_book),
             "foreign_orders": len(self.foreign), "counts": dict(self.counts),
             "order_limits": self.limits.stats(), "kite_calls": self._calls.calls,
+            "reconciliation": (self.reconciliation.to_status()
+                               if self.reconciliation is not None else None),
         }  # fmt: skip
