@@ -12,9 +12,6 @@ from collections.abc import Callable, Collection
 from typing import Final
 
 from actors.execution.actor import ExecutionActor
-from actors.kite.execution import KiteExecution
-from actors.kite.session import kite_client, load_session
-from actors.kite.venue import KiteVenue, KiteVenueConfig
 from actors.paper.actor import PaperExecution
 from actors.paper.matching import PaperBroker
 from actors.stores.pipeline_metrics import PipelineMetrics
@@ -40,7 +37,12 @@ def paper_execution(
 def zerodha_execution(
     broker: Broker, config: DomainConfig, metrics: PipelineMetrics | None, tokens: Collection[int]
 ) -> ExecutionActor:
-    """Execution on Kite with the official client, one order limiter per account (API key)."""
+    """Execution on Kite with the official client, one order limiter per account (API key).
+    Imported here: the official client pulls in Twisted, which no other command needs."""
+    from actors.kite.execution import KiteExecution
+    from actors.kite.session import kite_client, load_session
+    from actors.kite.venue import KiteVenue, KiteVenueConfig
+
     session = load_session(load_settings())
     venue_config = KiteVenueConfig(
         max_signal_tick_age_ms=config.paper.max_signal_tick_age_ms, product=config.paper.product
