@@ -120,6 +120,8 @@ class PaperBroker:
     def __init__(self, config: PaperConfig | None = None, charges: ChargesTable | None = None):
         self.config = config or PaperConfig()
         self.charges = charges or ChargesTable()
+        factor = self.config.slippage_bps / _BPS  # (1 + factor, 1 - factor), once
+        self._slippage = (1 + factor, 1 - factor)
         self._orders: dict[str, PaperOrder] = {}
         self._live: dict[str, PaperOrder] = {}  # orders that may be open, in arrival order
         self._submit_events: dict[str, tuple[Event, ...]] = {}
@@ -258,11 +260,11 @@ class PaperBroker:
     def _price(self, side: Side, raw: Decimal, limit: Decimal | None) -> Decimal:
         """Touch price plus adverse slippage, on the tick grid away from the trader."""
         tick = self.config.tick_size
-        factor = self.config.slippage_bps / _BPS
+        up, down = self._slippage
         if side is Side.BUY:
-            price = (raw * (1 + factor) / tick).to_integral_value(ROUND_CEILING) * tick
+            price = (raw * up / tick).to_integral_value(ROUND_CEILING) * tick
             return min(price, limit) if limit is not None else price
-        price = (raw * (1 - factor) / tick).to_integral_value(ROUND_FLOOR) * tick
+        price = (raw * down / tick).to_integral_value(ROUND_FLOOR) * tick
         return max(price, limit) if limit is not None else price
 
     def _aggressive(self, po: PaperOrder, view: MarketView) -> list[tuple[int, Decimal]]:

@@ -234,6 +234,10 @@ class Portfolio:
         """The instruments some strategy holds a position in."""
         return {token for t in self._totals.values() for token in t.held}
 
+    def holds(self, token: int) -> bool:
+        """Whether some strategy holds a position in the instrument (`token in held()`)."""
+        return any(token in t.held for t in self._totals.values())
+
     def _mark_of(self, token: int) -> Decimal | None:
         """The instrument's mark, or None while no tick at or after its last fill's is seen."""
         mark = self._marks.get(token)

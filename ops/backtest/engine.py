@@ -54,6 +54,7 @@ __all__ = ["BacktestSpec", "BacktestRun", "run_backtest", "EQUITY_SAMPLE_NS"]
 #: equity is sampled at every fill and at the first tick of every minute of event time
 EQUITY_SAMPLE_NS = 60_000_000_000
 BROKER: Final[Broker] = "paper"
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,8 @@ class _Engine:
         ids = sorted(c.id for c in on_paper)
         self.share = spec.capital / len(ids) if ids else spec.capital
         self.equity: dict[str, list[EquityPoint]] = {TOTAL: [], **{sid: [] for sid in ids}}
+        self.total_series = self.equity[TOTAL]
+        self.strategy_series = [(sid, self.equity[sid]) for sid in ids if sid != TOTAL]
         self.fills: list[FillRecord] = []
         self.events: list[Event] = []
         self.resting: set[int] = set()
@@ -215,12 +218,11 @@ class _Engine:
 
     def _sample(self, ts: int) -> None:
         """Equity now: the account's, and each strategy's share of the capital plus its PnL."""
-        points = self.equity
         equity, pnl = self.portfolio.book.strategy_net()
-        _append(points[TOTAL], ts, equity)
-        for sid, series in points.items():
-            if sid != TOTAL:
-                _append(series, ts, self.share + pnl.get(sid, Decimal(0)))
+        _append(self.total_series, ts, equity)
+        share, zero = self.share, _ZERO
+        for sid, series in self.strategy_series:
+            _append(series, ts, share + pnl.get(sid, zero))
 
     def _strategy_error(self, strategy_id: str, seq: int, exc: Exception) -> None:
         self.errors[strategy_id] += 1
@@ -250,10 +252,11 @@ class _Engine:
 
 
 def _append(points: list[EquityPoint], ts: int, equity: Decimal) -> None:
+    point = EquityPoint(ts_ns=ts, equity=equity)
     if points and points[-1].ts_ns == ts:
-        points[-1] = EquityPoint(ts_ns=ts, equity=equity)
+        points[-1] = point
     else:
-        points.append(EquityPoint(ts_ns=ts, equity=equity))
+        points.append(point)
 
 
 def _on_paper(config: StrategyConfig) -> StrategyConfig:
