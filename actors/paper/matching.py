@@ -25,12 +25,11 @@ from typing import Any
 
 import msgspec
 
+from actors.execution.market import MarketView
 from actors.paper.charges import ChargesTable, Product
 from actors.paper.orders import OrderTrigger, PaperOrder
 from schemas.enums import OrderFailReason, OrderStatus, OrderType, Side
 from schemas.events import (
-    Depth,
-    DepthLevel,
     Event,
     MarketTick,
     OrderAccepted,
@@ -74,40 +73,6 @@ class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
                 "paper config: max_signal_tick_age_ms must be > 0 (milliseconds a signal may "
                 f"follow its tick, e.g. 30000), got {self.max_signal_tick_age_ms}"
             )
-
-
-def _positive(price: Decimal | None) -> Decimal | None:
-    return price if price is not None and price > 0 else None
-
-
-class MarketView(msgspec.Struct, frozen=True, kw_only=True):
-    """What the broker knows of an instrument's market when it matches."""
-
-    last_price: Decimal | None = None
-    bid: Decimal | None = None
-    ask: Decimal | None = None
-    depth: Depth | None = None
-
-    @classmethod
-    def from_tick(cls, tick: MarketTick) -> MarketView:
-        d = tick.depth
-        bid = d.buy[0].price if d and d.buy else None
-        ask = d.sell[0].price if d and d.sell else None
-        return cls(last_price=tick.last_price, bid=_positive(bid), ask=_positive(ask), depth=d)
-
-    def levels(self, side: Side) -> list[DepthLevel]:
-        """The levels an order of `side` takes from (asks for a buy), empty ones skipped."""
-        if self.depth is None:
-            return []
-        book = self.depth.sell if side is Side.BUY else self.depth.buy
-        return [lvl for lvl in book if lvl.price > 0 and lvl.quantity > 0]
-
-    def touch(self, side: Side) -> Decimal | None:
-        levels = self.levels(side)
-        if levels:
-            return levels[0].price
-        quote = self.ask if side is Side.BUY else self.bid
-        return _positive(quote) or _positive(self.last_price)
 
 
 def _within(side: Side, price: Decimal, limit: Decimal) -> bool:
