@@ -44,3 +44,16 @@ async def test_the_watcher_runs_in_the_zerodha_subtree_only(
 def test_the_execution_role_may_publish_the_zerodha_halt() -> None:
     perms = role_permissions("execution")
     assert perms.may_publish(control_subject(ControlVerb.HALT, "zerodha"))
+
+
+def test_status_shows_the_session_and_why_zerodha_halted() -> None:
+    from ops.commands.status import render_tree
+    from supervisors.status import StatusNode
+
+    reason = "zerodha session expires at 06:00 IST on 2026-12-02; run `alpha-panda zerodha login`"
+    node = StatusNode(name="session-watch-zerodha", state="running", figures={"session": {
+        "user_id": "SIM001", "expires_at": "2026-12-02T06:00:00+05:30",
+        "halt_at": "2026-12-02T05:55:00+05:30", "halted": reason}})  # fmt: skip
+    text = "\n".join(render_tree(node))
+    assert "session SIM001 expires 2026-12-02T06:00:00+05:30" in text
+    assert f"HALTED zerodha: {reason}" in text
