@@ -76,7 +76,7 @@ def parse_request_token(text: str) -> str:
     if not text:
         raise KiteSessionError("nothing was pasted: paste Kite's redirect URL or its request_token")
     if "request_token=" in text or "://" in text or text.startswith("?"):
-        query = parse_qs(urlsplit(text if "://" in text else "x://x/" + text.lstrip("/")).query)
+        query = parse_qs(urlsplit(text).query if "://" in text else text.rpartition("?")[2])
         status = (query.get("status") or ["success"])[0]
         if status != "success":
             raise KiteSessionError(

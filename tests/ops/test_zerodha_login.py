@@ -198,3 +198,19 @@ def test_up_with_a_token_kite_rejects_exits_naming_the_login(tmp_path: Path) -> 
         assert "TokenException" in done.stderr and "alpha-panda zerodha login" in done.stderr
         assert "Traceback" not in done.stderr
         _assert_no_secret(sim, done.stdout, done.stderr)
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "http://127.0.0.1:5000/?action=login&status=success&request_token=Ab12",
+        "https://example.in/kite/callback?request_token=Ab12&action=login&status=success",
+        "?request_token=Ab12&status=success",
+        "request_token=Ab12&status=success",
+        "  Ab12 \n",
+    ],
+)
+def test_the_request_token_is_taken_from_whatever_was_pasted(pasted: str) -> None:
+    from ops.commands.zerodha import parse_request_token
+
+    assert parse_request_token(pasted) == "Ab12"
