@@ -13,9 +13,9 @@ from __future__ import annotations
 import inspect
 from typing import cast
 
+from actors.execution.market import MarketView
 from actors.execution.venue import AsyncVenue, Cancel, MarketUpdate, Place, Venue
 from actors.named_tick import NamedTick, TickRefusal
-from actors.paper.matching import MarketView
 from schemas.enums import OrderFailReason, OrderType
 from schemas.events import (
     Event,

@@ -14,11 +14,11 @@ from typing import Any
 from kiteconnect import KiteConnect
 from kiteconnect.exceptions import NetworkException
 
+from actors.execution.market import MarketView
 from actors.execution.venue import Place
 from actors.instruments import InstrumentBook
 from actors.kite.order_limits import OrderLimits
 from actors.kite.venue import KiteVenue, KiteVenueConfig
-from actors.paper.matching import MarketView
 from schemas.enums import OrderType, Side
 from schemas.events import Event, OrderAccepted, OrderFailed, OrderFilled, OrderSubmitted
 from schemas.ids import generate_event_id
