@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 
-from actors.kite.session import load_session
 from actors.stores.shared import Stores
 from bridge.errors import BridgeConfigError
 from bridge.mirror.config import BridgeConfig
@@ -53,9 +52,6 @@ def _up(args: argparse.Namespace) -> int:
     check_compatibility()
     settings = load_settings()
     check_secrets(settings)
-    if "zerodha" in settings.brokers:
-        # a KiteSessionError (a ConfigError): names the variable or the login command
-        load_session(settings)
     if args.duration is not None and args.duration <= 0:
         print("alpha-panda: --duration must be a positive number of seconds", file=sys.stderr)
         return 2
