@@ -16,6 +16,8 @@ import msgspec
 
 from actors.feed.actor import FeedConfig
 from actors.instruments import InstrumentBook
+from actors.kite.feed_config import KiteFeedConfig
+from actors.kite.session import load_session
 from actors.paper.matching import PaperConfig
 from actors.risk.limits import RiskLimits
 from actors.stores.config_store import ConfigStore
@@ -51,12 +53,16 @@ def parse_json_struct(raw: str, cls: type[msgspec.Struct], variable: str) -> msg
 
 
 def _feed_config(settings: Settings) -> FeedConfig:
-    mode, _, path = settings.feed.partition(":")
+    mode, _, path = settings.feed_source.partition(":")
+    kite = parse_json_struct(settings.kite_feed_json, KiteFeedConfig, "ALPHA_PANDA_KITE_FEED")
+    assert isinstance(kite, KiteFeedConfig)
+    if mode == "kite":
+        load_session(settings)  # missing credentials stop us here, naming the variable
     try:
         return FeedConfig(
             mode=mode, seed=settings.seed, rate_per_s=settings.feed_rate,
             max_ticks=settings.feed_max_ticks, replay_path=path,
-            replay_speed=settings.replay_speed,
+            replay_speed=settings.replay_speed, kite=kite,
         )  # fmt: skip
     except ValueError as exc:
         raise ConfigError(f"ALPHA_PANDA_FEED*: {exc}") from None
