@@ -138,6 +138,7 @@ def _feed_maker(settings: Settings, config: DomainConfig) -> Callable[[], Actor]
     if config.feed.mode != "kite":
         return lambda: MarketFeed(config.feed, config.book)
     from actors.kite.feed import KiteFeed
+    from actors.kite.feed_config import plan_shards
     from actors.kite.session import load_session
 
     session = load_session(settings)
@@ -145,6 +146,7 @@ def _feed_maker(settings: Settings, config: DomainConfig) -> Callable[[], Actor]
     for broker in settings.brokers:
         tokens.update(*allowed_instruments(config.strategies, broker).values())
     tokens = tokens or {i.instrument_token for i in config.book}
+    plan_shards(tokens, config.feed.kite.max_per_connection)  # too many: fail before the tree
     return lambda: KiteFeed(config.feed, config.book, session, sorted(tokens))
 
 

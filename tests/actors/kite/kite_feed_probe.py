@@ -23,19 +23,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-import httpx  # noqa: E402
-import msgspec  # noqa: E402
+import httpx
+import msgspec
+from pydantic import SecretStr
 
-from actors.feed.actor import FeedConfig  # noqa: E402
-from actors.instruments import InstrumentBook  # noqa: E402
-from actors.kite.feed import KiteFeed  # noqa: E402
-from actors.kite.feed_config import KiteFeedConfig  # noqa: E402
-from actors.kite.session import KiteSession  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
-from supervisors.bus import Bus  # noqa: E402
-from supervisors.child import ChildSpec  # noqa: E402
-from supervisors.runner import ActorProcess  # noqa: E402
-from supervisors.supervisor import Supervisor, SupervisorSpec  # noqa: E402
+from actors.feed.actor import FeedConfig
+from actors.instruments import InstrumentBook
+from actors.kite.feed import KiteFeed
+from actors.kite.feed_config import KiteFeedConfig
+from actors.kite.session import KiteSession
+from supervisors.bus import Bus
+from supervisors.child import ChildSpec
+from supervisors.runner import ActorProcess
+from supervisors.supervisor import Supervisor, SupervisorSpec
 
 
 def _rss_kb() -> int:
@@ -117,7 +117,7 @@ async def main(args: dict[str, Any]) -> dict[str, Any]:
         if args.get("soak"):
             summary["soak"] = await _soak(feed, env["KITE_ROOT"], int(args["soak"]))
         else:
-            while not stop_path.exists():
+            while not stop_path.exists():  # noqa: ASYNC240 - a stat per 50 ms in a probe
                 _write(stats_path, feed.stats())
                 await asyncio.sleep(0.05)
     finally:
