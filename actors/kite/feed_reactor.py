@@ -31,8 +31,8 @@ def reactor_thread() -> threading.Thread | None:
 
     with _lock:
         if _thread is None and not reactor.running:
-            if txaio.get_global_log_level() in ("debug", "trace"):
-                txaio.set_global_log_level("info")  # debug logs the token-bearing URL
+            if txaio.get_global_log_level() in ("debug", "trace"):  # type: ignore[attr-defined]
+                txaio.set_global_log_level("info")  # type: ignore[attr-defined]
             # Signal handlers belong to the main thread (asyncio's); the reactor gets none.
             _thread = threading.Thread(
                 target=reactor.run,  # type: ignore[misc]

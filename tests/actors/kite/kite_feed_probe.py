@@ -67,7 +67,9 @@ async def _until(check: Any, what: str, timeout_s: float = 20.0) -> None:
 
 
 async def _soak(feed: KiteFeed, root: str, drops: int) -> dict[str, Any]:
-    kite = lambda: feed.stats()["kite"]  # noqa: E731
+    def kite() -> dict[str, Any]:
+        return dict(feed.stats()["kite"])
+
     shards = len(feed.plan)
     await _until(lambda: kite()["connections_up"] == shards and feed.published > 0, "connect")
     async with httpx.AsyncClient(base_url=root, timeout=10) as http:
@@ -76,13 +78,14 @@ async def _soak(feed: KiteFeed, root: str, drops: int) -> dict[str, Any]:
             for _ in range(n):
                 before = kite()["reconnects"]
                 assert (await http.post("/_sim/faults", json={"drop_ws": True})).status_code == 200
-                await _until(
-                    lambda before=before: (
-                        kite()["reconnects"] >= before + shards
-                        and kite()["connections_up"] == shards
-                    ),
-                    "a reconnect",
-                )
+
+                def back(before: int = before) -> bool:
+                    now = kite()
+                    return bool(
+                        now["reconnects"] >= before + shards and now["connections_up"] == shards
+                    )
+
+                await _until(back, "a reconnect")
 
         await drop(10)  # warm up: every lazily made object exists before the baseline
         before, published, started = _footprint(), feed.published, time.monotonic()
@@ -136,10 +139,13 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     from twisted.logger import globalLogBeginner, textFileLogObserver
 
-    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)], redirectStandardIO=False)
+    globalLogBeginner.beginLoggingTo(
+        [textFileLogObserver(sys.stderr)],  # type: ignore[list-item]
+        redirectStandardIO=False,
+    )
     import txaio
 
-    txaio.set_global_log_level("debug")
+    txaio.set_global_log_level("debug")  # type: ignore[attr-defined]
     arguments = json.loads(sys.argv[1])
     if arguments.get("soak"):
         tracemalloc.start()
