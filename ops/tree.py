@@ -2,7 +2,7 @@
 
 root (one_for_one)
 ├── bridge        JetStream → Kafka mirror, when KAFKA_BOOTSTRAP_SERVERS is set      role: bridge
-├── system        control gate                                   role: control
+├── system        control gate; drift monitor (paper beside zerodha)  role: control
 ├── broker:<b>    per active broker, one_for_one, started in     roles: portfolio,
 │   │             reverse data order so consumers are ready      execution, risk,
 │   │             before producers. Gives up → control.halt.<b>, strategies
@@ -21,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from actors.control.gate import ControlGate
+from actors.drift.actor import DriftMonitor
 from actors.feed.actor import MarketFeed
 from actors.portfolio.actor import PortfolioActor
 from actors.risk.actor import RiskManager
@@ -167,9 +168,12 @@ def build_tree(
     if bridge is not None:  # first: started before and stopped after everything it mirrors
         children.append(bridge)
     if "control" in roles:
-        system = SupervisorSpec(
-            name="system", children=[actor_spec(bus, lambda: ControlGate(token), "control-gate")]
-        )
+        system_children = [actor_spec(bus, lambda: ControlGate(token), "control-gate")]
+        traded = [b for b in settings.brokers if b in VENUES]
+        if "paper" in traded and "zerodha" in traded:
+            # the paper model measured against live fills of the same signals
+            system_children.append(actor_spec(bus, DriftMonitor, "drift-monitor"))
+        system = SupervisorSpec(name="system", children=system_children)
         children.append(system.as_child())
     for broker in settings.brokers:
         execution = VENUES.get(broker)

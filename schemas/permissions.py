@@ -225,6 +225,11 @@ def _role_grants(role: str) -> tuple[Grant, ...]:
             publishes("replay consent", REPLAY_REQUEST_SUBJECT),
             publishes("control commands", control_wildcard()),
             publishes("audit", audit_subject("control"), audit_subject("redrive")),
+            # the drift monitor compares the brokers' fills (read only)
+            *(
+                ordered_reads(stream_for_broker(b).name, (broker_subject(b, ORDERS_FILLED),))
+                for b in BROKERS
+            ),
             Grant(
                 "stream management",
                 publish=(js_api("INFO"), *(js_api(op, s) for s in STREAMS for op in _STREAM_ADMIN)),

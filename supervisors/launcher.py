@@ -115,6 +115,18 @@ def pipeline_figures(tree: StatusNode) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _drift_figures(tree: StatusNode) -> dict[str, Any]:
+    """The drift monitor's figures (paper beside a live broker), if one runs here."""
+    figures = tree.figures.get("drift")
+    if isinstance(figures, dict):
+        return {"drift": figures}
+    for child in tree.children:
+        found = _drift_figures(child)
+        if found:
+            return found
+    return {}
+
+
 async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: str) -> int:
     root = Supervisor(spec)
     started = time.time()
@@ -139,6 +151,7 @@ async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: s
             },
             "tree": tree.to_builtins(),
             "pipeline": pipeline_figures(tree),
+            **_drift_figures(tree),
         }
         await msg.respond(json.dumps(body, default=str).encode())
 

@@ -12,7 +12,10 @@ from schemas.names import STATUS_SUBJECT
 from supervisors.nats_auth import NatsAuth
 from supervisors.status import StatusNode
 
-__all__ = ["register", "render_tree", "render_process", "render_pipeline", "fetch_status"]
+__all__ = [
+    "register", "render_tree", "render_process", "render_pipeline", "render_drift",
+    "fetch_status",
+]  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,7 +72,28 @@ def render_process(reply: dict[str, Any]) -> str:
     if pipeline:
         lines.append("")
         lines.extend(render_pipeline(pipeline))
+    drift = reply.get("drift")
+    if drift:
+        lines.append("")
+        lines.extend(render_drift(drift))
     return "\n".join(lines)
+
+
+def render_drift(drift: dict[str, Any]) -> list[str]:
+    """Live minus paper fill price per strategy and instrument (positive: live cost more)."""
+    head = (
+        f"drift {drift.get('live')} vs {drift.get('paper')} (live fill minus paper fill, "
+        f"positive = live cost more): pairs {drift.get('pairs', 0)}  "
+        f"waiting {drift.get('waiting', 0)}"
+    )
+    lines = [head]
+    for sid, instruments in (drift.get("strategies") or {}).items():
+        for fig in instruments.values():
+            lines.append(
+                f"  {sid} {fig.get('symbol')}: pairs {fig.get('pairs')}  mean {fig.get('mean')}"
+                f" ({fig.get('mean_bps')} bps)  last {fig.get('last')}  worst {fig.get('worst')}"
+            )
+    return lines
 
 
 def render_tree(node: StatusNode, prefix: str = "") -> list[str]:

@@ -16,6 +16,7 @@ from ops.settings import load_settings
 from ops.tree import ROLES, build_tree
 from ops.venues import VENUES
 from supervisors.bus import Bus
+from supervisors.supervisor import Supervisor
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -43,3 +44,25 @@ async def test_a_broker_without_a_venue_gets_no_subtree(
     names = [child.name for child in tree.children]
     assert "broker:paper" in names and "broker:zerodha" not in names
     assert "broker zerodha has no venue in this build" in caplog.text
+
+
+async def test_the_drift_monitor_runs_only_when_zerodha_trades_beside_paper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def system_children(brokers: str) -> list[str]:
+        settings = load_settings(ALPHA_PANDA_STRATEGIES=REPO / "strategies.yaml",
+                                 ALPHA_PANDA_BROKERS=brokers)  # fmt: skip
+        tree = build_tree(cast(Bus, None), settings, ROLES, config, Stores(None, None, tmp_path),
+                          owner="test")  # fmt: skip
+        [system] = [c for c in tree.children if c.name == "system"]
+        supervisor = system.start()
+        assert isinstance(supervisor, Supervisor)
+        return [child.name for child in supervisor.spec.children]
+
+    config = await load_domain_config(
+        load_settings(ALPHA_PANDA_STRATEGIES=REPO / "strategies.yaml")
+    )
+    assert system_children("paper") == ["control-gate"]
+    monkeypatch.setitem(VENUES, "zerodha", VENUES["paper"])  # as if its venue were built
+    assert system_children("paper,zerodha") == ["control-gate", "drift-monitor"]
+    assert system_children("zerodha") == ["control-gate"]

@@ -1,0 +1,1 @@
+"""Paper-versus-live drift: the paper model measured against live fills."""
