@@ -121,16 +121,18 @@ class Shard:
             ws.dropConnection(abort=True)
 
     def stop(self) -> None:
-        """Close for good: no more retries, a close frame, an abort if it hangs."""
+        """Close for good: no more retries, and a close frame if a connection is open (a
+        handshake still under way is closed by `_opened` when it completes)."""
         self.stopping = True
         ticker = self._ticker
-        if ticker is None or not self.open:
-            if ticker is not None:
-                ticker.stop_retry()
+        if ticker is None:
             self.closed = True
-            self._release()
             return
-        ticker.close()
+        ticker.stop_retry()
+        if self.open:
+            ticker.close()  # `_closed` marks the shard closed when the close completes
+        else:
+            self.closed = True
 
     def _release(self) -> None:
         if self._ticker is not None:
@@ -143,7 +145,8 @@ class Shard:
         self.generation += 1
         self.connects += 1
         self.last_frame = time.monotonic()
-        if self.stopping:
+        if self.stopping:  # a handshake that finished after stop()
+            self.closed = False
             ticker.close()
             return
         if not ticker.subscribed_tokens:  # first connection; KiteTicker resubscribes later ones

@@ -127,3 +127,11 @@ def test_up_with_the_kite_feed_and_no_credentials_exits_naming_the_variable(
     )  # fmt: skip
     assert run.returncode != 0
     assert named in run.stderr and "Traceback" not in run.stderr + run.stdout
+
+
+def test_status_shows_the_kite_feeds_connections() -> None:
+    from ops.commands.status import render_tree
+    from supervisors.status import StatusNode
+
+    node = StatusNode(name="market-feed", state="running", figures={"kite": {"connections_up": 2}})
+    assert render_tree(node)[0].endswith("\n    kite: connections_up=2")
