@@ -16,7 +16,7 @@ import msgspec
 
 from actors.feed.actor import FeedConfig
 from actors.instruments import InstrumentBook
-from actors.kite.feed_config import KiteFeedConfig
+from actors.kite.feed_config import KiteFeedConfig, check_ws_root
 from actors.kite.session import load_session
 from actors.paper.matching import PaperConfig
 from actors.risk.limits import RiskLimits
@@ -57,7 +57,7 @@ def _feed_config(settings: Settings) -> FeedConfig:
     kite = parse_json_struct(settings.kite_feed_json, KiteFeedConfig, "ALPHA_PANDA_KITE_FEED")
     assert isinstance(kite, KiteFeedConfig)
     if mode == "kite":
-        load_session(settings)  # missing credentials stop us here, naming the variable
+        check_ws_root(load_session(settings).ws_root)  # stop here, naming the variable
     try:
         return FeedConfig(
             mode=mode, seed=settings.seed, rate_per_s=settings.feed_rate,

@@ -164,6 +164,7 @@ class KiteFeed(MarketFeed):
                 "stalls_detected": self.stalls,
                 "dropped_ticks": queue.dropped if queue is not None else 0,
                 "queue": len(queue) if queue is not None else 0,
+                "queue_high_water": queue.high_water if queue is not None else 0,
                 "queue_max": self.kite.queue,
                 "bad_packets": self.bad_packets,
                 "heartbeats": sum(s.heartbeats for s in self.shards),

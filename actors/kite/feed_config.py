@@ -8,6 +8,7 @@ configuration error (naming the count and the fix), not a silent truncation.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -18,6 +19,7 @@ __all__ = [
     "KiteFeedConfig",
     "KiteFeedConfigError",
     "plan_shards",
+    "check_ws_root",
     "MAX_CONNECTIONS",
     "MAX_PER_CONNECTION",
 ]
@@ -82,3 +84,14 @@ def plan_shards(tokens: Iterable[int], per_connection: int = MAX_PER_CONNECTION)
             "trade fewer instruments (strategies.yaml) or split them over API keys"
         )
     return [unique[i : i + per_connection] for i in range(0, len(unique), per_connection)]
+
+
+def check_ws_root(ws_root: str) -> None:
+    """KITE_WS_ROOT must be a WebSocket URL; else the ticker would fail inside the reactor,
+    where nobody sees it."""
+    parts = urlsplit(ws_root)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise KiteFeedConfigError(
+            f"KITE_WS_ROOT {ws_root!r} is not a WebSocket URL: use wss://ws.kite.trade "
+            "(Kite) or the ws:// line `alpha-panda sim kite` prints"
+        )

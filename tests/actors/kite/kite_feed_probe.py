@@ -2,7 +2,8 @@
 Twisted's one-shot global reactor never lives in the test process.
 
 Argument: one JSON object (nats_url, env: the simulator's KITE_* exports, tokens, kite: the
-feed's config, stats_path, stop_path, soak: forced reconnects to run, 0 for none). The feed's
+feed's config, stats_path, stop_path, soak: forced reconnects to run, 0 for none; block_loop_s: block the event loop once, after
+the first tick, for that long). The feed's
 `stats()` is written to `stats_path` as it runs; the run ends when `stop_path` exists (or the
 soak is done), and the last line on stdout is a JSON summary.
 """
@@ -120,6 +121,9 @@ async def main(args: dict[str, Any]) -> dict[str, Any]:
         if args.get("soak"):
             summary["soak"] = await _soak(feed, env["KITE_ROOT"], int(args["soak"]))
         else:
+            if block_s := float(args.get("block_loop_s", 0)):
+                await _until(lambda: feed.published > 0, "the first tick")
+                time.sleep(block_s)  # a stuck loop: the reactor thread goes on receiving
             while not stop_path.exists():  # noqa: ASYNC240 - a stat per 50 ms in a probe
                 _write(stats_path, feed.stats())
                 await asyncio.sleep(0.05)

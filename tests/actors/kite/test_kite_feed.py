@@ -88,8 +88,9 @@ async def kite_feed(
     sim: RunningSim, nats_url: str, tmp_path: Path, **kite: object
 ) -> AsyncIterator[Probe]:
     """The feed running in a child process until the block ends; then its logs are checked."""
+    block = kite.pop("block_loop_s", 0)
     args = {
-        "nats_url": nats_url, "env": sim.env, "kite": FAST | kite,
+        "nats_url": nats_url, "env": sim.env, "kite": FAST | kite, "block_loop_s": block,
         "stats_path": str(tmp_path / "stats.json"), "stop_path": str(tmp_path / "stop"),
     }  # fmt: skip
     out, err = tmp_path / "probe.out", tmp_path / "probe.err"
@@ -229,6 +230,23 @@ async def test_a_bad_kite_packet_is_dead_lettered_and_the_feed_keeps_running(
     assert (
         "10 bytes" in letters[0].error and bytes.fromhex(letters[0].payload)[:4] == b"\x00\x06:\x01"
     )
+
+
+@pytest.mark.timeout(90)
+async def test_a_stuck_loop_makes_the_kite_queue_drop_and_count_never_grow(
+    kite_sim: RunningSim, market_bus: Bus, fresh_nats: NatsServer, tmp_path: Path
+) -> None:
+    async with (
+        listening(market_bus) as heard,
+        kite_feed(kite_sim, fresh_nats.url, tmp_path, queue=20, block_loop_s=1.5) as feed,
+    ):
+        await until(lambda: feed.kite().get("dropped_ticks", 0) > 0, "drops counted")
+        after = time.monotonic()
+        await until(lambda: bool(heard.after(after)), "ticks after the drops")
+        kite = feed.kite()
+        assert kite["queue_high_water"] == 20 and kite["queue"] <= 20
+        assert kite["reconnects"] == 0  # the reactor thread was never blocked
+    print(f"stuck loop: {kite['dropped_ticks']} ticks dropped, queue never above 20")
 
 
 @pytest.mark.timeout(180)

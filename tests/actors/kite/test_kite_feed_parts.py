@@ -114,6 +114,15 @@ async def test_the_tree_subscribes_kite_to_what_the_strategies_trade(
         ({"ALPHA_PANDA_FEED": "kite"}, "KITE_API_KEY"),
         ({"ALPHA_PANDA_BROKERS": "paper,zerodha"}, "KITE_API_KEY"),
         ({"ALPHA_PANDA_FEED": "kite", "KITE_API_KEY": "k"}, "alpha-panda zerodha login"),
+        (
+            {
+                "ALPHA_PANDA_FEED": "kite",
+                "KITE_API_KEY": "k",
+                "KITE_ACCESS_TOKEN": "t",
+                "KITE_WS_ROOT": "http://127.0.0.1:1",
+            },
+            "KITE_WS_ROOT",
+        ),
     ],
 )
 def test_up_with_the_kite_feed_and_no_credentials_exits_naming_the_variable(
