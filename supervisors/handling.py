@@ -18,7 +18,8 @@ from schemas.names import dlq_subject
 from supervisors.acks import parse_ack_subject
 from supervisors.actor import Actor, Context, CoreSub, Durable, Ordered, Output, Request, Timer
 from supervisors.errors import Crash, is_retriable
-from supervisors.metrics import ActorMetrics
+from supervisors.telemetry import tracing
+from supervisors.telemetry.metrics import ActorMetrics
 
 __all__ = ["ActorStats", "Handling"]
 
@@ -115,11 +116,21 @@ class Handling:
             self.name, self.actor.broker, env, subject=msg.subject, seq=seq, attempt=attempt,
             stored_ms=_stored_ms(msg),
         )  # fmt: skip
+        span = None
+        if tracing.TRACER is not None:
+            span = tracing.handling_span(
+                tracing.TRACER, self.name, msg.subject, env.trace, self.actor.broker
+            )
+            ctx.trace = tracing.traceparent(span)
         try:
             await inp.handler(env, ctx)
-        except Crash:
+        except Crash as exc:
+            if span is not None:
+                tracing.end_span(span, exc)
             raise
         except Exception as exc:
+            if span is not None:
+                tracing.end_span(span, exc)
             self.failed(exc)
             # Retrying cannot help a non-retriable error (invalid input: the same bytes fail
             # the same way), nor a stateful actor's handler, which is deterministic and whose
@@ -130,6 +141,8 @@ class Handling:
             else:
                 await msg.nak(delay=min(0.05 * 2**attempt, 5.0))
             return
+        if span is not None:
+            span.end()
         outputs.extend(ctx.outputs)
         to_ack.append(msg)
 
@@ -165,14 +178,26 @@ class Handling:
         ctx = Context(
             self.name, self.actor.broker, env, subject=msg.subject, seq=seq, stored_ms=stored_ms
         )
+        span = None
+        if tracing.TRACER is not None:
+            span = tracing.handling_span(
+                tracing.TRACER, self.name, msg.subject, env.trace, self.actor.broker
+            )
+            ctx.trace = tracing.traceparent(span)
         try:
             await inp.handler(env, ctx)
-        except Crash:
+        except Crash as exc:
+            if span is not None:
+                tracing.end_span(span, exc)
             raise
         except Exception as exc:
+            if span is not None:
+                tracing.end_span(span, exc)
             self.failed(exc)
             self.dead_letter(msg, outputs, 1, type(exc).__name__, str(exc), seq)
             return
+        if span is not None:
+            span.end()
         outputs.extend(ctx.outputs)
 
     async def request(

@@ -1,0 +1,207 @@
+"""OpenTelemetry tracing of a tick's journey: one span per actor handling, linked by the
+W3C `traceparent` that every envelope carries (and NATS and Kafka headers repeat).
+
+Off by default, and then free: `TRACER` stays None, the runtime tests that one global per
+input and creates no span, context or string. `configure()` turns it on when
+`OTEL_EXPORTER_OTLP_ENDPOINT` is set (OTLP over HTTP/protobuf, the exporter's own
+`OTEL_EXPORTER_OTLP_*` variables apply) or `ALPHA_PANDA_TRACE_FILE` names a file (one JSON
+object per span and line, for tests and for a look without a collector). The SDK's
+`OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` choose how many ticks start a trace;
+downstream spans follow their parent's decision.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Final
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+)
+
+__all__ = [
+    "TRACE_FILE_ENV",
+    "JsonLinesExporter",
+    "Tracing",
+    "configure",
+    "end_span",
+    "handling_span",
+    "producer_span",
+    "span_kind_of",
+    "tracer",
+    "traceparent",
+]
+
+log = logging.getLogger(__name__)
+
+TRACE_FILE_ENV: Final = "ALPHA_PANDA_TRACE_FILE"
+_OTLP_ENV: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
+
+#: the process's tracer while tracing is on; None (the default) means off
+TRACER: trace.Tracer | None = None
+
+
+def tracer() -> trace.Tracer | None:
+    return TRACER
+
+
+class JsonLinesExporter(SpanExporter):
+    """Appends each finished span to a file as one JSON object per line."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = [json.dumps(_as_dict(s), default=str) + "\n" for s in spans]
+        with self._lock, self._path.open("a", encoding="utf-8") as out:
+            out.writelines(lines)
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        """Nothing held open: each export appends and closes."""
+
+
+def _as_dict(span: ReadableSpan) -> dict[str, object]:
+    ctx = span.get_span_context()
+    assert ctx is not None  # a finished SDK span always has one
+    return {
+        "name": span.name,
+        "trace_id": f"{ctx.trace_id:032x}",
+        "span_id": f"{ctx.span_id:016x}",
+        "parent_span_id": f"{span.parent.span_id:016x}" if span.parent else None,
+        "kind": span.kind.name,
+        "start_ns": span.start_time,
+        "end_ns": span.end_time,
+        "service": span.resource.attributes.get("service.name"),
+        "status": span.status.status_code.name,
+        "attributes": dict(span.attributes or {}),
+    }
+
+
+class Tracing:
+    """The process's tracing setup; `shutdown()` flushes what is still buffered."""
+
+    def __init__(self, provider: TracerProvider | None, where: str) -> None:
+        self.provider = provider
+        self.where = where  # for the start-up log line: "off", the endpoint or the file
+
+    @property
+    def enabled(self) -> bool:
+        return self.provider is not None
+
+    def shutdown(self) -> None:
+        global TRACER
+        if self.provider is not None:
+            TRACER = None
+            self.provider.shutdown()
+            self.provider = None
+
+
+def configure(service: str, env: Mapping[str, str] | None = None) -> Tracing:
+    """Turn tracing on if the environment asks for it; off otherwise (the default)."""
+    global TRACER
+    env = os.environ if env is None else env
+    if env.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        return Tracing(None, "off")
+    exporter: SpanExporter
+    if env.get(TRACE_FILE_ENV):
+        where = env[TRACE_FILE_ENV]
+        exporter = JsonLinesExporter(Path(where))
+    elif env.get(_OTLP_ENV):
+        # imported only when used: the exporter pulls in protobuf and requests
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        where = env[_OTLP_ENV]
+        exporter = OTLPSpanExporter()
+    else:
+        return Tracing(None, "off")
+    resource = Resource.create({"service.name": env.get("OTEL_SERVICE_NAME") or service})
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    TRACER = provider.get_tracer("alpha-panda")
+    return Tracing(provider, where)
+
+
+def _parent(parent_traceparent: str) -> object | None:
+    """The remote context a W3C traceparent names; None (a new trace) when it is unusable."""
+    parts = parent_traceparent.split("-")
+    if len(parts) != 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
+        return None
+    try:
+        ctx = SpanContext(
+            trace_id=int(parts[1], 16), span_id=int(parts[2], 16), is_remote=True,
+            trace_flags=TraceFlags(int(parts[3], 16)),
+        )  # fmt: skip
+    except ValueError:
+        return None
+    if not ctx.is_valid:
+        return None
+    return trace.set_span_in_context(NonRecordingSpan(ctx))
+
+
+def span_kind_of(subject: str) -> str:
+    """What a subject carries, without its broker or instrument: `paper.orders.filled` →
+    `orders.filled`, `market.ticks.256265` → `ticks`."""
+    parts = subject.split(".")[1:]
+    if parts and parts[-1].isdigit():
+        parts.pop()
+    return ".".join(parts) or subject
+
+
+def handling_span(
+    tracer: trace.Tracer, actor: str, subject: str, parent: str, broker: str | None
+) -> Span:
+    """The span of one actor handling one input, a child of the input's trace."""
+    return tracer.start_span(
+        f"{actor} {span_kind_of(subject)}",
+        context=_parent(parent) if parent else None,  # type: ignore[arg-type]
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "nats",
+            "messaging.destination.name": subject,
+            "alpha.actor": actor,
+            "alpha.broker": broker or "",
+        },
+    )
+
+
+def producer_span(tracer: trace.Tracer, actor: str, subject: str) -> Span:
+    """The root span of a message that starts a journey (a tick the feed publishes)."""
+    return tracer.start_span(
+        f"{actor} {span_kind_of(subject)}",
+        kind=SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "nats",
+            "messaging.destination.name": subject,
+            "alpha.actor": actor,
+        },
+    )
+
+
+def end_span(span: Span, exc: BaseException | None = None) -> None:
+    if exc is not None:
+        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+    span.end()
+
+
+def traceparent(span: Span) -> str:
+    """The W3C traceparent that makes `span` the parent of what it emits."""
+    ctx = span.get_span_context()
+    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
