@@ -13,6 +13,7 @@ import asyncio
 import os
 import platform
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from statistics import mean
@@ -27,6 +28,8 @@ from ops.bench.pipeline_phase import PipelineRun, run_pipeline
 from ops.bench.plot import Series, write_latency_plot
 from ops.bench.servers import peak_rss_mib
 from schemas.envelope import encode, headers_for, new_envelope
+from supervisors.telemetry import tracing as telemetry_tracing
+from supervisors.telemetry.tracing import TRACE_FILE_ENV
 
 __all__ = ["run_pipeline_bench", "summarise_run", "tick_size"]
 
@@ -125,8 +128,12 @@ async def run_pipeline_bench(
     progress: bool = True,
     plot_dir: Path | None = None,
     feed_process: bool = False,
+    tracing: bool = False,
 ) -> dict[str, Any]:
-    """Run the pipeline and (unless `baselines` is False) both baselines; one JSON-able dict."""
+    """Run the pipeline and (unless `baselines` is False) both baselines; one JSON-able dict.
+
+    With `tracing`, the pipeline runs a second time with tracing on (every tick a trace,
+    spans batched to a JSON-lines file) and `result["tracing"]` compares the two runs."""
     if rate <= 0 or seconds <= 0 or every < 1:
         raise ValueError("rate and seconds must be > 0 and every >= 1")
     say = _say if progress else None
@@ -140,6 +147,8 @@ async def run_pipeline_bench(
     result["message_sizes"] = sizes.as_dict()
     series = [Series(f"pipeline {name.replace('_', '-')}", run.probe[stage].latency.curve())
               for name, stage in _STAGES]  # fmt: skip
+    if tracing:
+        result["tracing"] = await _traced_run(result, rate, seconds, every, feed_process)
     if baselines:
         series += await _baselines(result, rate, seconds, every, sizes, say)
     else:
@@ -154,6 +163,33 @@ async def run_pipeline_bench(
         write_latency_plot(path, title, series)
         result["plot"] = str(path)
     return result
+
+
+async def _traced_run(
+    off: dict[str, Any], rate: float, seconds: float, every: int, feed_process: bool
+) -> dict[str, Any]:
+    """The same run with tracing on; its figures beside the untraced run's, and the ratios."""
+    with tempfile.TemporaryDirectory(prefix="alpha-panda-trace-") as tmp:
+        spans = Path(tmp) / "spans.jsonl"
+        traces = telemetry_tracing.configure("alpha-panda:bench", {TRACE_FILE_ENV: str(spans)})
+        try:
+            on = summarise_run(await run_pipeline(rate, seconds, every, progress=False,
+                                                  feed_process=feed_process))  # fmt: skip
+        finally:
+            traces.shutdown()  # flushes every span before they are counted
+        exported = sum(1 for _ in spans.open()) if spans.exists() else 0
+
+    def figures(r: dict[str, Any]) -> dict[str, Any]:
+        return {k: r[k] for k in ("p50_ms", "p99_ms", "ticks_per_s", "lost")}
+
+    return {
+        "off": figures(off),
+        "on": figures(on),
+        "spans_exported": exported,
+        "p50_ratio": _ratio(on["p50_ms"], off["p50_ms"]),
+        "p99_ratio": _ratio(on["p99_ms"], off["p99_ms"]),
+        "latency_on": on["latency"],
+    }
 
 
 async def _baselines(
