@@ -121,7 +121,8 @@ class Handling:
             span = tracing.handling_span(
                 tracing.TRACER, self.name, msg.subject, env.trace, self.actor.broker
             )
-            ctx.trace = tracing.traceparent(span)
+            if span is not None:
+                ctx.trace = tracing.traceparent(span)
         try:
             await inp.handler(env, ctx)
         except Crash as exc:
@@ -183,7 +184,8 @@ class Handling:
             span = tracing.handling_span(
                 tracing.TRACER, self.name, msg.subject, env.trace, self.actor.broker
             )
-            ctx.trace = tracing.traceparent(span)
+            if span is not None:
+                ctx.trace = tracing.traceparent(span)
         try:
             await inp.handler(env, ctx)
         except Crash as exc:

@@ -175,7 +175,7 @@ class MarketFeed(Actor):
             subject, trace = tick_subject(token), ""
             if tracer is not None:
                 spans.append(span := tracing.producer_span(tracer, self.name, subject))
-                trace = tracing.traceparent(span)
+                trace = tracing.traceparent(span)  # "-00" when the sampler left it out
             env = new_envelope(tick, source=self.name, key=str(token), trace=trace)
             pending.append((subject, encode(env), headers_for(env, msg_id)))
         for attempt in range(5):

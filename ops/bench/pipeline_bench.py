@@ -129,11 +129,13 @@ async def run_pipeline_bench(
     plot_dir: Path | None = None,
     feed_process: bool = False,
     tracing: bool = False,
+    trace_ratio: float = 1.0,
 ) -> dict[str, Any]:
     """Run the pipeline and (unless `baselines` is False) both baselines; one JSON-able dict.
 
-    With `tracing`, the pipeline runs a second time with tracing on (every tick a trace,
-    spans batched to a JSON-lines file) and `result["tracing"]` compares the two runs."""
+    With `tracing`, the pipeline runs a second time with tracing on (`trace_ratio` of the
+    ticks start a trace, spans batched to a JSON-lines file) and `result["tracing"]`
+    compares the two runs."""
     if rate <= 0 or seconds <= 0 or every < 1:
         raise ValueError("rate and seconds must be > 0 and every >= 1")
     say = _say if progress else None
@@ -148,7 +150,8 @@ async def run_pipeline_bench(
     series = [Series(f"pipeline {name.replace('_', '-')}", run.probe[stage].latency.curve())
               for name, stage in _STAGES]  # fmt: skip
     if tracing:
-        result["tracing"] = await _traced_run(result, rate, seconds, every, feed_process)
+        result["tracing"] = await _traced_run(result, rate, seconds, every, feed_process,
+                                              trace_ratio)  # fmt: skip
     if baselines:
         series += await _baselines(result, rate, seconds, every, sizes, say)
     else:
@@ -166,12 +169,19 @@ async def run_pipeline_bench(
 
 
 async def _traced_run(
-    off: dict[str, Any], rate: float, seconds: float, every: int, feed_process: bool
+    off: dict[str, Any],
+    rate: float,
+    seconds: float,
+    every: int,
+    feed_process: bool,
+    ratio: float,
 ) -> dict[str, Any]:
     """The same run with tracing on; its figures beside the untraced run's, and the ratios."""
     with tempfile.TemporaryDirectory(prefix="alpha-panda-trace-") as tmp:
         spans = Path(tmp) / "spans.jsonl"
-        traces = telemetry_tracing.configure("alpha-panda:bench", {TRACE_FILE_ENV: str(spans)})
+        traces = telemetry_tracing.configure(
+            "alpha-panda:bench", {TRACE_FILE_ENV: str(spans)}, ratio=ratio
+        )
         try:
             on = summarise_run(await run_pipeline(rate, seconds, every, progress=False,
                                                   feed_process=feed_process))  # fmt: skip
@@ -185,6 +195,7 @@ async def _traced_run(
     return {
         "off": figures(off),
         "on": figures(on),
+        "sampled": ratio,
         "spans_exported": exported,
         "p50_ratio": _ratio(on["p50_ms"], off["p50_ms"]),
         "p99_ratio": _ratio(on["p99_ms"], off["p99_ms"]),

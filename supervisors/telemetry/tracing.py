@@ -24,6 +24,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import (
     NonRecordingSpan,
     Span,
@@ -114,8 +115,13 @@ class Tracing:
             self.provider = None
 
 
-def configure(service: str, env: Mapping[str, str] | None = None) -> Tracing:
-    """Turn tracing on if the environment asks for it; off otherwise (the default)."""
+def configure(
+    service: str, env: Mapping[str, str] | None = None, *, ratio: float | None = None
+) -> Tracing:
+    """Turn tracing on if the environment asks for it; off otherwise (the default).
+
+    `ratio` samples that share of new traces (ticks); None leaves the choice to the SDK's
+    `OTEL_TRACES_SAMPLER` (every trace unless it says otherwise)."""
     global TRACER
     env = os.environ if env is None else env
     if env.get("OTEL_SDK_DISABLED", "").lower() == "true":
@@ -133,14 +139,15 @@ def configure(service: str, env: Mapping[str, str] | None = None) -> Tracing:
     else:
         return Tracing(None, "off")
     resource = Resource.create({"service.name": env.get("OTEL_SERVICE_NAME") or service})
-    provider = TracerProvider(resource=resource)
+    sampler = None if ratio is None else ParentBased(TraceIdRatioBased(ratio))
+    provider = TracerProvider(resource=resource, sampler=sampler)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     TRACER = provider.get_tracer("alpha-panda")
     return Tracing(provider, where)
 
 
-def _parent(parent_traceparent: str) -> object | None:
-    """The remote context a W3C traceparent names; None (a new trace) when it is unusable."""
+def _parent(parent_traceparent: str) -> SpanContext | None:
+    """The remote span a W3C traceparent names; None (a new trace) when it is unusable."""
     parts = parent_traceparent.split("-")
     if len(parts) != 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
         return None
@@ -151,9 +158,7 @@ def _parent(parent_traceparent: str) -> object | None:
         )  # fmt: skip
     except ValueError:
         return None
-    if not ctx.is_valid:
-        return None
-    return trace.set_span_in_context(NonRecordingSpan(ctx))
+    return ctx if ctx.is_valid else None
 
 
 def span_kind_of(subject: str) -> str:
@@ -167,11 +172,17 @@ def span_kind_of(subject: str) -> str:
 
 def handling_span(
     tracer: trace.Tracer, actor: str, subject: str, parent: str, broker: str | None
-) -> Span:
-    """The span of one actor handling one input, a child of the input's trace."""
+) -> Span | None:
+    """The span of one actor handling one input, a child of the input's trace.
+
+    None when the input belongs to a trace the sampler left out at its root: nothing of it
+    is exported, so no span is made and the outputs carry the input's traceparent on."""
+    remote = _parent(parent) if parent else None
+    if remote is not None and not remote.trace_flags.sampled:
+        return None
     return tracer.start_span(
         f"{actor} {span_kind_of(subject)}",
-        context=_parent(parent) if parent else None,  # type: ignore[arg-type]
+        context=trace.set_span_in_context(NonRecordingSpan(remote)) if remote else None,
         kind=SpanKind.CONSUMER,
         attributes={
             "messaging.system": "nats",

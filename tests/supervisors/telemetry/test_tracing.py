@@ -128,3 +128,20 @@ def test_the_file_exporter_writes_one_json_span_per_line(tmp_path: Path) -> None
 )  # fmt: skip
 def test_a_span_is_named_for_what_its_subject_carries(subject: str, kind: str) -> None:
     assert tracing.span_kind_of(subject) == kind
+
+
+async def test_a_trace_its_root_left_unsampled_gets_no_span_and_passes_on_unchanged(
+    exported: InMemorySpanExporter,
+) -> None:
+    unsampled = PARENT[:-2] + "00"
+    (out,) = await handle(trace=unsampled)
+    assert exported.get_finished_spans() == ()
+    assert out.envelope.trace == unsampled
+
+
+def test_an_otlp_endpoint_turns_tracing_on_with_the_http_exporter() -> None:
+    traces = tracing.configure("test", {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
+    try:
+        assert traces.enabled and traces.where == "http://127.0.0.1:9"
+    finally:
+        traces.shutdown()  # nothing was traced: nothing to send to the closed port
