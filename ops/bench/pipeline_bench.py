@@ -14,6 +14,7 @@ import os
 import platform
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from statistics import mean
@@ -115,6 +116,12 @@ def _sizes(run: PipelineRun) -> MessageSizes:
     )  # fmt: skip
 
 
+def _cpu_per_tick(cpu_s: float, ticks: int) -> float:
+    """CPU of this process (every thread: the span exporter's too) per tick published, µs.
+    Steadier than latency on a shared machine: other processes' load does not add to it."""
+    return round(cpu_s / ticks * 1e6, 1) if ticks else 0.0
+
+
 def _ratio(num: float, den: float) -> float:
     return round(num / den, 2) if den > 0 else 0.0
 
@@ -139,10 +146,12 @@ async def run_pipeline_bench(
     if rate <= 0 or seconds <= 0 or every < 1:
         raise ValueError("rate and seconds must be > 0 and every >= 1")
     say = _say if progress else None
+    cpu = time.process_time()
     run = await run_pipeline(rate, seconds, every, progress=progress, feed_process=feed_process)
     result: dict[str, Any] = {
         "bench": "pipeline",
         **summarise_run(run),
+        "cpu_us_per_tick": _cpu_per_tick(time.process_time() - cpu, run.published),
         "feed_process": feed_process,
     }
     sizes = _sizes(run)
@@ -183,20 +192,24 @@ async def _traced_run(
             "alpha-panda:bench", {TRACE_FILE_ENV: str(spans)}, ratio=ratio
         )
         try:
-            on = summarise_run(await run_pipeline(rate, seconds, every, progress=False,
-                                                  feed_process=feed_process))  # fmt: skip
+            cpu = time.process_time()
+            run = await run_pipeline(rate, seconds, every, progress=False,
+                                     feed_process=feed_process)  # fmt: skip
+            on = summarise_run(run)
+            on["cpu_us_per_tick"] = _cpu_per_tick(time.process_time() - cpu, run.published)
         finally:
             traces.shutdown()  # flushes every span before they are counted
         exported = sum(1 for _ in spans.open()) if spans.exists() else 0
 
     def figures(r: dict[str, Any]) -> dict[str, Any]:
-        return {k: r[k] for k in ("p50_ms", "p99_ms", "ticks_per_s", "lost")}
+        return {k: r[k] for k in ("p50_ms", "p99_ms", "ticks_per_s", "lost", "cpu_us_per_tick")}
 
     return {
         "off": figures(off),
         "on": figures(on),
         "sampled": ratio,
         "spans_exported": exported,
+        "cpu_ratio": _ratio(on["cpu_us_per_tick"], off["cpu_us_per_tick"]),
         "p50_ratio": _ratio(on["p50_ms"], off["p50_ms"]),
         "p99_ratio": _ratio(on["p99_ms"], off["p99_ms"]),
         "latency_on": on["latency"],

@@ -164,7 +164,8 @@ def render_pipeline(r: dict[str, Any]) -> str:
         lines.append(f"  tracing off: p50 {t['off']['p50_ms']} ms p99 {t['off']['p99_ms']} ms; "
                      f"on: p50 {t['on']['p50_ms']} ms p99 {t['on']['p99_ms']} ms "
                      f"({t['sampled']:.0%} sampled, {t['spans_exported']} spans, lost "
-                     f"{t['on']['lost']}): p50 ratio "
+                     f"{t['on']['lost']}): CPU/tick {t['off']['cpu_us_per_tick']} → "
+                     f"{t['on']['cpu_us_per_tick']} µs (ratio {t['cpu_ratio']}), p50 ratio "
                      f"{t['p50_ratio']}, p99 ratio {t['p99_ratio']}")  # fmt: skip
     if r.get("floor_ratio") is not None:
         lines.append(f"  floor (jetstream relays) p50 {r['floor_p50_ms']} ms: floor_ratio "
