@@ -10,20 +10,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest, make_asgi_app
 from prometheus_client.registry import CollectorRegistry
 
-__all__ = ["MetricsServer", "metrics_app", "parse_addr"]
+__all__ = ["MetricsApp", "MetricsServer", "metrics_app", "parse_addr"]
 
 log = logging.getLogger(__name__)
 
 
-def metrics_app(registry: CollectorRegistry = REGISTRY) -> Callable[..., Any]:
-    """The ASGI app answering a scrape with the registry (mount it at `/metrics`)."""
-    return make_asgi_app(registry)
+class MetricsApp:
+    """An ASGI app answering a scrape with the registry.
+
+    A class instance, not a function, so that Starlette's `Route("/metrics", metrics_app())`
+    serves it as an ASGI app (a plain function there is taken for a request handler) and
+    `/metrics` answers without the redirect to `/metrics/` a `Mount` would add.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._app = make_asgi_app(registry)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._app(scope, receive, send)
+
+
+def metrics_app(registry: CollectorRegistry = REGISTRY) -> MetricsApp:
+    """The ASGI app of `/metrics` for the web role (the process's default registry)."""
+    return MetricsApp(registry)
 
 
 def parse_addr(value: str) -> tuple[str, int]:

@@ -8,6 +8,8 @@ import asyncio
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from supervisors.telemetry.exposition import MetricsServer, metrics_app, parse_addr
 
@@ -44,6 +46,14 @@ async def test_the_metrics_server_answers_on_its_own_port_from_the_event_loop() 
     finally:
         await server.close()
         await server.close()  # safe twice
+
+
+async def test_a_starlette_route_serves_the_app_at_metrics_without_a_redirect() -> None:
+    web = Starlette(routes=[Route("/metrics", metrics_app(a_registry()))])
+    transport = httpx.ASGITransport(app=web)
+    async with httpx.AsyncClient(transport=transport, base_url="http://web") as client:
+        reply = await client.get("/metrics")
+    assert reply.status_code == 200 and "alpha_test_things_total" in reply.text
 
 
 def test_a_bad_metrics_address_names_the_expected_form() -> None:
