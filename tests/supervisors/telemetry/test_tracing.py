@@ -4,6 +4,8 @@ traceparent the outputs carry; and, off (the default), no span at all."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,3 +147,15 @@ def test_an_otlp_endpoint_turns_tracing_on_with_the_http_exporter() -> None:
         assert traces.enabled and traces.where == "http://127.0.0.1:9"
     finally:
         traces.shutdown()  # nothing was traced: nothing to send to the closed port
+
+
+def test_off_the_sdk_is_not_even_imported() -> None:
+    """Its import costs a process a tenth of a second or more at start; off, none pays it."""
+    probe = (
+        "import sys, ops.tree, supervisors.runner, actors.feed.actor; "
+        "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
