@@ -148,8 +148,8 @@ def handling_span(
         attributes={
             "messaging.system": "nats",
             "messaging.destination.name": subject,
-            "alpha.actor": actor,
-            "alpha.broker": broker or "",
+            "alpha_panda.actor": actor,
+            "alpha_panda.broker": broker or "",
         },
     )
 
@@ -164,7 +164,7 @@ def producer_span(tracer: Tracer, actor: str, subject: str) -> Span:
         attributes={
             "messaging.system": "nats",
             "messaging.destination.name": subject,
-            "alpha.actor": actor,
+            "alpha_panda.actor": actor,
         },
     )
 

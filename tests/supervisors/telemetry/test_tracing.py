@@ -67,7 +67,7 @@ async def test_a_handling_span_is_the_child_of_the_input_and_the_parent_of_its_o
     assert span.parent is not None and f"{span.parent.span_id:016x}" == PARENT.split("-")[2]
     assert f"{span.context.trace_id:032x}" == PARENT.split("-")[1]
     assert out.envelope.trace == tracing.traceparent(span)  # type: ignore[arg-type]
-    assert span.attributes is not None and span.attributes["alpha.broker"] == "paper"
+    assert span.attributes is not None and span.attributes["alpha_panda.broker"] == "paper"
 
 
 async def test_an_input_without_a_usable_traceparent_starts_a_trace(
