@@ -10,7 +10,9 @@ from ops.commands import (
     bridge_cmd,
     control,
     data,
+    dlq,
     ops_cmd,
+    paper_cmd,
     portfolio,
     schemas_cmd,
     sim,
@@ -31,5 +33,7 @@ COMMAND_MODULES: list[ModuleType] = [
     bench,
     backtest,
     data,
+    dlq,
+    paper_cmd,
     sim,
 ]
