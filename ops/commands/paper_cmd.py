@@ -11,6 +11,7 @@ import argparse
 import getpass
 import sys
 
+from ops.bootstrap import bootstrap_streams
 from ops.commands.common import run_async
 from ops.nats_access import client_auth, prepare_embedded
 from ops.paper_reset import ResetReport, reset_paper_account
@@ -54,6 +55,7 @@ async def _reset_embedded(settings: Settings) -> ResetReport:
     try:
         bus = await Bus.connect(url, name="alpha-panda:paper-reset", auth=guard.admin)
         try:
+            await bootstrap_streams(bus, settings.env)  # a store never started has none yet
             return await reset_with(bus, settings)
         finally:
             await bus.close()

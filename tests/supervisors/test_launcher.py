@@ -54,7 +54,7 @@ async def status_reply(
                 for msg in await bus.gather_replies(STATUS_SUBJECT, b"", window_s=0.5):
                     if not msg.data:  # "no responders" while the process is still starting
                         continue
-                    body = json.loads(msg.data)
+                    body: dict[str, Any] = json.loads(msg.data)
                     if body["process"]["pid"] == pid:
                         last = body
                         if until(body):
