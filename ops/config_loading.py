@@ -60,8 +60,9 @@ def parse_json_struct(raw: str, cls: type[msgspec.Struct], variable: str) -> msg
         raise ConfigError(f"{variable} is not valid JSON ({exc}); example: {example}") from None
     except msgspec.ValidationError as exc:
         unknown = _UNKNOWN_FIELD.search(str(exc))
-        if unknown is None:
-            raise ConfigError(f"{variable}: {exc}; example: {example}") from None
+        if unknown is None:  # a bad value: its message names the field (and a fix, mostly)
+            shown = "" if "e.g." in str(exc) else f"; example: {example}"
+            raise ConfigError(f"{variable}: {exc}{shown}") from None
         keys = cls.__struct_fields__
         close = difflib.get_close_matches(unknown.group(1), keys, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
