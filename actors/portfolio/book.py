@@ -47,6 +47,8 @@ REALIZED_QUANTUM = Decimal("0.01")
 #: a restored cost basis (quantity x average price) is rounded back to this; cost bases
 #: are sums of quantity x price and paise, exact at this scale for prices of <= 8 places
 _RESTORE_QUANTUM = Decimal("1e-8")
+_PAISA = Decimal("0.01")
+_PAISE_EXPONENT = -2
 
 
 def apply_trade(
@@ -417,6 +419,10 @@ class Portfolio:
 
 def _restored_cost(view: PositionView) -> Decimal:
     cost = view.quantity * view.average_price
-    if cost != cost.quantize(_RESTORE_QUANTUM):  # more places than a cost can have
-        cost = _tidy(cost.quantize(_RESTORE_QUANTUM, rounding=ROUND_HALF_EVEN))
+    # quantity x a rounded average carries up to 28 digits (-56515.0800000000000000000000):
+    # back to the places a cost of prices in paise has, so the restored book prints as the
+    # live one did (-56515.08), and the running totals agree with the sums in form as well
+    cost = _tidy(cost.quantize(_RESTORE_QUANTUM, rounding=ROUND_HALF_EVEN))
+    if cost.as_tuple().exponent > _PAISE_EXPONENT:  # type: ignore[operator]
+        cost = cost.quantize(_PAISA)
     return cost

@@ -18,6 +18,7 @@ from ops.commands import (
     sim,
     status,
     up,
+    zerodha,
 )
 
 __all__ = ["COMMAND_MODULES"]
@@ -36,4 +37,5 @@ COMMAND_MODULES: list[ModuleType] = [
     dlq,
     paper_cmd,
     sim,
+    zerodha,
 ]
