@@ -196,8 +196,21 @@ class Portfolio:
         `strategies()` has them), reading only the held positions."""
         out: dict[str, Decimal] = {}
         held = ZERO
+        marks, priced_at = self._marks, self._priced_at
         for sid, t in self._totals.items():
-            value = sum((self._value(b) for b in t.held.values()), ZERO)
+            # `_value` of each held book, inlined: a backtest samples equity at every fill
+            value = ZERO
+            for b in t.held.values():
+                quantity = b.quantity
+                if not quantity:
+                    value += ZERO
+                    continue
+                token = b.instrument_token
+                mark = marks.get(token)
+                if mark is None or mark.ts < priced_at.get(token, 0):
+                    value += b.cost
+                else:
+                    value += quantity * mark.price
             held += value
             out[sid] = t.realized + (value - t.cost) - t.charges
         return self._cash + held, out
@@ -222,6 +235,10 @@ class Portfolio:
     def held(self) -> set[int]:
         """The instruments some strategy holds a position in."""
         return {token for t in self._totals.values() for token in t.held}
+
+    def holds(self, token: int) -> bool:
+        """Whether some strategy holds a position in the instrument (`token in held()`)."""
+        return any(token in t.held for t in self._totals.values())
 
     def _mark_of(self, token: int) -> Decimal | None:
         """The instrument's mark, or None while no tick at or after its last fill's is seen."""
