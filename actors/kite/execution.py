@@ -22,6 +22,7 @@ import msgspec
 
 from actors.execution.actor import ExecutionActor
 from actors.execution.desk import event_time
+from actors.kite.feed import ORDER_UPDATE_LISTENERS
 from actors.kite.order_updates import KiteOrder
 from actors.kite.venue import KiteVenue
 from actors.stores.pipeline_metrics import PipelineMetrics
@@ -70,10 +71,14 @@ class KiteExecution(ExecutionActor):
         await super().on_start(bus)
         self._bus = bus
         self.kite.on_halt = self._halt
+        # the ticker feed's order updates (same process) wake the worker: no wait for a poll
+        ORDER_UPDATE_LISTENERS.append(self.kite.on_order_update)
         # before the replay: nothing is placed until the worker has read Kite's orders
         self._worker = asyncio.create_task(self.kite.run(), name=f"{self.name}:kite-worker")
 
     async def on_stop(self) -> None:
+        with contextlib.suppress(ValueError):
+            ORDER_UPDATE_LISTENERS.remove(self.kite.on_order_update)
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
