@@ -16,7 +16,9 @@ from tests.ops.sim.conftest import RunningSim
 async def test_both_brokers_fill_and_a_dead_kite_halts_only_zerodha(
     tmp_path: Path, fresh_nats: NatsServer, kite_sim: RunningSim
 ) -> None:
-    app = up_both(tmp_path / "run", fresh_nats.url, kite_sim)
+    # the mock feed: with Kite's ticker, a dead simulator would take the market data of
+    # both brokers with it; what is tested here is the zerodha subtree's fault alone
+    app = up_both(tmp_path / "run", fresh_nats.url, kite_sim, ALPHA_PANDA_FEED="mock")
     try:
         async with connected(fresh_nats.url) as bus:
 
