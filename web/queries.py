@@ -87,10 +87,32 @@ async def portfolio(web: WebContext, broker: Broker) -> dict[str, Any]:
     }
 
 
+_FACTS = ("strategy_id", "symbol", "side")
+
+
+def _with_order_facts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each event with its order's strategy, symbol and side, which only some events
+    carry (an acceptance names the order alone), so filters and the eye find them all."""
+    facts: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row.get("event") == "submitted":
+            facts[str(row.get("client_order_id"))] = {k: row.get(k) for k in _FACTS}
+    out = []
+    for row in rows:
+        known = facts.get(str(row.get("client_order_id")), {})
+        out.append(
+            {
+                **{k: v for k, v in known.items() if v},
+                **{k: v for k, v in row.items() if v not in (None, "")},
+            }
+        )
+    return out
+
+
 async def orders(
     web: WebContext, broker: Broker, limit: int, **filters: str | None
 ) -> dict[str, Any]:
-    rows = await web.backend.orders(broker, 500)
+    rows = _with_order_facts(await web.backend.orders(broker, 500))
     shown = views.filter_orders(rows, **filters)[:limit]
     return {
         "broker": broker,
