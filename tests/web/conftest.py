@@ -115,7 +115,7 @@ def secrets_of(system: System) -> list[str]:
     found = [TOKEN, KITE_SECRET]
     users = system.app.data_dir / "nats-users.json"
     if users.exists():
-        for entry in json.loads(users.read_text()).values():
+        for entry in json.loads(users.read_text())["users"].values():
             if isinstance(entry, dict) and entry.get("password"):
                 found.append(str(entry["password"]))
     return found
