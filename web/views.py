@@ -71,6 +71,17 @@ def _stages(replies: Sequence[dict[str, Any]], broker: str) -> list[dict[str, An
     return out
 
 
+def _session(replies: Sequence[dict[str, Any]], broker: str) -> dict[str, Any] | None:
+    """A broker's session figures (zerodha's session watcher reports them), if any."""
+    for r in replies:
+        tree = r.get("tree")
+        for _, node in walk(tree) if tree else ():
+            if node.get("broker") == broker and isinstance(node.get("session"), dict):
+                found: dict[str, Any] = node["session"]
+                return found
+    return None
+
+
 def _merged_pipeline(replies: Sequence[dict[str, Any]], broker: str) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for r in replies:
@@ -107,7 +118,7 @@ def overview(
                 "equity": snap.get("equity", fig.get("equity")),
                 "cash": snap.get("cash"),
                 "open_positions": fig.get("open_positions", 0),
-                "session": fig.get("session"),
+                "session": fig.get("session") or _session(replies, b),
                 "stages": _stages(replies, b),
             }
         )

@@ -71,21 +71,27 @@ def start_system(workdir: Path, *, token: str | None = TOKEN) -> System:
     shutil.copy(REPO / "strategies.yaml", workdir)
     port = free_port()
     env = clean_env(
-        ALPHA_PANDA_NATS_PORT="0", ALPHA_PANDA_WEB_ADDR=f"127.0.0.1:{port}",
-        ALPHA_PANDA_PNL_INTERVAL_S="0.5", KITE_API_SECRET=KITE_SECRET,
+        ALPHA_PANDA_NATS_PORT="0",
+        ALPHA_PANDA_WEB_ADDR=f"127.0.0.1:{port}",
+        ALPHA_PANDA_PNL_INTERVAL_S="0.5",
+        KITE_API_SECRET=KITE_SECRET,
         **({"ALPHA_PANDA_API_TOKEN": token} if token else {}),
-    )  # fmt: skip
+    )
     log = workdir / "up.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ops.cli", "up"], cwd=workdir, env=env, stdout=out,
+            [sys.executable, "-m", "ops.cli", "up"],
+            cwd=workdir,
+            env=env,
+            stdout=out,
             stderr=out,
-        )  # fmt: skip
+        )
     app = AlphaPanda(proc, log, workdir / "var")
     system = System(f"http://127.0.0.1:{port}", app, env)
     try:
-        wait_for("the pages answer /healthz",
-                 lambda: system.get("/healthz").status_code == 200, app=app)  # fmt: skip
+        wait_for(
+            "the pages answer /healthz", lambda: system.get("/healthz").status_code == 200, app=app
+        )
         wait_for("paper fills", lambda: system.overview().get("fills", 0) > 0, app=app)
     except BaseException:
         stop_system(system)

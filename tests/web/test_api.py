@@ -25,8 +25,9 @@ def test_the_blotter_filters_by_event_and_strategy(system: System) -> None:
     rows = system.get("/api/v1/brokers/paper/orders", params={"event": "filled"}).json()["rows"]
     assert rows and all(r["event"] == "filled" for r in rows)
     strategy = rows[0]["strategy_id"]
-    picked = system.get("/api/v1/brokers/paper/orders",
-                        params={"strategy": strategy, "limit": 5}).json()  # fmt: skip
+    picked = system.get(
+        "/api/v1/brokers/paper/orders", params={"strategy": strategy, "limit": 5}
+    ).json()
     assert 0 < picked["count"] <= 5
     assert all(r["strategy_id"] == strategy for r in picked["rows"])
 

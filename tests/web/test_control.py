@@ -23,8 +23,9 @@ def test_control_without_a_token_or_with_a_wrong_one_is_refused(system: System) 
 
 
 def test_halt_and_resume_paper_with_the_token(system: System) -> None:
-    r = system.post("/api/v1/brokers/paper/halt", headers=BEARER,
-                    json={"reason": "test", "operator": "pytest"})  # fmt: skip
+    r = system.post(
+        "/api/v1/brokers/paper/halt", headers=BEARER, json={"reason": "test", "operator": "pytest"}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["subject"] == "control.halt.paper" and r.json()["id"]
     wait_for("paper HALTED", lambda: _state(system) == "HALTED")

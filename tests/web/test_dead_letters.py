@@ -39,8 +39,9 @@ async def test_a_poison_tick_is_listed_and_re_driven_with_the_token(system: Syst
 
     path = f"/api/v1/dlq/{letter['seq']}/redrive"
     assert system.post(path).status_code == 401
-    r = system.post(path, headers={"Authorization": f"Bearer {TOKEN}"},
-                    json={"reason": "checked by hand"})  # fmt: skip
+    r = system.post(
+        path, headers={"Authorization": f"Bearer {TOKEN}"}, json={"reason": "checked by hand"}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["ok"] is True and r.json()["audit_id"]
 

@@ -11,9 +11,15 @@ from web.formatting import ABSENT, count, group_indian, money, pnl_class, signed
 
 @pytest.mark.parametrize(
     ("digits", "grouped"),
-    [("0", "0"), ("999", "999"), ("1000", "1,000"), ("100000", "1,00,000"),
-     ("12345678", "1,23,45,678"), ("1234567890", "1,23,45,67,890")],
-)  # fmt: skip
+    [
+        ("0", "0"),
+        ("999", "999"),
+        ("1000", "1,000"),
+        ("100000", "1,00,000"),
+        ("12345678", "1,23,45,678"),
+        ("1234567890", "1,23,45,67,890"),
+    ],
+)
 def test_digits_are_grouped_the_indian_way(digits: str, grouped: str) -> None:
     assert group_indian(digits) == grouped
 

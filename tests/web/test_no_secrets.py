@@ -7,12 +7,31 @@ import httpx
 
 from tests.web.conftest import TOKEN, System, secrets_of
 
-PAGES = ("/", "/tree", "/portfolio", "/portfolio?by=strategy", "/blotter", "/strategies",
-         "/dlq", "/bridge")  # fmt: skip
-API = ("/api/v1/overview", "/api/v1/status", "/api/v1/tree", "/api/v1/brokers",
-       "/api/v1/brokers/paper/portfolio", "/api/v1/brokers/paper/orders", "/api/v1/strategies",
-       "/api/v1/dlq", "/api/v1/bridge", "/api/v1/openapi.json", "/healthz", "/readyz",
-       "/metrics")  # fmt: skip
+PAGES = (
+    "/",
+    "/tree",
+    "/portfolio",
+    "/portfolio?by=strategy",
+    "/blotter",
+    "/strategies",
+    "/dlq",
+    "/bridge",
+)
+API = (
+    "/api/v1/overview",
+    "/api/v1/status",
+    "/api/v1/tree",
+    "/api/v1/brokers",
+    "/api/v1/brokers/paper/portfolio",
+    "/api/v1/brokers/paper/orders",
+    "/api/v1/strategies",
+    "/api/v1/dlq",
+    "/api/v1/bridge",
+    "/api/v1/openapi.json",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+)
 
 
 def _first_event(system: System, page: str) -> str:
@@ -30,8 +49,9 @@ def test_no_secret_appears_in_any_page_or_answer(system: System) -> None:
     bodies["/events/overview"] = _first_event(system, "overview")
     # refusals echo nothing of what was sent, right or wrong
     bodies["refused"] = system.post("/api/v1/halt", headers={"Authorization": "Bearer x"}).text
-    bodies["accepted"] = system.post("/api/v1/brokers/paper/reduce",
-                                     headers={"Authorization": f"Bearer {TOKEN}"}).text  # fmt: skip
+    bodies["accepted"] = system.post(
+        "/api/v1/brokers/paper/reduce", headers={"Authorization": f"Bearer {TOKEN}"}
+    ).text
     system.post("/api/v1/resume", headers={"Authorization": f"Bearer {TOKEN}"})
     for where, body in bodies.items():
         assert body, where

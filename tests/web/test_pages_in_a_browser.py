@@ -13,8 +13,15 @@ from playwright.async_api import Dialog, Page, async_playwright
 from tests.web.conftest import ARTIFACTS, TOKEN, System
 
 CHROMIUM = "/usr/bin/chromium"
-PAGES = {"overview": "/", "tree": "/tree", "portfolio": "/portfolio?by=strategy",
-         "blotter": "/blotter", "strategies": "/strategies", "dlq": "/dlq", "bridge": "/bridge"}  # fmt: skip
+PAGES = {
+    "overview": "/",
+    "tree": "/tree",
+    "portfolio": "/portfolio?by=strategy",
+    "blotter": "/blotter",
+    "strategies": "/strategies",
+    "dlq": "/dlq",
+    "bridge": "/bridge",
+}
 WAIT_MS = 60_000
 
 
@@ -60,8 +67,9 @@ async def test_every_page_goes_live_and_paper_is_halted_and_resumed_from_it(
             await page.wait_for_function(
                 """t => { const e = document.querySelector('.card[data-broker="paper"] [data-fig="ticks"]');
                           return e && e.textContent !== t; }""",
-                arg=ticks, timeout=WAIT_MS,
-            )  # fmt: skip
+                arg=ticks,
+                timeout=WAIT_MS,
+            )
 
             asked: list[str] = []
 
@@ -74,12 +82,14 @@ async def test_every_page_goes_live_and_paper_is_halted_and_resumed_from_it(
             await card.locator('button[data-action="halt"]').click()
             await page.wait_for_selector("#toast:not([hidden])", timeout=WAIT_MS)
             assert "done" in await page.locator("#toast").inner_text()
-            await page.wait_for_selector('.card[data-broker="paper"] .state.s-halted',
-                                         timeout=WAIT_MS)  # fmt: skip
+            await page.wait_for_selector(
+                '.card[data-broker="paper"] .state.s-halted', timeout=WAIT_MS
+            )
             await _shot(page, "overview-halted")
             await page.locator('.card[data-broker="paper"] button[data-action="resume"]').click()
-            await page.wait_for_selector('.card[data-broker="paper"] .state.s-active',
-                                         timeout=WAIT_MS)  # fmt: skip
+            await page.wait_for_selector(
+                '.card[data-broker="paper"] .state.s-active', timeout=WAIT_MS
+            )
             assert len(asked) == 1, "the token is asked once per browser session"
             assert TOKEN not in page.url
             await _shot(page, "overview")

@@ -22,8 +22,9 @@ async def _redis_down() -> tuple[str, bool, str]:
 @pytest.fixture
 async def client(fresh_nats: NatsServer) -> AsyncIterator[httpx.AsyncClient]:
     bus = await Bus.connect(fresh_nats.url, name="web-tests")
-    app = create_app(WebContext(backend=NatsBackend(bus), api_token="t", env="test",
-                                ready_checks=(_redis_down,)))  # fmt: skip
+    app = create_app(
+        WebContext(backend=NatsBackend(bus), api_token="t", env="test", ready_checks=(_redis_down,))
+    )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://web") as c:

@@ -20,8 +20,9 @@ def test_no_request_answers_a_server_error(system: System) -> None:
         operation = result.ok()  # type: ignore[union-attr]  # an invalid schema raises
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None)  # fmt: skip
+        @settings(
+            max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
         def never_5xx(case: Any) -> None:
             response = case.call(base_url=system.base, timeout=15)
             assert response.status_code < 500, (case.method, case.formatted_path, response.text)
