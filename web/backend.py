@@ -84,16 +84,19 @@ class Backend:
 class _Cached:
     """One value per key, fetched at most once per `ttl_s` however many callers ask."""
 
-    def __init__(self, ttl_s: float) -> None:
+    def __init__(self, ttl_s: float, slow_ttl_s: float) -> None:
         self.ttl_s = ttl_s
+        #: stream reads (the blotter, dead letters) cost a consumer each: refreshed less often
+        self.slow_ttl_s = slow_ttl_s
         self._values: dict[str, tuple[float, Any]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def get(self, key: str, fetch: Callable[[], Awaitable[T]]) -> T:
+    async def get(self, key: str, fetch: Callable[[], Awaitable[T]], slow: bool = False) -> T:
         lock = self._locks.setdefault(key, asyncio.Lock())
+        ttl_s = self.slow_ttl_s if slow else self.ttl_s
         async with lock:
             hit = self._values.get(key)
-            if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
+            if hit is not None and time.monotonic() - hit[0] < ttl_s:
                 value: T = hit[1]
                 return value
             value = await fetch()
@@ -104,9 +107,13 @@ class _Cached:
 class NatsBackend(Backend):
     """The running system, through `bus` (the web role's connection)."""
 
-    def __init__(self, bus: Bus, *, ttl_s: float = 0.5, status_window_s: float = 0.6) -> None:
+    def __init__(
+        self, bus: Bus, *, ttl_s: float = 0.5, slow_ttl_s: float = 2.0, status_window_s: float = 2.0
+    ) -> None:
         self.bus = bus
-        self._cache = _Cached(ttl_s)
+        self._cache = _Cached(ttl_s, slow_ttl_s)
+        # the wait for the first reply; the rest of the window is gather_replies' own 0.3 s,
+        # so a loaded machine's late reply is still shown, at no cost when replies are prompt
         self._window_s = status_window_s
 
     @property
@@ -180,7 +187,7 @@ class NatsBackend(Backend):
                 )
             return rows
 
-        return await self._cache.get(f"orders:{broker}:{limit}", fetch)
+        return await self._cache.get(f"orders:{broker}:{limit}", fetch, slow=True)
 
     async def dead_letters(self, limit: int) -> list[dict[str, Any]]:
         async def fetch() -> list[dict[str, Any]]:
@@ -209,7 +216,7 @@ class NatsBackend(Backend):
                 )
             return rows
 
-        return await self._cache.get(f"dlq:{limit}", fetch)
+        return await self._cache.get(f"dlq:{limit}", fetch, slow=True)
 
     async def _gate(self, subject: str, body: bytes, token: str) -> dict[str, Any]:
         self._require()
