@@ -7,11 +7,14 @@ number is shown as it came, so a page never fails on an unexpected figure.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 __all__ = [
     "ABSENT",
+    "IST",
+    "clock",
     "to_decimal",
     "group_indian",
     "money",
@@ -83,6 +86,20 @@ def count(value: Any) -> str:
         return ABSENT
     whole = int(d)
     return ("-" if whole < 0 else "") + group_indian(str(abs(whole)))
+
+
+#: India Standard Time: the exchange's clock, what a desk reads times in
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+
+
+def clock(ts_ns: Any) -> str:
+    """An event time (ns since the epoch) as IST wall time to the millisecond."""
+    d = to_decimal(ts_ns)
+    if d is None or d <= 0:
+        return ABSENT
+    seconds, ns = divmod(int(d), 10**9)  # integers: a float would lose the milliseconds
+    at = datetime.fromtimestamp(seconds, UTC).astimezone(IST)
+    return at.strftime("%H:%M:%S.") + f"{ns // 1_000_000:03d}"
 
 
 def rate(value: Any) -> str:

@@ -48,6 +48,7 @@ def _env() -> jinja2.Environment:
         pnl=formatting.pnl_class,
         count=formatting.count,
         rate=formatting.rate,
+        clock=formatting.clock,
     )
     return env
 

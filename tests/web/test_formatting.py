@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from web.formatting import ABSENT, count, group_indian, money, pnl_class, signed_money
+from web.formatting import ABSENT, clock, count, group_indian, money, pnl_class, signed_money
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,9 @@ def test_pnl_carries_its_sign_and_colour() -> None:
 
 def test_counts_are_whole_and_grouped() -> None:
     assert count(1234567) == "12,34,567" and count(None) == ABSENT
+
+
+def test_event_times_are_shown_in_ist_to_the_millisecond() -> None:
+    # 2026-12-01 03:45:00.123 UTC is 09:15:00.123 in India
+    assert clock(1796096700123000000) == "09:15:00.123"
+    assert clock(0) == ABSENT and clock(None) == ABSENT

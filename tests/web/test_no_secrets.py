@@ -53,6 +53,7 @@ def test_no_secret_appears_in_any_page_or_answer(system: System) -> None:
         "/api/v1/brokers/paper/reduce", headers={"Authorization": f"Bearer {TOKEN}"}
     ).text
     system.post("/api/v1/resume", headers={"Authorization": f"Bearer {TOKEN}"})
+    bodies["the log of up"] = system.app.output(tail=10**7)
     for where, body in bodies.items():
         assert body, where
         for secret in secrets:
