@@ -58,3 +58,11 @@ def test_no_secret_appears_in_any_page_or_answer(system: System) -> None:
         assert body, where
         for secret in secrets:
             assert secret not in body, f"a secret appears in {where}"
+
+
+def test_reading_every_page_needs_no_permission_the_web_role_lacks(system: System) -> None:
+    for path in (*PAGES, *API):
+        assert system.get(path).status_code == 200, path
+    replies = system.get("/api/v1/status").json()["replies"]
+    security = replies[0]["process"]["security"]
+    assert security["violations"] == 0, security
