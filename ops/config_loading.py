@@ -14,6 +14,7 @@ from pathlib import Path
 
 import msgspec
 
+from actors.errors import InstrumentError
 from actors.feed.actor import FeedConfig
 from actors.instruments import InstrumentBook
 from actors.paper.matching import PaperConfig
@@ -23,7 +24,7 @@ from actors.strategies.config import StrategyConfig, configs_from_rows, load_str
 from ops.settings import Settings
 from schemas.errors import ConfigError
 
-__all__ = ["DomainConfig", "load_domain_config", "parse_json_struct"]
+__all__ = ["DomainConfig", "load_domain_config", "parse_json_struct", "instrument_book"]
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,21 @@ def _feed_config(settings: Settings) -> FeedConfig:
         raise ConfigError(f"ALPHA_PANDA_FEED*: {exc}") from None
 
 
+def instrument_book(settings: Settings) -> InstrumentBook:
+    """ALPHA_PANDA_INSTRUMENTS (an imported Kite dump) when set, else the shipped master."""
+    if settings.instruments_file is None:
+        return InstrumentBook.default()
+    try:
+        return InstrumentBook.from_csv(settings.instruments_file)
+    except (OSError, InstrumentError) as exc:
+        raise ConfigError(
+            f"ALPHA_PANDA_INSTRUMENTS: {exc}; fix the file, import it again with "
+            "`alpha-panda zerodha instruments`, or unset it to use the shipped instruments"
+        ) from None
+
+
 async def load_domain_config(settings: Settings) -> DomainConfig:
-    book = InstrumentBook.default()
+    book = instrument_book(settings)
     limits = parse_json_struct(settings.risk_limits_json, RiskLimits, "ALPHA_PANDA_RISK_LIMITS")
     paper = parse_json_struct(settings.paper_json, PaperConfig, "ALPHA_PANDA_PAPER")
     assert isinstance(limits, RiskLimits)

@@ -2,7 +2,9 @@
 
 - the running Python against the installed nats-py and aiokafka (the combinations that are
   known to break: asyncio changes in 3.12 and 3.13);
-- in `production`, secrets that are empty or still at a well-known default.
+- in `production`, secrets that are empty or still at a well-known default;
+- with the zerodha broker enabled, a Kite session that exists, is not past its 06:00 IST
+  expiry and that Kite accepts (one `profile()` call with a short timeout).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "check_secrets",
     "check_refuses_anonymous",
     "check_streams",
+    "check_zerodha_session",
     "DEFAULT_SECRETS",
     "parse_version",
 ]
@@ -192,3 +195,30 @@ async def check_streams(bus: Bus, streams: Sequence[str]) -> None:
             "create them: run `alpha-panda ops bootstrap` as the operator, or start the "
             "control role first"
         )
+
+
+def check_zerodha_session(settings: Settings, *, timeout_s: float = 3.0) -> None:
+    """With zerodha enabled: fail fast (KiteSessionError, a ConfigError) on a missing or
+    expired session or one Kite rejects; an unreachable Kite is only warned about here (the
+    zerodha subtree halts on it, paper trades on)."""
+    if "zerodha" not in settings.brokers:
+        return
+    import logging
+
+    from kiteconnect import exceptions as kex
+
+    from actors.kite.session import LOGIN_HINT, KiteSessionError, kite_client, load_session
+
+    session = load_session(settings)
+    try:
+        kite_client(session, timeout_s=timeout_s).profile()
+    except kex.TokenException:
+        raise KiteSessionError(
+            f"Kite rejected the zerodha access token from {session.source} (TokenException: "
+            f"expired at 06:00 IST or logged out): {LOGIN_HINT}"
+        ) from None
+    except Exception as exc:  # unreachable or failing: not a credentials problem
+        logging.getLogger("alpha_panda.preflight").warning(
+            "could not check the zerodha session at %s (%s); starting anyway",
+            session.root, type(exc).__name__,
+        )  # fmt: skip

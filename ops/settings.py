@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     kite_access_token: SecretStr | None = Field(default=None, alias="KITE_ACCESS_TOKEN")
     kite_root: str = Field(default="https://api.kite.trade", alias="KITE_ROOT")
     kite_ws_root: str = Field(default="wss://ws.kite.trade", alias="KITE_WS_ROOT")
+    #: the session watcher halts zerodha this many minutes before the token's 06:00 expiry
+    kite_halt_before_min: float = Field(
+        default=5.0, ge=0, le=720, alias="ALPHA_PANDA_KITE_HALT_BEFORE_MIN"
+    )
+    #: an instrument master written by `alpha-panda zerodha instruments` (default: shipped)
+    instruments_file: Path | None = Field(default=None, alias="ALPHA_PANDA_INSTRUMENTS")
 
     @field_validator("brokers_csv")
     @classmethod

@@ -121,6 +121,10 @@ def _broker_subtree(
                       shutdown_s=gate.shutdown_s, start_timeout_s=gate.start_timeout_s,
                       is_supervisor=True)
         )  # fmt: skip
+    if broker == "zerodha" and "execution" in roles:  # halts zerodha before 06:00 IST
+        from actors.kite.session_watch import SessionWatch
+
+        children.insert(0, actor_spec(bus, lambda: SessionWatch(settings), "session-watch-zerodha"))
     if "strategies" in roles:
         children.append(actor_spec(bus, makers["strategies"], f"strategies-{broker}"))
     return SupervisorSpec(

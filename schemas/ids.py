@@ -23,6 +23,9 @@ _TO_CROCKFORD = bytes.maketrans(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 )
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)  # 10 bits -> 2 characters
+
 
 def generate_event_id() -> str:
     """Return a new 26-character ULID, strictly greater than every id this process made before."""
@@ -42,6 +45,20 @@ def encode_ulid(value: int) -> str:
     # Every id of every envelope comes through here (ulid-py took twice as long): Crockford
     # base32 is RFC 4648 base32 with another alphabet; 26 characters hold 130 bits, so the
     # 128-bit value shifted left by 6 fills 17 bytes whose first 26 characters are the id.
+    # Faster still (Python 3.11's b32encode is a Python loop): 13 lookups of 10 bits each,
+    # two characters apiece, most significant first; the top pair holds 2 zero bits.
+    p = _PAIRS
+    return (
+        p[value >> 120] + p[(value >> 110) & 1023] + p[(value >> 100) & 1023]
+        + p[(value >> 90) & 1023] + p[(value >> 80) & 1023] + p[(value >> 70) & 1023]
+        + p[(value >> 60) & 1023] + p[(value >> 50) & 1023] + p[(value >> 40) & 1023]
+        + p[(value >> 30) & 1023] + p[(value >> 20) & 1023] + p[(value >> 10) & 1023]
+        + p[value & 1023]
+    )  # fmt: skip
+
+
+def _encode_ulid_b32(value: int) -> str:
+    """The reference encoding `encode_ulid` must equal (tests compare the two)."""
     return base64.b32encode((value << 6).to_bytes(17, "big"))[:26].translate(_TO_CROCKFORD).decode()
 
 

@@ -10,9 +10,9 @@ or backtested day expires the same orders as the live one did.
 
 from __future__ import annotations
 
+from actors.execution.market import MarketView
 from actors.execution.venue import Cancel, MarketUpdate, Place, Venue
 from actors.named_tick import NamedTick, TickRefusal
-from actors.paper.matching import MarketView
 from schemas.enums import OrderFailReason, OrderType
 from schemas.events import (
     Event,

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from actors.paper.matching import MarketView
+from actors.execution.market import MarketView
 from schemas.enums import OrderFailReason, OrderType
 from schemas.events import Event, MarketTick, OrderCancelled, OrderFilled, OrderSubmitted
 

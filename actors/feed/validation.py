@@ -14,7 +14,7 @@ from actors.errors import InvalidTick, TickProblem
 from actors.instruments import Instrument, InstrumentBook, on_tick_grid
 from schemas.events import DepthLevel, MarketTick
 
-__all__ = ["validate_tick"]
+__all__ = ["validate_tick", "plain_tick_ok"]
 
 
 def validate_tick(tick: MarketTick, book: InstrumentBook) -> None:
@@ -60,6 +60,26 @@ def validate_tick(tick: MarketTick, book: InstrumentBook) -> None:
                 "check the decoder's buy/sell order",
                 instrument_token=token,
             )
+
+
+def plain_tick_ok(tick: MarketTick, inst: Instrument) -> bool:
+    """True when `tick` (of `inst`) certainly passes `validate_tick`: a finite positive
+    last price on the grid, finite OHLC, no average price or depth to look at. A cheap
+    test for the common tick; False says nothing, call `validate_tick` for the verdict."""
+    if tick.depth is not None or tick.average_traded_price is not None:
+        return False
+    price = tick.last_price
+    if not (price.is_finite() and price > 0 and inst.tick_size > 0):
+        return False
+    if price % inst.tick_size != 0:
+        return False
+    ohlc = tick.ohlc
+    return ohlc is None or (
+        ohlc.open.is_finite()
+        and ohlc.high.is_finite()
+        and ohlc.low.is_finite()
+        and ohlc.close.is_finite()
+    )
 
 
 def _side(inst: Instrument, where: str, levels: list[DepthLevel]) -> list[Decimal]:

@@ -121,8 +121,20 @@ class ChargesTable(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         self, side: Side, product: Product, prior_turnover: Decimal, fill_turnover: Decimal
     ) -> Charges:
         """The charges of one fill: the order's charges after it minus those before it."""
-        before = self.order_charges(side, product, prior_turnover)
         after = self.order_charges(side, product, prior_turnover + fill_turnover)
+        r = self.rounding
+        if not prior_turnover and Rounding.NONE not in (
+            r.brokerage,
+            r.stt,
+            r.exchange_txn,
+            r.sebi,
+            r.stamp_duty,
+            r.gst,
+        ):
+            # an order's first fill: "before" is every component rounded from zero, 0.00 or
+            # 0, and subtracting it changes neither value nor exponent of a rounded amount
+            return after
+        before = self.order_charges(side, product, prior_turnover)
         return Charges(
             brokerage=after.brokerage - before.brokerage,
             stt=after.stt - before.stt,

@@ -25,12 +25,11 @@ from typing import Any
 
 import msgspec
 
+from actors.execution.market import MarketView
 from actors.paper.charges import ChargesTable, Product
 from actors.paper.orders import OrderTrigger, PaperOrder
 from schemas.enums import OrderFailReason, OrderStatus, OrderType, Side
 from schemas.events import (
-    Depth,
-    DepthLevel,
     Event,
     MarketTick,
     OrderAccepted,
@@ -76,40 +75,6 @@ class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
             )
 
 
-def _positive(price: Decimal | None) -> Decimal | None:
-    return price if price is not None and price > 0 else None
-
-
-class MarketView(msgspec.Struct, frozen=True, kw_only=True):
-    """What the broker knows of an instrument's market when it matches."""
-
-    last_price: Decimal | None = None
-    bid: Decimal | None = None
-    ask: Decimal | None = None
-    depth: Depth | None = None
-
-    @classmethod
-    def from_tick(cls, tick: MarketTick) -> MarketView:
-        d = tick.depth
-        bid = d.buy[0].price if d and d.buy else None
-        ask = d.sell[0].price if d and d.sell else None
-        return cls(last_price=tick.last_price, bid=_positive(bid), ask=_positive(ask), depth=d)
-
-    def levels(self, side: Side) -> list[DepthLevel]:
-        """The levels an order of `side` takes from (asks for a buy), empty ones skipped."""
-        if self.depth is None:
-            return []
-        book = self.depth.sell if side is Side.BUY else self.depth.buy
-        return [lvl for lvl in book if lvl.price > 0 and lvl.quantity > 0]
-
-    def touch(self, side: Side) -> Decimal | None:
-        levels = self.levels(side)
-        if levels:
-            return levels[0].price
-        quote = self.ask if side is Side.BUY else self.bid
-        return _positive(quote) or _positive(self.last_price)
-
-
 def _within(side: Side, price: Decimal, limit: Decimal) -> bool:
     return price <= limit if side is Side.BUY else price >= limit
 
@@ -120,6 +85,8 @@ class PaperBroker:
     def __init__(self, config: PaperConfig | None = None, charges: ChargesTable | None = None):
         self.config = config or PaperConfig()
         self.charges = charges or ChargesTable()
+        factor = self.config.slippage_bps / _BPS  # (1 + factor, 1 - factor), once
+        self._slippage = (1 + factor, 1 - factor)
         self._orders: dict[str, PaperOrder] = {}
         self._live: dict[str, PaperOrder] = {}  # orders that may be open, in arrival order
         self._submit_events: dict[str, tuple[Event, ...]] = {}
@@ -258,11 +225,11 @@ class PaperBroker:
     def _price(self, side: Side, raw: Decimal, limit: Decimal | None) -> Decimal:
         """Touch price plus adverse slippage, on the tick grid away from the trader."""
         tick = self.config.tick_size
-        factor = self.config.slippage_bps / _BPS
+        up, down = self._slippage
         if side is Side.BUY:
-            price = (raw * (1 + factor) / tick).to_integral_value(ROUND_CEILING) * tick
+            price = (raw * up / tick).to_integral_value(ROUND_CEILING) * tick
             return min(price, limit) if limit is not None else price
-        price = (raw * (1 - factor) / tick).to_integral_value(ROUND_FLOOR) * tick
+        price = (raw * down / tick).to_integral_value(ROUND_FLOOR) * tick
         return max(price, limit) if limit is not None else price
 
     def _aggressive(self, po: PaperOrder, view: MarketView) -> list[tuple[int, Decimal]]:

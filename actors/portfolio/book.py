@@ -47,6 +47,8 @@ REALIZED_QUANTUM = Decimal("0.01")
 #: a restored cost basis (quantity x average price) is rounded back to this; cost bases
 #: are sums of quantity x price and paise, exact at this scale for prices of <= 8 places
 _RESTORE_QUANTUM = Decimal("1e-8")
+_PAISA = Decimal("0.01")
+_PAISE_EXPONENT = -2
 
 
 def apply_trade(
@@ -194,8 +196,21 @@ class Portfolio:
         `strategies()` has them), reading only the held positions."""
         out: dict[str, Decimal] = {}
         held = ZERO
+        marks, priced_at = self._marks, self._priced_at
         for sid, t in self._totals.items():
-            value = sum((self._value(b) for b in t.held.values()), ZERO)
+            # `_value` of each held book, inlined: a backtest samples equity at every fill
+            value = ZERO
+            for b in t.held.values():
+                quantity = b.quantity
+                if not quantity:
+                    value += ZERO
+                    continue
+                token = b.instrument_token
+                mark = marks.get(token)
+                if mark is None or mark.ts < priced_at.get(token, 0):
+                    value += b.cost
+                else:
+                    value += quantity * mark.price
             held += value
             out[sid] = t.realized + (value - t.cost) - t.charges
         return self._cash + held, out
@@ -220,6 +235,10 @@ class Portfolio:
     def held(self) -> set[int]:
         """The instruments some strategy holds a position in."""
         return {token for t in self._totals.values() for token in t.held}
+
+    def holds(self, token: int) -> bool:
+        """Whether some strategy holds a position in the instrument (`token in held()`)."""
+        return any(token in t.held for t in self._totals.values())
 
     def _mark_of(self, token: int) -> Decimal | None:
         """The instrument's mark, or None while no tick at or after its last fill's is seen."""
@@ -417,6 +436,10 @@ class Portfolio:
 
 def _restored_cost(view: PositionView) -> Decimal:
     cost = view.quantity * view.average_price
-    if cost != cost.quantize(_RESTORE_QUANTUM):  # more places than a cost can have
-        cost = _tidy(cost.quantize(_RESTORE_QUANTUM, rounding=ROUND_HALF_EVEN))
+    # quantity x a rounded average carries up to 28 digits (-56515.0800000000000000000000):
+    # back to the places a cost of prices in paise has, so the restored book prints as the
+    # live one did (-56515.08), and the running totals agree with the sums in form as well
+    cost = _tidy(cost.quantize(_RESTORE_QUANTUM, rounding=ROUND_HALF_EVEN))
+    if cost.as_tuple().exponent > _PAISE_EXPONENT:  # type: ignore[operator]
+        cost = cost.quantize(_PAISA)
     return cost

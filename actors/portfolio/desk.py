@@ -31,7 +31,16 @@ class PortfolioDesk:
         position."""
         if not isinstance(event, OrderFilled) or not self.book.apply_fill(event):
             return set()
-        return self._follow_held()
+        # a fill changes whether its own instrument is held, no other's
+        token = event.instrument_token
+        if self.book.holds(token):
+            if token in self.held:
+                return set()
+            self.held = self.held | {token}
+            return {token}
+        if token in self.held:
+            self.held = self.held - {token}
+        return set()
 
     def on_tick(self, tick: MarketTick, ts_ns: int) -> None:
         """Mark the tick's instrument at its last price, as of `ts_ns` (the tick's time)."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 
 import msgspec
 
@@ -32,6 +33,8 @@ from schemas.events import (
 __all__ = ["RiskDesk", "RiskSnapshot", "trading_day", "IST"]
 
 IST = timedelta(hours=5, minutes=30)
+_MS = 1_000_000
+_DAY_NS = 86_400 * 1_000_000_000
 
 
 def trading_day(ts_ns: int) -> str:
@@ -59,6 +62,17 @@ class RiskDesk:
         self.day = ""
         self.validated = 0
         self.rejections: Counter[str] = Counter()
+        # `trading_day` of the last event time, and the IST day's bounds in ns around it:
+        # a signal inside them needs no date arithmetic
+        self._day_of, self._day_from, self._day_to = "", 0, 0
+
+    def _day_bounds(self, ts_ns: int) -> None:
+        # a millisecond inside each bound, where `trading_day`'s float seconds cannot
+        # round across midnight; outside, every event time gets `trading_day` itself
+        self._day_of = trading_day(ts_ns)
+        start = datetime.combine(date.fromisoformat(self._day_of), dt_time(), UTC) - IST
+        ns = int(start.timestamp()) * 1_000_000_000
+        self._day_from, self._day_to = ns + _MS, ns + _DAY_NS - _MS
 
     @property
     def tokens(self) -> frozenset[int]:
@@ -76,7 +90,9 @@ class RiskDesk:
         event_ts = now_ns
         if isinstance(market, NamedTick):
             event_ts = market.tick.exchange_timestamp_ns or market.ts
-            day = trading_day(event_ts)
+            if not self._day_from <= event_ts < self._day_to:
+                self._day_bounds(event_ts)
+            day = self._day_of
             if day != self.day:
                 if self.day:
                     self.engine.new_day()

@@ -153,8 +153,10 @@ class RiskEngine:
 
     @property
     def unrealized_pnl(self) -> Decimal:
-        held = self._s.instruments.values()
-        return sum((i.quantity * i.last_price - i.cost for i in held), ZERO)
+        total = ZERO  # a loop, not sum() over a generator: this runs for every signal
+        for i in self._s.instruments.values():
+            total += i.quantity * i.last_price - i.cost
+        return total
 
     @property
     def daily_pnl(self) -> Decimal:
@@ -177,14 +179,24 @@ class RiskEngine:
 
     def gross_exposure(self, override: tuple[int, int, Decimal] | None = None) -> Decimal:
         """Sum of |projected qty| x last price; `override` = (token, qty, price) for one."""
-        qty = {t: i.quantity for t, i in self._s.instruments.items()}
-        price = {t: i.last_price for t, i in self._s.instruments.items()}
-        for p in self._s.pending.values():
-            qty[p.instrument_token] = qty.get(p.instrument_token, 0) + p.signed
+        # one pass over the instruments without building dicts (this runs for every signal
+        # that grows a position); the terms are exact products, so their order is immaterial
+        s = self._s
+        pending: dict[int, int] = {}
+        for p in s.pending.values():
+            pending[p.instrument_token] = pending.get(p.instrument_token, 0) + p.signed
+        skip = None if override is None else override[0]
+        total = ZERO
+        for t, i in s.instruments.items():
+            q = i.quantity + pending.pop(t, 0) if pending else i.quantity
+            if t != skip:
+                total += abs(q) * i.last_price
+        for t, q in pending.items():  # pending on an instrument with no position or mark
+            if t != skip:
+                total += abs(q) * ZERO
         if override is not None:
-            token, quantity, at = override
-            qty[token], price[token] = quantity, at
-        return sum((abs(q) * price.get(t, ZERO) for t, q in qty.items()), ZERO)
+            total += abs(override[1]) * override[2]
+        return total
 
     # -- decisions ----------------------------------------------------------------------
 

@@ -136,12 +136,13 @@ class Strategy(ABC, Generic[P]):
 
     def on_tick(self, tick: MarketTick, ts_ns: int) -> list[TradingSignal]:
         """Update on one tick; return the signals it causes (usually none)."""
-        inst = self._instruments.get(tick.instrument_token)
+        token = tick.instrument_token
+        inst = self._instruments.get(token)
         price = tick.last_price
         if inst is None or not price.is_finite() or price <= 0:
             return []
-        current = self.position(inst.instrument_token)
-        decision = self._decide(inst.instrument_token, price, current)
+        current = self._positions.get(token, Position.FLAT)
+        decision = self._decide(token, price, current)
         if decision is None:
             return []
         target = decision.target

@@ -38,7 +38,12 @@ class StrategyDesk:
         A signal carries the market's own time of its tick (`event_ts`, the exchange
         timestamp when the tick has one) and the tick's MARKET sequence and id.
         """
-        result = self.router.on_tick(tick, ts_ns)
+        return self.name(self.router.on_tick(tick, ts_ns), tick, tick_seq, tick_id)
+
+    @staticmethod
+    def name(result: RouteResult, tick: MarketTick, tick_seq: int, tick_id: str) -> RouteResult:
+        """`result`'s signals naming their tick; the backtest routes first (the router's
+        `on_tick`) and builds `tick_id` only for the few ticks that cause a signal."""
         if not result.signals:
             return result
         event_ts = tick.exchange_timestamp_ns or 0

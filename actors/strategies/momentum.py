@@ -110,13 +110,23 @@ class MomentumStrategy(Strategy[MomentumParams]):
 
     def _decide(self, token: int, price: Decimal, position: Position) -> Decision | None:
         book = self._books[token]
-        book.push(price)
-        fast_n, slow_n = self.params.fast_window, self.params.slow_window
-        if len(book.prices) < slow_n:
+        # `_Book.push`, inlined: this runs on every tick of every instrument
+        prices, fast_n = book.prices, book.fast_n
+        filled = len(prices)
+        slow_n = prices.maxlen or 0
+        if filled == slow_n:
+            slow_sum = book.slow_sum = book.slow_sum - prices[0] + price
+        else:
+            slow_sum = book.slow_sum = book.slow_sum + price
+        if filled >= fast_n:
+            fast_sum = book.fast_sum = book.fast_sum - prices[-fast_n] + price
+        else:
+            fast_sum = book.fast_sum = book.fast_sum + price
+        prices.append(price)
+        if filled + 1 < slow_n:
             return None
-        fast_sum, slow_sum = book.fast_sum, book.slow_sum
-        diff = fast_sum * slow_n - slow_sum * fast_n
-        sign = (diff > 0) - (diff < 0)
+        a, b = fast_sum * slow_n, slow_sum * fast_n
+        sign = (a > b) - (a < b)
         previous, book.sign = book.sign, sign or book.sign
         if sign == 0 or previous is None or sign == previous:
             return None

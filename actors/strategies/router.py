@@ -58,11 +58,20 @@ class StrategyRouter:
         return self._by_token.get(token, ())
 
     def on_tick(self, tick: MarketTick, ts_ns: int) -> RouteResult:
-        signals: list[TradingSignal] = []
-        errors: list[tuple[str, Exception]] = []
+        # most ticks cause nothing: the lists are built only when a strategy speaks or
+        # raises (a backtest calls this once a tick, so the allocations were its cost)
+        signals: list[TradingSignal] | None = None
+        errors: list[tuple[str, Exception]] | None = None
         for strategy in self._by_token.get(tick.instrument_token, ()):
             try:
-                signals.extend(strategy.on_tick(tick, ts_ns))
+                out = strategy.on_tick(tick, ts_ns)
             except Exception as exc:  # isolation is the point: report, never propagate
+                if errors is None:
+                    errors = []
                 errors.append((strategy.strategy_id, exc))
-        return RouteResult(signals, errors)
+                continue
+            if out:
+                if signals is None:
+                    signals = []
+                signals.extend(out)
+        return RouteResult([] if signals is None else signals, [] if errors is None else errors)

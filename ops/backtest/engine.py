@@ -26,7 +26,7 @@ from typing import Final
 
 from actors.errors import InvalidTick
 from actors.execution.desk import ExecutionDesk
-from actors.feed.validation import validate_tick
+from actors.feed.validation import plain_tick_ok, validate_tick
 from actors.instruments import InstrumentBook
 from actors.named_tick import NamedTick
 from actors.paper.matching import PaperBroker, PaperConfig
@@ -37,6 +37,7 @@ from actors.risk.desk import RiskDesk
 from actors.risk.limits import RiskLimits
 from actors.strategies.config import StrategyConfig, allowed_instruments, build_strategies
 from actors.strategies.desk import StrategyDesk
+from actors.strategies.router import RouteResult
 from ops.backtest.results import TOTAL, BacktestResult, EquityPoint, FillRecord
 from schemas.clock import SeededIds, SimClock
 from schemas.events import (
@@ -53,6 +54,7 @@ __all__ = ["BacktestSpec", "BacktestRun", "run_backtest", "EQUITY_SAMPLE_NS"]
 #: equity is sampled at every fill and at the first tick of every minute of event time
 EQUITY_SAMPLE_NS = 60_000_000_000
 BROKER: Final[Broker] = "paper"
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,8 @@ class _Engine:
         ids = sorted(c.id for c in on_paper)
         self.share = spec.capital / len(ids) if ids else spec.capital
         self.equity: dict[str, list[EquityPoint]] = {TOTAL: [], **{sid: [] for sid in ids}}
+        self.total_series = self.equity[TOTAL]
+        self.strategy_series = [(sid, self.equity[sid]) for sid in ids if sid != TOTAL]
         self.fills: list[FillRecord] = []
         self.events: list[Event] = []
         self.resting: set[int] = set()
@@ -115,27 +119,36 @@ class _Engine:
         minute = -1
         book = self.spec.book
         traded = self.strategies.tokens | self.risk.tokens
+        instruments = {t: i for t in traded if (i := book.get(t)) is not None}
+        route = self.strategies.router.on_tick
+        clock = self.clock
         for ts, tick in ticks:
             seq += 1
-            if tick.instrument_token in traded:
-                try:
-                    validate_tick(tick, book)
-                except InvalidTick as exc:
-                    self._invalid(seq, exc)
-                    continue
-            self.clock.set(ts)
+            token = tick.instrument_token
+            if token in traded:
+                # the plain valid tick passes a cheap check; anything else gets the full
+                # `validate_tick` (the same one the live runner calls) and its verdict
+                inst = instruments.get(token)
+                if inst is None or not plain_tick_ok(tick, inst):
+                    try:
+                        validate_tick(tick, book)
+                    except InvalidTick as exc:
+                        self._invalid(seq, exc)
+                        continue
+            clock.set(ts)
             if not start:
                 start = ts
                 self._sample(ts)
             end = ts
-            token = tick.instrument_token
             self.tick = (tick, ts)
             if token in self.resting:
                 self._route(self.execution.on_tick(tick, ts))
             if token in self.held:
                 self.portfolio.on_tick(tick, ts)
             if token in traded:
-                self._signals(seq, ts, tick)
+                routed = route(tick, ts)
+                if routed.signals or routed.errors:
+                    self._signals(seq, ts, tick, routed)
             if ts // EQUITY_SAMPLE_NS != minute:
                 minute = ts // EQUITY_SAMPLE_NS
                 self._sample(ts)
@@ -148,9 +161,11 @@ class _Engine:
         )  # fmt: skip
         return BacktestRun(result, self.events, seq, self.portfolio.book)
 
-    def _signals(self, seq: int, ts: int, tick: MarketTick) -> None:
+    def _signals(self, seq: int, ts: int, tick: MarketTick, routed: RouteResult) -> None:
+        """A tick's signals (the router's `routed`, named here as the strategy desk names
+        them), judged by risk together, then executed."""
         tick_id = f"tick-{seq}"
-        routed = self.strategies.on_tick(tick, ts, seq, tick_id)
+        routed = self.strategies.name(routed, tick, seq, tick_id)
         for strategy_id, exc in routed.errors:
             self._strategy_error(strategy_id, seq, exc)
         if not routed.signals:
@@ -203,12 +218,11 @@ class _Engine:
 
     def _sample(self, ts: int) -> None:
         """Equity now: the account's, and each strategy's share of the capital plus its PnL."""
-        points = self.equity
         equity, pnl = self.portfolio.book.strategy_net()
-        _append(points[TOTAL], ts, equity)
-        for sid, series in points.items():
-            if sid != TOTAL:
-                _append(series, ts, self.share + pnl.get(sid, Decimal(0)))
+        _append(self.total_series, ts, equity)
+        share, zero = self.share, _ZERO
+        for sid, series in self.strategy_series:
+            _append(series, ts, share + pnl.get(sid, zero))
 
     def _strategy_error(self, strategy_id: str, seq: int, exc: Exception) -> None:
         self.errors[strategy_id] += 1
@@ -238,10 +252,11 @@ class _Engine:
 
 
 def _append(points: list[EquityPoint], ts: int, equity: Decimal) -> None:
+    point = EquityPoint(ts_ns=ts, equity=equity)
     if points and points[-1].ts_ns == ts:
-        points[-1] = EquityPoint(ts_ns=ts, equity=equity)
+        points[-1] = point
     else:
-        points.append(EquityPoint(ts_ns=ts, equity=equity))
+        points.append(point)
 
 
 def _on_paper(config: StrategyConfig) -> StrategyConfig:

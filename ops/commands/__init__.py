@@ -16,6 +16,7 @@ from ops.commands import (
     sim,
     status,
     up,
+    zerodha,
 )
 
 __all__ = ["COMMAND_MODULES"]
@@ -32,4 +33,5 @@ COMMAND_MODULES: list[ModuleType] = [
     backtest,
     data,
     sim,
+    zerodha,
 ]

@@ -1,4 +1,4 @@
-"""`alpha-panda data record|sample`: market data for backtests.
+"""`alpha-panda data record|fetch|sample`: market data for backtests.
 
 `record` writes the live tick stream (the MARKET stream's `market.ticks.>` on the running
 system's NATS, found as `alpha-panda status` finds it) to the replay CSV format, which
@@ -6,6 +6,9 @@ system's NATS, found as `alpha-panda status` finds it) to the replay CSV format,
 order: a tick arriving up to `REORDER_S` late (by exchange time) is put in its place;
 one later than that is left out and counted. Two ticks of one instrument with the same
 exchange time (Kite stamps to the second) are kept in arrival order, 1 ns apart.
+
+`fetch` pulls one-minute candles from Kite's historical API through the official client
+(`ops/data_fetch.py`: 60-day windows, 3 requests a second) into the backtester's format.
 
 `sample` regenerates the shipped sample (`ops/backtest/sample.py`).
 """
@@ -49,6 +52,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rec.add_argument("--count", type=int, help="stop after this many ticks")
     rec.add_argument("--instruments", help="only these, comma-separated symbols or tokens")
     rec.set_defaults(func=_record)
+    fetch = data.add_parser("fetch", help="one-minute candles from Kite's historical API")
+    which = fetch.add_mutually_exclusive_group(required=True)
+    which.add_argument("--token", type=int, help="the Kite instrument_token")
+    which.add_argument("--symbol", help="the trading symbol, e.g. INFY or NSE:INFY")
+    fetch.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD[THH:MM] (IST)")
+    fetch.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD[THH:MM] (IST)")
+    fetch.add_argument("--interval", default="minute", choices=["minute"],
+                       help="candle size (the backtester reads one-minute candles)")  # fmt: skip
+    fetch.add_argument("--out", type=Path, required=True, help="the candles CSV to write")
+    fetch.set_defaults(func=_fetch)
     sample = data.add_parser("sample", help="regenerate the shipped sample of candles")
     sample.add_argument("--out", type=Path, required=True, help="the CSV file to write")
     sample.set_defaults(func=_sample)
@@ -208,6 +221,36 @@ def _record(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from actors.kite.session import kite_client, load_session
+    from ops.config_loading import instrument_book
+    from ops.data_fetch import fetch_candles, parse_when
+
+    settings = load_settings()
+    book = instrument_book(settings)
+    ref = args.symbol if args.symbol is not None else args.token
+    inst = book.resolve(ref)
+    if inst is None:
+        raise ConfigError(
+            f"{ref!r} is not in the instrument master; import Kite's with `alpha-panda zerodha "
+            "instruments` and point ALPHA_PANDA_INSTRUMENTS at it, or name a shipped one"
+        )
+    start, end = parse_when(args.start, end=False), parse_when(args.end, end=True)
+    kite = kite_client(load_session(settings))
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        result = fetch_candles(kite, inst, start, end, args.out, progress=progress)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.out} or reach Kite: {exc}") from None
+    print(f"wrote {result.candles} one-minute candles of {inst.tradingsymbol} to {args.out} "
+          f"({result.requests} requests, {result.retries} retries, "
+          f"{result.elapsed_s:.1f} s)")  # fmt: skip
+    return 0 if result.candles else 1
 
 
 def _sample(args: argparse.Namespace) -> int:

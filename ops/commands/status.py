@@ -118,6 +118,14 @@ def render_tree(node: StatusNode, prefix: str = "") -> list[str]:
         for key in ("failed", "dead_lettered", "invalid", "gaps"):
             if fig.get(key):
                 label += f"  {key}={fig[key]}"
+    session = node.figures.get("session")  # the zerodha session watcher's figures
+    if isinstance(session, dict):
+        label += (
+            f"\n{prefix}    session {session.get('user_id') or '-'} expires "
+            f"{session.get('expires_at') or 'unknown'} (halt at {session.get('halt_at')})"
+        )
+        if session.get("halted"):
+            label += f"\n{prefix}    HALTED zerodha: {session['halted']}"
     if node.last_error:
         label += f"\n{prefix}    last error {node.last_error_at}: {node.last_error}"
     lines = [prefix + label]

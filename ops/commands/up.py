@@ -19,6 +19,7 @@ from ops.preflight import (
     check_refuses_anonymous,
     check_secrets,
     check_streams,
+    check_zerodha_session,
 )
 from ops.settings import Settings, load_settings
 from ops.tree import ROLES, build_tree
@@ -55,6 +56,8 @@ def _up(args: argparse.Namespace) -> int:
         print("alpha-panda: --duration must be a positive number of seconds", file=sys.stderr)
         return 2
     roles = tuple(args.role or ROLES)
+    if {"execution", "feed"} & set(roles):
+        check_zerodha_session(settings)  # no Kite session: stop now, naming the login
     # First, before any server starts: a second `up` on this directory must not touch
     # its embedded NATS store or ledger.
     lock = DataDirLock(settings.data_dir)

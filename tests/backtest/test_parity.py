@@ -87,19 +87,25 @@ def facts(event: Event) -> tuple[Any, ...] | None:
     return None
 
 
-def by_strategy(events: list[Event]) -> dict[str, list[tuple[Any, ...]]]:
-    """Each strategy's order events in order (an order's strategy: its signal's)."""
-    strategy_of: dict[str, str] = {}
-    out: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+def by_strategy(events: list[Event]) -> dict[str, list[list[tuple[Any, ...]]]]:
+    """Each strategy's orders in signal order, each as its verdict then its own events.
+
+    Within one order the events are causal (submitted before filled); across orders the
+    stream interleaves risk's verdicts with execution's events as fast as each runs, which
+    depends on the machine's load, so that interleaving is not compared."""
+    history: dict[str, list[tuple[Any, ...]]] = {}
+    out: dict[str, list[list[tuple[Any, ...]]]] = defaultdict(list)
     for event in events:
-        if isinstance(event, ValidatedSignal | RejectedSignal):
-            sid = event.signal.strategy_id
-            strategy_of[event.signal_id] = sid
-        else:
-            sid = strategy_of.get(getattr(event, "client_order_id", ""), "")
         fact = facts(event)
-        if fact is not None:
-            out[sid].append(fact)
+        if fact is None:
+            continue
+        if isinstance(event, ValidatedSignal | RejectedSignal):
+            order = [fact]
+            out[event.signal.strategy_id].append(order)
+            if isinstance(event, ValidatedSignal):
+                history[event.client_order_id] = order
+        else:
+            history[getattr(event, "client_order_id", "")].append(fact)
     return dict(out)
 
 

@@ -115,7 +115,10 @@ async def test_sigkill_at_random_points_leaves_every_sequence_in_kafka_exactly_o
         bridge.start()
         publisher = asyncio.create_task(_publish_paced(bus, per_s=6000))
         for _ in range(KILLS):
-            await asyncio.sleep(rng.uniform(1.2, 2.6))  # startup ~1 s, then a random moment
+            # a random moment after the bridge is up (its start takes longer on a loaded
+            # machine: wait for it rather than assume how long it takes)
+            await bridge.wait_ready()
+            await asyncio.sleep(rng.uniform(0.2, 1.6))
             await _until_in_flight(bus)
             bridge.kill()
             await asyncio.sleep(rng.uniform(0.0, 0.3))

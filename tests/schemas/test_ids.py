@@ -51,3 +51,15 @@ def test_an_id_carries_its_creation_time() -> None:
     before = int(time.time() * 1000)
     eid = generate_event_id()
     assert before - 5 <= event_id_time_ms(eid) <= int(time.time() * 1000) + 5
+
+
+def test_encode_ulid_equals_the_base32_reference_encoding() -> None:
+    """The table encoding is the RFC 4648 base32 one in Crockford's alphabet, bit for bit."""
+    import random
+
+    from schemas.ids import _encode_ulid_b32, encode_ulid
+
+    rng = random.Random(14)
+    values = [0, 1, 1023, 1 << 80, (1 << 128) - 1, *(rng.getrandbits(128) for _ in range(2000))]
+    for value in values:
+        assert encode_ulid(value) == _encode_ulid_b32(value)

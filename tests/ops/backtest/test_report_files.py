@@ -130,3 +130,18 @@ def test_charts_of_an_empty_or_one_point_curve_are_still_pngs(tmp_path: Path) ->
         files = write_report(result, tmp_path / name)
         assert png_size(files.equity_png) == (1000, 600)
         assert png_size(files.strategies_png) == (1000, 500)
+
+
+def test_the_console_lists_the_first_findings_and_counts_the_rest() -> None:
+    found = [f"finding {n}" for n in range(1, 9)]
+    result = BacktestResult(**{**{f: getattr(RESULT, f) for f in RESULT.__struct_fields__},
+                               "findings": found})  # fmt: skip
+    lines = console_table(summarise(result)).splitlines()
+    assert "8 findings" in lines[0]
+    at = lines.index("Findings:")
+    assert lines[at + 1 :] == [*(f"  - finding {n}" for n in range(1, 6)),
+                               "  ... and 3 more; see report.json"]  # fmt: skip
+
+
+def test_no_findings_add_no_lines_to_the_console() -> None:
+    assert "Findings:" not in console_table(summarise(RESULT))
