@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     env: Env = Field(default="dev", alias="ALPHA_PANDA_ENV")
     brokers_csv: str = Field(default="paper", alias="ALPHA_PANDA_BROKERS")
     web_addr: str = Field(default="127.0.0.1:8000", alias="ALPHA_PANDA_WEB_ADDR")
+    # Prometheus metrics on a port of their own (unset: only at the web role's /metrics)
+    metrics_addr: str | None = Field(default=None, alias="ALPHA_PANDA_METRICS_ADDR")
     api_token: SecretStr | None = Field(default=None, alias="ALPHA_PANDA_API_TOKEN")
     data_dir: Path = Field(default=Path("var"), alias="ALPHA_PANDA_DATA_DIR")
     embedded_nats_port: int = Field(default=4222, alias="ALPHA_PANDA_NATS_PORT")
@@ -105,6 +107,11 @@ class Settings(BaseSettings):
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"expected HOST:PORT such as 127.0.0.1:8000, got {value!r}")
         return value
+
+    @field_validator("metrics_addr")
+    @classmethod
+    def _metrics_host_port(cls, value: str | None) -> str | None:
+        return cls._host_port(value) if value else None
 
     @field_validator("feed")
     @classmethod

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import make_asgi_app
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from supervisors.telemetry.exposition import metrics_app as registry_app
 
 __all__ = ["metrics_app"]
 
@@ -20,5 +21,6 @@ class _Exposition:
 
 
 def metrics_app() -> ASGIApp:
-    """The exposition app over the default registry, which the actors' metrics fill."""
-    return _Exposition(make_asgi_app())
+    """The exposition app over the process's registry (actors, brokers, bridge; the tree's
+    figures are read at scrape time)."""
+    return _Exposition(registry_app())

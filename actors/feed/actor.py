@@ -33,6 +33,7 @@ from schemas.names import MARKET_STREAM, MARKET_TICKS_ALL, TICK_PREFIX, dlq_subj
 from supervisors.actor import Actor, Input, Source
 from supervisors.bus import Bus
 from supervisors.errors import PublishFailed
+from supervisors.telemetry import tracing
 
 __all__ = ["FeedConfig", "MarketFeed"]
 
@@ -163,6 +164,7 @@ class MarketFeed(Actor):
     async def _publish(self, bus: Bus, batch: list[tuple[str, MarketTick]]) -> None:
         """Publish a batch pipelined; retry failures with the same ids (dedup makes it safe)."""
         pending: list[tuple[str, bytes, dict[str, str]]] = []
+        tracer, spans = tracing.TRACER, []  # tracing on: each tick starts a trace
         for msg_id, tick in batch:
             try:
                 validate_tick(tick, self.book)
@@ -170,8 +172,12 @@ class MarketFeed(Actor):
                 await self._dead_letter(bus, tick, exc)
                 continue
             token = tick.instrument_token
-            env = new_envelope(tick, source=self.name, key=str(token))
-            pending.append((tick_subject(token), encode(env), headers_for(env, msg_id)))
+            subject, trace = tick_subject(token), ""
+            if tracer is not None:
+                spans.append(span := tracing.producer_span(tracer, self.name, subject))
+                trace = tracing.traceparent(span)  # "-00" when the sampler left it out
+            env = new_envelope(tick, source=self.name, key=str(token), trace=trace)
+            pending.append((subject, encode(env), headers_for(env, msg_id)))
         for attempt in range(5):
             try:
                 futures = [(s, await bus.publish_pipelined(s, p, h)) for s, p, h in pending]
@@ -182,6 +188,8 @@ class MarketFeed(Actor):
                 if attempt == 4:
                     raise
                 await asyncio.sleep(0.1 * 2**attempt)
+        for span in spans:  # a tick's span lasts until the stream acknowledged it
+            span.end()
         self.published += len(pending)
 
     async def _dead_letter(self, bus: Bus, tick: MarketTick, exc: InvalidTick) -> None:

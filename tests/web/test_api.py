@@ -7,7 +7,7 @@ from tests.web.conftest import System, wait_for
 
 def test_the_overview_shows_paper_trading_and_its_figures_move(system: System) -> None:
     first = system.overview()
-    assert first["trading_state"] in ("ACTIVE", "HALTED", "REDUCE_ONLY")
+    assert first["trading_state"] in ("ACTIVE", "HALTED", "REDUCING")
     assert first["ticks"] > 0 and first["signals"] > 0 and first["fills"] > 0
     assert {s["name"] for s in first["stages"]} >= {"risk-paper", "execution-paper"}
     wait_for("the tick count to move", lambda: system.overview()["ticks"] > first["ticks"])
@@ -66,9 +66,13 @@ def test_health_and_readiness(system: System) -> None:
     assert {"nats", "stream MARKET", "stream PAPER", "stream DLQ"} <= names
 
 
-def test_metrics_are_served(system: System) -> None:
-    r = system.get("/metrics")
-    assert r.status_code == 200 and "# HELP" in r.text
+def test_the_process_metrics_are_served_with_the_broker_label(system: System) -> None:
+    def fills_counted() -> bool:
+        text = system.get("/metrics").text
+        return any(line.startswith('alpha_broker_fills_total{broker="paper"}') and
+                   float(line.rsplit(" ", 1)[1]) > 0 for line in text.splitlines())  # fmt: skip
+
+    wait_for("paper fills in /metrics", fills_counted)
 
 
 def test_a_missing_page_is_a_plain_404(system: System) -> None:
