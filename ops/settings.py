@@ -49,12 +49,14 @@ class Settings(BaseSettings):
     seed: int = Field(default=42, alias="ALPHA_PANDA_SEED")
     log_level: str = Field(default="INFO", alias="ALPHA_PANDA_LOG_LEVEL")
     feed: str = Field(default="mock", alias="ALPHA_PANDA_FEED")
+    kite_feed_json: str = Field(default="{}", alias="ALPHA_PANDA_KITE_FEED")
     feed_rate: float = Field(default=100.0, alias="ALPHA_PANDA_FEED_RATE")
     feed_max_ticks: int = Field(default=0, alias="ALPHA_PANDA_FEED_MAX_TICKS")
     replay_speed: float = Field(default=1.0, alias="ALPHA_PANDA_REPLAY_SPEED")
     starting_cash: Decimal = Field(default=Decimal("10000000"), alias="ALPHA_PANDA_STARTING_CASH")
     pnl_interval_s: float = Field(default=5.0, alias="ALPHA_PANDA_PNL_INTERVAL_S")
     lease_ttl_s: float = Field(default=10.0, alias="ALPHA_PANDA_LEASE_TTL_S")
+    summary_interval_s: float = Field(default=10.0, alias="ALPHA_PANDA_SUMMARY_INTERVAL_S")
     risk_limits_json: str = Field(default="{}", alias="ALPHA_PANDA_RISK_LIMITS")
     paper_json: str = Field(default="{}", alias="ALPHA_PANDA_PAPER")
     kite_api_key: SecretStr | None = Field(default=None, alias="KITE_API_KEY")
@@ -116,8 +118,8 @@ class Settings(BaseSettings):
     @field_validator("feed")
     @classmethod
     def _feed_mode(cls, value: str) -> str:
-        if value != "mock" and not value.startswith("replay:"):
-            raise ValueError(f"expected 'mock' or 'replay:<file.csv>', got {value!r}")
+        if value not in ("mock", "kite") and not value.startswith("replay:"):
+            raise ValueError(f"expected 'mock', 'kite' or 'replay:<file.csv>', got {value!r}")
         if value.startswith("replay:") and not Path(value[len("replay:") :]).is_file():
             raise ValueError(f"replay file {value[len('replay:') :]!r} does not exist")
         return value
@@ -132,6 +134,16 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("summary_interval_s")
+    @classmethod
+    def _summary_interval(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(
+                f"the console summary interval must be > 0 seconds, got {value:g} "
+                "(to silence it, pass `up --quiet`)"
+            )
+        return value
+
     @field_validator("starting_cash")
     @classmethod
     def _positive_cash(cls, value: Decimal) -> Decimal:
@@ -142,6 +154,14 @@ class Settings(BaseSettings):
     @property
     def brokers(self) -> tuple[Broker, ...]:
         return tuple(parse_broker(b) for b in self.brokers_csv.split(","))
+
+    @property
+    def feed_source(self) -> str:
+        """ALPHA_PANDA_FEED, or "kite" when it is not set and the zerodha broker is on: paper
+        and zerodha then trade on the same ticks (the simulator's, if KITE_WS_ROOT says so)."""
+        if "feed" not in self.model_fields_set and "zerodha" in self.brokers:
+            return "kite"
+        return self.feed
 
     @property
     def web_host_port(self) -> tuple[str, int]:

@@ -13,7 +13,6 @@ Answers are cached for a fraction of a second: many open pages cost one request.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -21,16 +20,16 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from actors.control.gate import AUTH_HEADER, ControlRequest, ReplayRequest
+from actors.control.gate import AUTH_HEADER, ControlRequest
+from ops import dlq
+from ops.errors import ControlRefused
 from schemas.names import (
     CONTROL_REQUEST_SUBJECT,
-    DLQ_STREAM,
     ORDERS_ACCEPTED,
     ORDERS_CANCELLED,
     ORDERS_FAILED,
     ORDERS_FILLED,
     ORDERS_SUBMITTED,
-    REPLAY_REQUEST_SUBJECT,
     STATUS_SUBJECT,
     Broker,
     ControlVerb,
@@ -46,7 +45,7 @@ __all__ = ["Backend", "NatsBackend", "ORDER_EVENTS"]
 T = TypeVar("T")
 
 ORDER_EVENTS = (ORDERS_SUBMITTED, ORDERS_ACCEPTED, ORDERS_FILLED, ORDERS_FAILED, ORDERS_CANCELLED)
-#: how far back (stream sequences) the blotter and the dead-letter list look
+#: how far back (stream sequences) the blotter looks
 _SCAN = 4000
 
 
@@ -192,29 +191,16 @@ class NatsBackend(Backend):
     async def dead_letters(self, limit: int) -> list[dict[str, Any]]:
         async def fetch() -> list[dict[str, Any]]:
             self._require()
-            msgs = await self._tail(DLQ_STREAM.name, list(DLQ_STREAM.subjects), limit)
-            rows = []
-            for m in msgs:
-                try:
-                    env = json.loads(m.data)
-                except ValueError:
-                    env = {}
-                data = env.get("data") or {}
-                rows.append(
-                    {
-                        "seq": int(m.metadata.sequence.stream),
-                        "subject": m.subject,
-                        "id": env.get("id"),
-                        "ts": env.get("ts"),
-                        "original_subject": data.get("original_subject", m.subject[4:]),
-                        "error": data.get("error", ""),
-                        "error_type": data.get("error_type", ""),
-                        "actor": data.get("actor", ""),
-                        "attempts": data.get("attempts", 0),
-                        "payload": str(data.get("payload", ""))[:2000],
-                    }
-                )
-            return rows
+            entries = await dlq.list_dead_letters(self.bus, limit=limit)
+            return [
+                {
+                    **e.as_dict(with_payload=False),
+                    "original_subject": e.subject,
+                    "ts": int(e.stored_at.timestamp()) * 10**9 + e.stored_at.microsecond * 1000,
+                    "payload": e.payload[:2000],
+                }
+                for e in reversed(entries)  # newest first
+            ]
 
         return await self._cache.get(f"dlq:{limit}", fetch, slow=True)
 
@@ -243,36 +229,25 @@ class NatsBackend(Backend):
         return result
 
     async def redrive(self, token: str, seq: int, who: str, reason: str) -> dict[str, Any]:
-        """Ask the gate's consent (audited on `audit.redrive`), then republish one dead
-        letter's payload to its original subject."""
+        """One dead letter back to its original subject (`ops.dlq`: the gate's consent on
+        `audit.redrive` first, a fixed msg id, then deleted from DLQ: sent once)."""
         self._require()
         try:
-            msg = await self.bus.js.get_msg(DLQ_STREAM.name, seq)
-        except Exception:
-            return {"ok": False, "error": f"no dead letter at sequence {seq}"}
-        env = json.loads(msg.data or b"{}")
-        data = env.get("data") or {}
-        original = str(data.get("original_subject") or "")
-        if not original:
-            return {"ok": False, "error": f"sequence {seq} is not a dead letter"}
-        consent = ReplayRequest(
-            action="redrive",
-            requested_by=who,
-            reason=reason,
-            detail={"stream": DLQ_STREAM.name, "seq": str(seq), "subject": original},
-        )
-        result = await self._gate(REPLAY_REQUEST_SUBJECT, msgspec.json.encode(consent), token)
-        if not result.get("ok"):
-            raise Unauthorized(str(result.get("error") or "refused by the control gate"))
-        payload = str(data.get("payload", ""))
-        raw = (
-            base64.b64decode(payload)
-            if data.get("payload_encoding") == "base64"
-            else payload.encode()
-        )
-        headers = {str(k): str(v) for k, v in (data.get("headers") or {}).items()}
-        ack = await self.bus.js.publish(original, raw, headers=headers or None)
-        return {"ok": True, "subject": original, "seq": ack.seq, "audit_id": result.get("id")}
+            result = await dlq.redrive(self.bus, token, [seq], who, reason=reason)
+        except ControlRefused as exc:
+            if str(exc).startswith("no control gate answered"):
+                raise Unavailable(str(exc)) from None
+            raise Unauthorized(str(exc)) from None
+        outcome = result.outcomes.get(seq, dlq.RedriveOutcome.MISSING)
+        if outcome == dlq.RedriveOutcome.MISSING:
+            return {"ok": False, "error": str(dlq.DeadLetterNotFound(seq))}
+        return {
+            "ok": True,
+            "seq": seq,
+            "outcome": outcome,
+            "published_seq": result.published_seqs.get(seq),
+            "audit_id": result.audit_id,
+        }
 
     async def stream_info(self, stream: str) -> dict[str, Any] | None:
         self._require()

@@ -27,6 +27,7 @@ from actors.feed.gbm import GbmFeed
 from actors.feed.replay import ReplayClock, read_ticks_csv
 from actors.feed.validation import validate_tick
 from actors.instruments import InstrumentBook
+from actors.kite.feed_config import KiteFeedConfig
 from schemas.envelope import HDR_MSG_ID, decode_as, encode, headers_for, new_envelope
 from schemas.events import DeadLetter, MarketTick
 from schemas.names import MARKET_STREAM, MARKET_TICKS_ALL, TICK_PREFIX, dlq_subject, tick_subject
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 
 
 class FeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """`mode` is "mock" or "replay"; rates in ticks per second; 0 ticks means unlimited."""
+    """`mode` is "mock", "replay" or "kite" (Kite's ticker, `actors.kite.feed`, with the
+    knobs in `kite`); rates in ticks per second; 0 ticks means unlimited."""
 
     mode: str = "mock"
     seed: int = 42
@@ -50,10 +52,11 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     replay_path: str = ""
     replay_speed: float = 1.0
     window: int = 512
+    kite: KiteFeedConfig = msgspec.field(default_factory=KiteFeedConfig)
 
     def __post_init__(self) -> None:
-        if self.mode not in ("mock", "replay"):
-            raise ValueError(f"feed mode {self.mode!r}: use 'mock' or 'replay:<file.csv>'")
+        if self.mode not in ("mock", "replay", "kite"):
+            raise ValueError(f"feed mode {self.mode!r}: use 'mock', 'replay:<file.csv>' or 'kite'")
         if self.mode == "replay" and not self.replay_path:
             raise ValueError("replay feed needs a CSV path: ALPHA_PANDA_FEED=replay:<file.csv>")
         if self.rate_per_s <= 0:
@@ -209,6 +212,11 @@ class MarketFeed(Actor):
         elapsed = max(1e-9, time.monotonic() - self._started)
         return {
             "pipeline": {"ticks": self.published, "invalid_ticks": self.invalid},
+            # the feed has no inputs: what it sent is its output (ticks, and the dead
+            # letters of the ticks it refused), which the runtime's own count cannot see
+            "outputs": self.published + self.invalid,
+            "dead_lettered": self.invalid,
+            "invalid": self.invalid,
             "ticks_per_s": round(self.published / elapsed, 1),
             "next_index": self.next_index,
             "publish_retries": self.retries,

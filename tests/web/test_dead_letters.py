@@ -44,6 +44,10 @@ async def test_a_poison_tick_is_listed_and_re_driven_with_the_token(system: Syst
     )
     assert r.status_code == 200, r.text
     assert r.json()["ok"] is True and r.json()["audit_id"]
+    assert r.json()["outcome"] == "redriven"
+    # sent once: the letter left the DLQ, so a second re-drive finds nothing
+    again = system.post(path, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert again.status_code == 404 and again.json()["field"] == "seq"
 
 
 def test_re_driving_a_sequence_that_holds_no_letter_is_404(system: System) -> None:
