@@ -11,8 +11,10 @@ root (one_for_one)
 │   │             holds the broker's lease (alpha_leases, key broker-<b>); a standby else
 │   │             (execution: the broker's venue, from ops.venues.VENUES)
 │   └── strategies-<b>
-└── market        market feed (mock, replay or Kite's ticker),   role: feed
-                  started last
+├── market        market feed (mock, replay or Kite's ticker),   role: feed
+│                 after every consumer of ticks
+└── web           status pages and API (Starlette under uvicorn),   role: web
+                  started last, stopped first; ALPHA_PANDA_WEB_ADDR
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from supervisors.lease import Lease, process_owner_id
 from supervisors.lease_gate import LeaseGate
 from supervisors.runner import actor_spec
 from supervisors.supervisor import Strategy, SupervisorSpec
+from web.child import web_child_spec
 
 __all__ = [
     "ROLES",
@@ -56,7 +59,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 BROKER_ROLES: tuple[str, ...] = ("portfolio", "execution", "risk", "strategies")
-ROLES: tuple[str, ...] = ("bridge", "control", "feed", *BROKER_ROLES)
+ROLES: tuple[str, ...] = ("bridge", "control", "feed", *BROKER_ROLES, "web")
 #: the stateful roles of a broker: one process at a time runs them, holding its lease
 LEASED_ROLES: tuple[str, ...] = ("portfolio", "execution", "risk")
 
@@ -195,6 +198,8 @@ def build_tree(
             name="market", children=[actor_spec(bus, _feed_maker(settings, config), "market-feed")]
         )
         children.append(market.as_child())
+    if "web" in roles:  # last: started when there is something to show, stopped first
+        children.append(web_child_spec(bus, settings, config, stores))
     return SupervisorSpec(
         name="root",
         children=children,

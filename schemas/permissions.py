@@ -177,7 +177,14 @@ def _per_broker(role: str, broker: Broker) -> tuple[Grant, ...]:
     if role == "web":
         return (
             publishes(f"{broker} portfolio requests", portfolio_request_subject(broker)),
-            ordered_reads(stream, (broker_subject(broker, PNL_SNAPSHOTS),)),
+            # the PnL snapshots and the order blotter, read back (read only)
+            ordered_reads(
+                stream,
+                (
+                    broker_subject(broker, PNL_SNAPSHOTS),
+                    *(broker_subject(broker, e) for e in _ORDER_EVENTS),
+                ),
+            ),
         )
     return ()
 
@@ -215,8 +222,14 @@ def _role_grants(role: str) -> tuple[Grant, ...]:
         )
     if role == "web":
         return (
-            publishes("requests", STATUS_SUBJECT, CONTROL_REQUEST_SUBJECT),
+            # control goes through the gate with the caller's token; the web only asks
+            publishes("requests", STATUS_SUBJECT, CONTROL_REQUEST_SUBJECT, REPLAY_REQUEST_SUBJECT),
             ordered_reads("ALERTS", STREAMS["ALERTS"].subjects),
+            # the dead-letter browser reads the DLQ stream (a re-drive by sequence, too)
+            ordered_reads(DLQ_STREAM.name, tuple(DLQ_STREAM.subjects)),
+            Grant("DLQ by sequence", publish=(js_api("STREAM.MSG.GET", DLQ_STREAM.name),)),
+            # /readyz compares every stream's configuration with the overlay (read only)
+            Grant("stream info", publish=tuple(js_api("STREAM.INFO", s) for s in STREAMS)),
             *per_broker,
         )
     if role == "control":

@@ -108,6 +108,8 @@ def _how(auth: NatsAuth | None) -> str:
 
 
 def _run(args: argparse.Namespace, settings: Settings, roles: tuple[str, ...]) -> int:
+    if "web" in roles:  # the first line a person reads: where to watch it
+        log.info("pages and API at http://%s (ALPHA_PANDA_WEB_ADDR)", settings.web_addr)
     if "bridge" in roles and settings.kafka_bootstrap_servers:
         try:  # the tree reads it again; a bad ALPHA_PANDA_BRIDGE_PRODUCER stops us here, clearly
             BridgeConfig.from_settings(settings)
