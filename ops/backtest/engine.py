@@ -105,13 +105,13 @@ class _Engine:
         self.fills: list[FillRecord] = []
         self.events: list[Event] = []
         self.resting: set[int] = set()
-        self.held: set[int] = set()
         self.errors: Counter[str] = Counter()
         self.first_error: dict[str, str] = {}
         self.invalid: Counter[str] = Counter()
         self.first_invalid: dict[str, str] = {}
         self.symbols = {i.instrument_token: i.tradingsymbol for i in spec.book}
-        self.tick: tuple[MarketTick, int] | None = None  # the tick being handled, its time
+        # the tick being handled and its time, set when it may cause a fill
+        self.tick: tuple[MarketTick, int] | None = None
 
     def run(self, ticks: Iterable[tuple[int, MarketTick]]) -> BacktestRun:
         seq = 0
@@ -122,6 +122,8 @@ class _Engine:
         instruments = {t: i for t in traded if (i := book.get(t)) is not None}
         route = self.strategies.router.on_tick
         clock = self.clock
+        mark = self.portfolio.on_tick
+        portfolio = self.portfolio
         for ts, tick in ticks:
             seq += 1
             token = tick.instrument_token
@@ -140,14 +142,15 @@ class _Engine:
                 start = ts
                 self._sample(ts)
             end = ts
-            self.tick = (tick, ts)
             if token in self.resting:
+                self.tick = (tick, ts)
                 self._route(self.execution.on_tick(tick, ts))
-            if token in self.held:
-                self.portfolio.on_tick(tick, ts)
+            if token in portfolio.held:
+                mark(tick, ts)
             if token in traded:
                 routed = route(tick, ts)
                 if routed.signals or routed.errors:
+                    self.tick = (tick, ts)
                     self._signals(seq, ts, tick, routed)
             if ts // EQUITY_SAMPLE_NS != minute:
                 minute = ts // EQUITY_SAMPLE_NS
@@ -191,7 +194,6 @@ class _Engine:
             if isinstance(event, OrderFilled):
                 self._book_fill(event)
         self.resting = self.execution.resting_tokens()
-        self.held = self.portfolio.held
 
     def _book_fill(self, fill: OrderFilled) -> None:
         before = self._realized(fill.strategy_id)
