@@ -165,10 +165,19 @@ class RiskEngine:
         self._bucket = TokenBucket(self.limits.rate_limit_per_s, self.limits.burst)
         self._s = RiskState()
         self._running = _RunningSums()
+        self._marked: set[int] = set()  # marked since the running sums last followed them
 
     def _sync(self, token: int) -> None:
         """The running sums follow a change to `token`'s position, mark or pending orders."""
         self._running.sync(token, self._s.instruments.get(token), self._pending_of(token))
+
+    def _sums(self) -> _RunningSums:
+        """The running sums, following the marks since they were last read."""
+        if self._marked:
+            for token in self._marked:
+                self._sync(token)
+            self._marked.clear()
+        return self._running
 
     def _pending_of(self, token: int) -> int:
         rest = 0
@@ -323,7 +332,7 @@ class RiskEngine:
             return _reject(R.MAX_POSITION, f"position {after} beyond {lim.max_position_qty}")
         # the running sums decide (equal in value to the full sums); a refusal's detail
         # prints the full sum, as it always did
-        running = self._running
+        running = self._sums()
         gross = running.gross_with(s.instrument_token, after, ref) if increases else ZERO
         if gross > lim.max_gross_exposure:
             gross = self.gross_exposure((s.instrument_token, after, ref)) if increases else ZERO
@@ -387,8 +396,9 @@ class RiskEngine:
 
     def mark(self, instrument_token: int, price: Decimal) -> None:
         if price > 0:
+            # every signal marks its instrument first: the sums follow when next read
             self._instrument(instrument_token).last_price = price
-            self._sync(instrument_token)
+            self._marked.add(instrument_token)
 
     def new_day(self) -> None:
         """Start a trading day: PnL counters restart and the previous day's ids are dropped."""
@@ -415,6 +425,7 @@ class RiskEngine:
             self._bucket.restore(state.bucket)
         self._s = state
         self._running = _RunningSums()
+        self._marked.clear()
         for token in {*state.instruments, *(p.instrument_token for p in state.pending.values())}:
             self._sync(token)
 

@@ -14,7 +14,7 @@ from tests.actors.risk.test_engine_state import ops_st
 
 
 def _agree(eng: RiskEngine) -> None:
-    running = eng._running
+    running = eng._sums()
     assert running.unrealized == eng.unrealized_pnl
     assert running.gross == eng.gross_exposure()
     for token in (A, 1):
@@ -65,4 +65,4 @@ def test_running_sums_follow_every_signal_fill_close_mark_and_restore(
     restored = RiskEngine(limits, STRATEGIES)
     restored.restore(json.loads(json.dumps(eng.snapshot())))
     _agree(restored)
-    assert restored._running.gross == eng._running.gross
+    assert restored._sums().gross == eng._sums().gross
