@@ -124,6 +124,7 @@ class _Engine:
         clock = self.clock
         mark = self.portfolio.on_tick
         portfolio = self.portfolio
+        sample_ns = EQUITY_SAMPLE_NS
         for ts, tick in ticks:
             seq += 1
             token = tick.instrument_token
@@ -152,8 +153,8 @@ class _Engine:
                 if routed.signals or routed.errors:
                     self.tick = (tick, ts)
                     self._signals(seq, ts, tick, routed)
-            if ts // EQUITY_SAMPLE_NS != minute:
-                minute = ts // EQUITY_SAMPLE_NS
+            if ts // sample_ns != minute:
+                minute = ts // sample_ns
                 self._sample(ts)
         if start:
             self._sample(end)
@@ -219,12 +220,19 @@ class _Engine:
         return self.portfolio.book.strategy_realized(strategy_id)
 
     def _sample(self, ts: int) -> None:
-        """Equity now: the account's, and each strategy's share of the capital plus its PnL."""
+        """Equity now: the account's, and each strategy's share of the capital plus its PnL.
+        Every series gets a point at every sample, so they all end at the same time: a
+        second sample at that time replaces each one's last point."""
         equity, pnl = self.portfolio.book.strategy_net()
-        _append(self.total_series, ts, equity)
-        share, zero = self.share, _ZERO
-        for sid, series in self.strategy_series:
-            _append(series, ts, share + pnl.get(sid, zero))
+        total, share, zero = self.total_series, self.share, _ZERO
+        if total and total[-1].ts_ns == ts:
+            total[-1] = EquityPoint(ts_ns=ts, equity=equity)
+            for sid, series in self.strategy_series:
+                series[-1] = EquityPoint(ts_ns=ts, equity=share + pnl.get(sid, zero))
+        else:
+            total.append(EquityPoint(ts_ns=ts, equity=equity))
+            for sid, series in self.strategy_series:
+                series.append(EquityPoint(ts_ns=ts, equity=share + pnl.get(sid, zero)))
 
     def _strategy_error(self, strategy_id: str, seq: int, exc: Exception) -> None:
         self.errors[strategy_id] += 1
@@ -251,14 +259,6 @@ class _Engine:
             found.append(f"no fills in {ticks} ticks: the strategies' signals (if any) were "
                          "all refused by risk or the venue")  # fmt: skip
         return found
-
-
-def _append(points: list[EquityPoint], ts: int, equity: Decimal) -> None:
-    point = EquityPoint(ts_ns=ts, equity=equity)
-    if points and points[-1].ts_ns == ts:
-        points[-1] = point
-    else:
-        points.append(point)
 
 
 def _on_paper(config: StrategyConfig) -> StrategyConfig:
