@@ -105,6 +105,9 @@ class _Engine:
         self.fills: list[FillRecord] = []
         self.events: list[Event] = []
         self.resting: set[int] = set()
+        # the portfolio's (equity, PnL by strategy) at the last sample, after that many fills
+        self.net: tuple[Decimal, dict[str, Decimal]] = (spec.capital, {})
+        self.net_fills = -1
         self.errors: Counter[str] = Counter()
         self.first_error: dict[str, str] = {}
         self.invalid: Counter[str] = Counter()
@@ -223,7 +226,13 @@ class _Engine:
         """Equity now: the account's, and each strategy's share of the capital plus its PnL.
         Every series gets a point at every sample, so they all end at the same time: a
         second sample at that time replaces each one's last point."""
-        equity, pnl = self.portfolio.book.strategy_net()
+        book = self.portfolio.book
+        if self.portfolio.held or book.fills != self.net_fills:
+            self.net = book.strategy_net()
+            self.net_fills = book.fills
+        # else nothing is held and no fill came since the last sample: equity is the cash,
+        # unchanged, and so is every strategy's PnL (a flat book marks nothing)
+        equity, pnl = self.net
         total, share, zero = self.total_series, self.share, _ZERO
         if total and total[-1].ts_ns == ts:
             total[-1] = EquityPoint(ts_ns=ts, equity=equity)
