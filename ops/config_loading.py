@@ -17,6 +17,8 @@ import msgspec
 from actors.errors import InstrumentError
 from actors.feed.actor import FeedConfig
 from actors.instruments import InstrumentBook
+from actors.kite.feed_config import KiteFeedConfig, check_ws_root
+from actors.kite.session import load_session
 from actors.paper.matching import PaperConfig
 from actors.risk.limits import RiskLimits
 from actors.stores.config_store import ConfigStore
@@ -52,12 +54,16 @@ def parse_json_struct(raw: str, cls: type[msgspec.Struct], variable: str) -> msg
 
 
 def _feed_config(settings: Settings) -> FeedConfig:
-    mode, _, path = settings.feed.partition(":")
+    mode, _, path = settings.feed_source.partition(":")
+    kite = parse_json_struct(settings.kite_feed_json, KiteFeedConfig, "ALPHA_PANDA_KITE_FEED")
+    assert isinstance(kite, KiteFeedConfig)
+    if mode == "kite":
+        check_ws_root(load_session(settings).ws_root)  # stop here, naming the variable
     try:
         return FeedConfig(
             mode=mode, seed=settings.seed, rate_per_s=settings.feed_rate,
             max_ticks=settings.feed_max_ticks, replay_path=path,
-            replay_speed=settings.replay_speed,
+            replay_speed=settings.replay_speed, kite=kite,
         )  # fmt: skip
     except ValueError as exc:
         raise ConfigError(f"ALPHA_PANDA_FEED*: {exc}") from None

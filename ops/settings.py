@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     env: Env = Field(default="dev", alias="ALPHA_PANDA_ENV")
     brokers_csv: str = Field(default="paper", alias="ALPHA_PANDA_BROKERS")
     web_addr: str = Field(default="127.0.0.1:8000", alias="ALPHA_PANDA_WEB_ADDR")
+    # Prometheus metrics on a port of their own (unset: only at the web role's /metrics)
+    metrics_addr: str | None = Field(default=None, alias="ALPHA_PANDA_METRICS_ADDR")
     api_token: SecretStr | None = Field(default=None, alias="ALPHA_PANDA_API_TOKEN")
     data_dir: Path = Field(default=Path("var"), alias="ALPHA_PANDA_DATA_DIR")
     embedded_nats_port: int = Field(default=4222, alias="ALPHA_PANDA_NATS_PORT")
@@ -47,6 +49,7 @@ class Settings(BaseSettings):
     seed: int = Field(default=42, alias="ALPHA_PANDA_SEED")
     log_level: str = Field(default="INFO", alias="ALPHA_PANDA_LOG_LEVEL")
     feed: str = Field(default="mock", alias="ALPHA_PANDA_FEED")
+    kite_feed_json: str = Field(default="{}", alias="ALPHA_PANDA_KITE_FEED")
     feed_rate: float = Field(default=100.0, alias="ALPHA_PANDA_FEED_RATE")
     feed_max_ticks: int = Field(default=0, alias="ALPHA_PANDA_FEED_MAX_TICKS")
     replay_speed: float = Field(default=1.0, alias="ALPHA_PANDA_REPLAY_SPEED")
@@ -106,11 +109,16 @@ class Settings(BaseSettings):
             raise ValueError(f"expected HOST:PORT such as 127.0.0.1:8000, got {value!r}")
         return value
 
+    @field_validator("metrics_addr")
+    @classmethod
+    def _metrics_host_port(cls, value: str | None) -> str | None:
+        return cls._host_port(value) if value else None
+
     @field_validator("feed")
     @classmethod
     def _feed_mode(cls, value: str) -> str:
-        if value != "mock" and not value.startswith("replay:"):
-            raise ValueError(f"expected 'mock' or 'replay:<file.csv>', got {value!r}")
+        if value not in ("mock", "kite") and not value.startswith("replay:"):
+            raise ValueError(f"expected 'mock', 'kite' or 'replay:<file.csv>', got {value!r}")
         if value.startswith("replay:") and not Path(value[len("replay:") :]).is_file():
             raise ValueError(f"replay file {value[len('replay:') :]!r} does not exist")
         return value
@@ -135,6 +143,14 @@ class Settings(BaseSettings):
     @property
     def brokers(self) -> tuple[Broker, ...]:
         return tuple(parse_broker(b) for b in self.brokers_csv.split(","))
+
+    @property
+    def feed_source(self) -> str:
+        """ALPHA_PANDA_FEED, or "kite" when it is not set and the zerodha broker is on: paper
+        and zerodha then trade on the same ticks (the simulator's, if KITE_WS_ROOT says so)."""
+        if "feed" not in self.model_fields_set and "zerodha" in self.brokers:
+            return "kite"
+        return self.feed
 
     @property
     def web_host_port(self) -> tuple[str, int]:

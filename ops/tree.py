@@ -11,7 +11,8 @@ root (one_for_one)
 │   │             holds the broker's lease (alpha_leases, key broker-<b>); a standby else
 │   │             (execution: the broker's venue, from ops.venues.VENUES)
 │   └── strategies-<b>
-└── market        market feed, started last                      role: feed
+└── market        market feed (mock, replay or Kite's ticker),   role: feed
+                  started last
 """
 
 from __future__ import annotations
@@ -136,6 +137,24 @@ def _broker_subtree(
     )
 
 
+def _feed_maker(settings: Settings, config: DomainConfig) -> Callable[[], Actor]:
+    """The mock/replay feed, or Kite's ticker subscribed to what the strategies trade (on
+    any active broker; the whole book when no strategy is enabled)."""
+    if config.feed.mode != "kite":
+        return lambda: MarketFeed(config.feed, config.book)
+    from actors.kite.feed import KiteFeed
+    from actors.kite.feed_config import plan_shards
+    from actors.kite.session import load_session
+
+    session = load_session(settings)
+    tokens: set[int] = set()
+    for broker in settings.brokers:
+        tokens.update(*allowed_instruments(config.strategies, broker).values())
+    tokens = tokens or {i.instrument_token for i in config.book}
+    plan_shards(tokens, config.feed.kite.max_per_connection)  # too many: fail before the tree
+    return lambda: KiteFeed(config.feed, config.book, session, sorted(tokens))
+
+
 def build_tree(
     bus: Bus,
     settings: Settings,
@@ -172,8 +191,7 @@ def build_tree(
             children.append(subtree.as_child())
     if "feed" in roles:  # last: every consumer of ticks is bound before the first tick
         market = SupervisorSpec(
-            name="market",
-            children=[actor_spec(bus, lambda: MarketFeed(config.feed, config.book), "market-feed")],
+            name="market", children=[actor_spec(bus, _feed_maker(settings, config), "market-feed")]
         )
         children.append(market.as_child())
     return SupervisorSpec(

@@ -65,6 +65,7 @@ class Context:
         "seq",
         "stored_ms",
         "subject",
+        "trace",
     )
 
     def __init__(
@@ -89,6 +90,8 @@ class Context:
         self.reply_to = reply_to
         self.headers = headers or {}
         self.stored_ms = stored_ms  # when JetStream stored the input (server clock), 0: not known
+        # the traceparent outputs carry: the handling span's when tracing is on, else the input's
+        self.trace = ""
         self.outputs: list[Output] = []
         self.replies: list[tuple[str, bytes]] = []
 
@@ -110,8 +113,9 @@ class Context:
         """Buffer an output. `msg_id` overrides the default dedup key with a domain key
         (a fill id, say) when the same fact may be produced from different inputs."""
         env = new_envelope(
-            data, source=self.actor, broker=broker or self.broker, key=key, cause=self.input, ts=ts
-        )
+            data, source=self.actor, broker=broker or self.broker, key=key, cause=self.input,
+            ts=ts, trace=self.trace,
+        )  # fmt: skip
         if msg_id is None:
             if self.input is not None:
                 msg_id = f"{self.input.id}:{self.actor}:{len(self.outputs)}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nats.aio.msg import Msg
 
@@ -18,7 +18,11 @@ from schemas.names import dlq_subject
 from supervisors.acks import parse_ack_subject
 from supervisors.actor import Actor, Context, CoreSub, Durable, Ordered, Output, Request, Timer
 from supervisors.errors import Crash, is_retriable
-from supervisors.metrics import ActorMetrics
+from supervisors.telemetry import tracing
+from supervisors.telemetry.metrics import ActorMetrics
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 __all__ = ["ActorStats", "Handling"]
 
@@ -115,11 +119,16 @@ class Handling:
             self.name, self.actor.broker, env, subject=msg.subject, seq=seq, attempt=attempt,
             stored_ms=_stored_ms(msg),
         )  # fmt: skip
+        span = self._span(msg, env, ctx) if tracing.TRACER is not None else None
         try:
             await inp.handler(env, ctx)
-        except Crash:
+        except Crash as exc:
+            if span is not None:
+                tracing.end_span(span, exc)
             raise
         except Exception as exc:
+            if span is not None:
+                tracing.end_span(span, exc)
             self.failed(exc)
             # Retrying cannot help a non-retriable error (invalid input: the same bytes fail
             # the same way), nor a stateful actor's handler, which is deterministic and whose
@@ -130,6 +139,8 @@ class Handling:
             else:
                 await msg.nak(delay=min(0.05 * 2**attempt, 5.0))
             return
+        if span is not None:
+            span.end()
         outputs.extend(ctx.outputs)
         to_ack.append(msg)
 
@@ -165,14 +176,21 @@ class Handling:
         ctx = Context(
             self.name, self.actor.broker, env, subject=msg.subject, seq=seq, stored_ms=stored_ms
         )
+        span = self._span(msg, env, ctx) if tracing.TRACER is not None else None
         try:
             await inp.handler(env, ctx)
-        except Crash:
+        except Crash as exc:
+            if span is not None:
+                tracing.end_span(span, exc)
             raise
         except Exception as exc:
+            if span is not None:
+                tracing.end_span(span, exc)
             self.failed(exc)
             self.dead_letter(msg, outputs, 1, type(exc).__name__, str(exc), seq)
             return
+        if span is not None:
+            span.end()
         outputs.extend(ctx.outputs)
 
     async def request(
@@ -207,6 +225,16 @@ class Handling:
             log.exception("%s: timer %s failed", self.name, timer.name)
             return
         outputs.extend(ctx.outputs)
+
+    def _span(self, msg: Msg, env: Envelope[Any], ctx: Context) -> Span | None:
+        """Tracing on: the span of this handling, whose traceparent the outputs carry."""
+        assert tracing.TRACER is not None  # the caller checks: off costs one global read
+        span = tracing.handling_span(
+            tracing.TRACER, self.name, msg.subject, env.trace, self.actor.broker
+        )
+        if span is not None:
+            ctx.trace = tracing.traceparent(span)
+        return span
 
     @staticmethod
     def _decode(msg: Msg, event: Any) -> Envelope[Any]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nats.aio.msg import Msg
+from prometheus_client import REGISTRY
 
 from schemas.names import STATUS_SUBJECT
 from supervisors.bus import Bus
@@ -27,6 +28,8 @@ from supervisors.errors import RuntimeFault
 from supervisors.nats_auth import EmbeddedAuth, NatsAuth, redact_url
 from supervisors.status import StatusNode
 from supervisors.supervisor import Supervisor, SupervisorSpec
+from supervisors.telemetry.exposition import MetricsServer
+from supervisors.telemetry.tree_collector import TreeCollector
 
 __all__ = ["LaunchConfig", "launch", "pipeline_figures", "EXIT_OK", "EXIT_GAVE_UP"]
 
@@ -51,6 +54,8 @@ class LaunchConfig:
     prepare: Callable[[Bus], Awaitable[None]] | None = None
     cleanup: Callable[[], Awaitable[None]] | None = None
     process_info: dict[str, Any] = field(default_factory=dict)
+    # `host:port` to serve Prometheus metrics on (None: only where the web role mounts them)
+    metrics_addr: str | None = None
 
 
 async def launch(config: LaunchConfig, tree: Callable[[Bus], SupervisorSpec]) -> int:
@@ -156,6 +161,11 @@ async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: s
         await msg.respond(json.dumps(body, default=str).encode())
 
     status_sub = await bus.subscribe(STATUS_SUBJECT, on_status)
+    collector = TreeCollector(root.status)
+    REGISTRY.register(collector)
+    metrics = MetricsServer(config.metrics_addr) if config.metrics_addr else None
+    if metrics is not None:
+        await metrics.start()
     loop = asyncio.get_running_loop()
     stop_reason: list[str] = []
 
@@ -187,4 +197,7 @@ async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: s
             await status_sub.unsubscribe()
         except Exception:  # connection already gone
             pass
+        REGISTRY.unregister(collector)
+        if metrics is not None:
+            await metrics.close()
     return EXIT_OK

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
+from time import perf_counter
 from typing import Any
 
 from nats.aio.msg import Msg
@@ -40,8 +41,8 @@ from supervisors.child import ChildSpec, Ready
 from supervisors.consumer import PullFeeder
 from supervisors.errors import LeaseLost, SnapshotUnreadable
 from supervisors.handling import ActorStats, Handling
-from supervisors.metrics import ActorMetrics
 from supervisors.snapshot import decode_snapshot, encode_snapshot
+from supervisors.telemetry.metrics import ActorMetrics
 
 __all__ = ["ActorProcess", "actor_spec"]
 
@@ -430,8 +431,10 @@ class ActorProcess:
             outputs: list[Output] = []
             to_ack: list[Msg] = []
             replies: list[tuple[str, bytes]] = []
+            observe = self.metrics.handling.observe
             try:
                 for inp, msg in batch:
+                    started = perf_counter()
                     if isinstance(inp, Durable):
                         await self.handling.durable(inp, msg, outputs, to_ack)
                     elif inp is _SNAPSHOT:
@@ -444,6 +447,7 @@ class ActorProcess:
                         await self.handling.request(inp, msg, outputs, replies)
                     else:
                         await self.handling.timer(inp, outputs)
+                    observe(perf_counter() - started)
                 await self._store(outputs)
                 if any(inp is _SNAPSHOT for inp, _ in batch):
                     await self._write_snapshot()
@@ -460,7 +464,6 @@ class ActorProcess:
                 await self.bus.core_publish(subject, payload)
             self.stats.processed += len(batch)
             self.metrics.processed.inc(len(batch))
-            self.metrics.mailbox_depth.set(mailbox.qsize())
             if self._stopping:
                 await self._release(None)
                 await self._write_snapshot()

@@ -31,6 +31,7 @@ from supervisors.backoff import Backoff
 from supervisors.child import Child, ChildSpec, Ready, Restart
 from supervisors.errors import StartFailed, SupervisorGaveUp, is_retriable
 from supervisors.status import SUPERVISOR, StatusNode
+from supervisors.telemetry.metrics import count_restart
 
 __all__ = ["Strategy", "SupervisorSpec", "Supervisor"]
 
@@ -83,6 +84,16 @@ _STOP = object()
 _SLOT_KEYS = frozenset(
     {"name", "kind", "broker", "state", "restart", "restarts", "last_error", "last_error_at"}
 )
+
+
+def _broker_of(slot: _Slot) -> str | None:
+    """The broker a child works for, as its last status says (None: shared or unknown)."""
+    try:
+        own = slot.child.status() if slot.child is not None else {}
+    except Exception:  # a child that cannot say: count the restart without a broker
+        return None
+    broker = own.broker if isinstance(own, StatusNode) else own.get("broker")
+    return str(broker) if broker else None
 
 
 def _gave_up(exc: BaseException) -> bool:
@@ -308,8 +319,7 @@ class Supervisor:
         for s in affected:
             if self._stop.is_set():
                 return
-            s.restarts += 1
-            self.restarts_total += 1
+            self._count_restart(s)
             await self._start_until_ready(s)
 
     async def _start_until_ready(self, slot: _Slot) -> bool:
@@ -324,9 +334,13 @@ class Supervisor:
                 return False
             if not await self._admit_restart(slot):
                 return False
-            slot.restarts += 1
-            self.restarts_total += 1
+            self._count_restart(slot)
         return True
+
+    def _count_restart(self, slot: _Slot) -> None:
+        slot.restarts += 1
+        self.restarts_total += 1
+        count_restart(self.name, slot.spec.name, self.spec.broker or _broker_of(slot))
 
     async def _admit_restart(self, slot: _Slot) -> bool:
         """Count a restart (giving up past the intensity), then back off.

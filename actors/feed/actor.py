@@ -27,12 +27,14 @@ from actors.feed.gbm import GbmFeed
 from actors.feed.replay import ReplayClock, read_ticks_csv
 from actors.feed.validation import validate_tick
 from actors.instruments import InstrumentBook
+from actors.kite.feed_config import KiteFeedConfig
 from schemas.envelope import HDR_MSG_ID, decode_as, encode, headers_for, new_envelope
 from schemas.events import DeadLetter, MarketTick
 from schemas.names import MARKET_STREAM, MARKET_TICKS_ALL, TICK_PREFIX, dlq_subject, tick_subject
 from supervisors.actor import Actor, Input, Source
 from supervisors.bus import Bus
 from supervisors.errors import PublishFailed
+from supervisors.telemetry import tracing
 
 __all__ = ["FeedConfig", "MarketFeed"]
 
@@ -40,7 +42,8 @@ log = logging.getLogger(__name__)
 
 
 class FeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """`mode` is "mock" or "replay"; rates in ticks per second; 0 ticks means unlimited."""
+    """`mode` is "mock", "replay" or "kite" (Kite's ticker, `actors.kite.feed`, with the
+    knobs in `kite`); rates in ticks per second; 0 ticks means unlimited."""
 
     mode: str = "mock"
     seed: int = 42
@@ -49,10 +52,11 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     replay_path: str = ""
     replay_speed: float = 1.0
     window: int = 512
+    kite: KiteFeedConfig = msgspec.field(default_factory=KiteFeedConfig)
 
     def __post_init__(self) -> None:
-        if self.mode not in ("mock", "replay"):
-            raise ValueError(f"feed mode {self.mode!r}: use 'mock' or 'replay:<file.csv>'")
+        if self.mode not in ("mock", "replay", "kite"):
+            raise ValueError(f"feed mode {self.mode!r}: use 'mock', 'replay:<file.csv>' or 'kite'")
         if self.mode == "replay" and not self.replay_path:
             raise ValueError("replay feed needs a CSV path: ALPHA_PANDA_FEED=replay:<file.csv>")
         if self.rate_per_s <= 0:
@@ -163,6 +167,7 @@ class MarketFeed(Actor):
     async def _publish(self, bus: Bus, batch: list[tuple[str, MarketTick]]) -> None:
         """Publish a batch pipelined; retry failures with the same ids (dedup makes it safe)."""
         pending: list[tuple[str, bytes, dict[str, str]]] = []
+        tracer, spans = tracing.TRACER, []  # tracing on: each tick starts a trace
         for msg_id, tick in batch:
             try:
                 validate_tick(tick, self.book)
@@ -170,8 +175,12 @@ class MarketFeed(Actor):
                 await self._dead_letter(bus, tick, exc)
                 continue
             token = tick.instrument_token
-            env = new_envelope(tick, source=self.name, key=str(token))
-            pending.append((tick_subject(token), encode(env), headers_for(env, msg_id)))
+            subject, trace = tick_subject(token), ""
+            if tracer is not None:
+                spans.append(span := tracing.producer_span(tracer, self.name, subject))
+                trace = tracing.traceparent(span)  # "-00" when the sampler left it out
+            env = new_envelope(tick, source=self.name, key=str(token), trace=trace)
+            pending.append((subject, encode(env), headers_for(env, msg_id)))
         for attempt in range(5):
             try:
                 futures = [(s, await bus.publish_pipelined(s, p, h)) for s, p, h in pending]
@@ -182,6 +191,8 @@ class MarketFeed(Actor):
                 if attempt == 4:
                     raise
                 await asyncio.sleep(0.1 * 2**attempt)
+        for span in spans:  # a tick's span lasts until the stream acknowledged it
+            span.end()
         self.published += len(pending)
 
     async def _dead_letter(self, bus: Bus, tick: MarketTick, exc: InvalidTick) -> None:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from bridge.mirror.config import BridgeConfig
-from bridge.mirror.metrics import LAG, MIRRORED_SEQ, THROUGHPUT, StreamFigures
+from bridge.mirror.metrics import LAG, MIRRORED_SEQ, THROUGHPUT, StreamFigures, stream_labels
 from supervisors.bus import Bus
 
 __all__ = ["LagMonitor"]
@@ -74,6 +74,6 @@ class LagMonitor:
         if now > t0:
             figures.throughput_per_s = (figures.mirrored - n0) / (now - t0)
         self._last[stream] = (now, figures.mirrored)
-        LAG.labels(stream).set(figures.lag)
-        MIRRORED_SEQ.labels(stream).set(figures.mirrored_seq)
-        THROUGHPUT.labels(stream).set(figures.throughput_per_s)
+        LAG.labels(*stream_labels(stream)).set(figures.lag)
+        MIRRORED_SEQ.labels(*stream_labels(stream)).set(figures.mirrored_seq)
+        THROUGHPUT.labels(*stream_labels(stream)).set(figures.throughput_per_s)

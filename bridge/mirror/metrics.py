@@ -6,34 +6,48 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge
 
-__all__ = ["StreamFigures", "MIRRORED", "SKIPPED", "DEAD_LETTERED", "LAG", "MIRRORED_SEQ",
-           "THROUGHPUT", "HEALTHY", "RESETS"]  # fmt: skip
+from schemas.names import STREAMS
+
+__all__ = ["StreamFigures", "stream_labels", "MIRRORED", "SKIPPED", "DEAD_LETTERED", "LAG",
+           "MIRRORED_SEQ", "THROUGHPUT", "HEALTHY", "RESETS"]  # fmt: skip
+
+#: `broker` is the stream's broker (PAPER: paper), empty for a shared stream such as MARKET
+_STREAM_LABELS = ("stream", "broker")
+
+
+def stream_labels(stream: str) -> tuple[str, str]:
+    """The label values of a stream's metrics."""
+    spec = STREAMS.get(stream)
+    return stream, (spec.broker or "") if spec is not None else ""
+
 
 MIRRORED = Counter(
-    "alpha_bridge_mirrored_total", "Records produced to Kafka, then acked in JetStream", ["stream"]
+    "alpha_bridge_mirrored_total",
+    "Records produced to Kafka, then acked in JetStream",
+    _STREAM_LABELS,
 )
 SKIPPED = Counter(
     "alpha_bridge_resume_skipped_total",
     "Redelivered messages found already in Kafka by the resume rule (acked, not produced)",
-    ["stream"],
+    _STREAM_LABELS,
 )
 DEAD_LETTERED = Counter(
     "alpha_bridge_dead_lettered_total",
     "Messages that failed validation, written to their topic's .dlq twin",
-    ["stream"],
+    _STREAM_LABELS,
 )
 LAG = Gauge(
     "alpha_bridge_lag_messages",
     "Stream last sequence minus the bridge consumer's ack floor (mirrored sequence)",
-    ["stream"],
+    _STREAM_LABELS,
 )
 MIRRORED_SEQ = Gauge(
-    "alpha_bridge_mirrored_seq", "Highest stream sequence mirrored and acked", ["stream"]
+    "alpha_bridge_mirrored_seq", "Highest stream sequence mirrored and acked", _STREAM_LABELS
 )
 THROUGHPUT = Gauge(
     "alpha_bridge_throughput_per_s",
     "Records mirrored per second over the last interval",
-    ["stream"],
+    _STREAM_LABELS,
 )
 HEALTHY = Gauge("alpha_bridge_healthy", "1 while Kafka accepts produces, 0 while retrying")
 RESETS = Counter(

@@ -22,7 +22,7 @@ from aiokafka import TopicPartition
 from nats.aio.msg import Msg
 
 from bridge.errors import kafka_failure
-from bridge.mirror.metrics import DEAD_LETTERED, MIRRORED, SKIPPED, StreamFigures
+from bridge.mirror.metrics import DEAD_LETTERED, MIRRORED, SKIPPED, StreamFigures, stream_labels
 from bridge.mirror.partitioner import partition_for
 from bridge.mirror.producers import ProducerPool
 from bridge.mirror.records import OutRecord
@@ -96,7 +96,7 @@ class Pipeline:
         if seq <= in_kafka:  # the resume rule: produced before, its ack was lost
             await _ack(msg)
             figures.skipped += 1
-            SKIPPED.labels(stream).inc()
+            SKIPPED.labels(*stream_labels(stream)).inc()
             return
         if seq <= self._queued.get(key, 0):  # redelivered while its first copy is pending
             figures.redelivered_dropped += 1
@@ -180,10 +180,10 @@ class Pipeline:
             figures.mirrored += 1
             if item.seq > figures.mirrored_seq:
                 figures.mirrored_seq = item.seq
-            MIRRORED.labels(item.stream).inc()
+            MIRRORED.labels(*stream_labels(item.stream)).inc()
             if item.record.dead_letter:
                 figures.dead_lettered += 1
-                DEAD_LETTERED.labels(item.stream).inc()
+                DEAD_LETTERED.labels(*stream_labels(item.stream)).inc()
 
     # --- failure, reset, drain -----------------------------------------------------------------
 

@@ -13,6 +13,8 @@ import asyncio
 import os
 import platform
 import sys
+import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from statistics import mean
@@ -27,6 +29,8 @@ from ops.bench.pipeline_phase import PipelineRun, run_pipeline
 from ops.bench.plot import Series, write_latency_plot
 from ops.bench.servers import peak_rss_mib
 from schemas.envelope import encode, headers_for, new_envelope
+from supervisors.telemetry import tracing as telemetry_tracing
+from supervisors.telemetry.tracing import TRACE_FILE_ENV
 
 __all__ = ["run_pipeline_bench", "summarise_run", "tick_size"]
 
@@ -112,6 +116,12 @@ def _sizes(run: PipelineRun) -> MessageSizes:
     )  # fmt: skip
 
 
+def _cpu_per_tick(cpu_s: float, ticks: int) -> float:
+    """CPU of this process (every thread: the span exporter's too) per tick published, µs.
+    Steadier than latency on a shared machine: other processes' load does not add to it."""
+    return round(cpu_s / ticks * 1e6, 1) if ticks else 0.0
+
+
 def _ratio(num: float, den: float) -> float:
     return round(num / den, 2) if den > 0 else 0.0
 
@@ -125,21 +135,32 @@ async def run_pipeline_bench(
     progress: bool = True,
     plot_dir: Path | None = None,
     feed_process: bool = False,
+    tracing: bool = False,
+    trace_ratio: float = 1.0,
 ) -> dict[str, Any]:
-    """Run the pipeline and (unless `baselines` is False) both baselines; one JSON-able dict."""
+    """Run the pipeline and (unless `baselines` is False) both baselines; one JSON-able dict.
+
+    With `tracing`, the pipeline runs a second time with tracing on (`trace_ratio` of the
+    ticks start a trace, spans batched to a JSON-lines file) and `result["tracing"]`
+    compares the two runs."""
     if rate <= 0 or seconds <= 0 or every < 1:
         raise ValueError("rate and seconds must be > 0 and every >= 1")
     say = _say if progress else None
+    cpu = time.process_time()
     run = await run_pipeline(rate, seconds, every, progress=progress, feed_process=feed_process)
     result: dict[str, Any] = {
         "bench": "pipeline",
         **summarise_run(run),
+        "cpu_us_per_tick": _cpu_per_tick(time.process_time() - cpu, run.published),
         "feed_process": feed_process,
     }
     sizes = _sizes(run)
     result["message_sizes"] = sizes.as_dict()
     series = [Series(f"pipeline {name.replace('_', '-')}", run.probe[stage].latency.curve())
               for name, stage in _STAGES]  # fmt: skip
+    if tracing:
+        result["tracing"] = await _traced_run(result, rate, seconds, every, feed_process,
+                                              trace_ratio)  # fmt: skip
     if baselines:
         series += await _baselines(result, rate, seconds, every, sizes, say)
     else:
@@ -154,6 +175,45 @@ async def run_pipeline_bench(
         write_latency_plot(path, title, series)
         result["plot"] = str(path)
     return result
+
+
+async def _traced_run(
+    off: dict[str, Any],
+    rate: float,
+    seconds: float,
+    every: int,
+    feed_process: bool,
+    ratio: float,
+) -> dict[str, Any]:
+    """The same run with tracing on; its figures beside the untraced run's, and the ratios."""
+    with tempfile.TemporaryDirectory(prefix="alpha-panda-trace-") as tmp:
+        spans = Path(tmp) / "spans.jsonl"
+        traces = telemetry_tracing.configure(
+            "alpha-panda:bench", {TRACE_FILE_ENV: str(spans)}, ratio=ratio
+        )
+        try:
+            cpu = time.process_time()
+            run = await run_pipeline(rate, seconds, every, progress=False,
+                                     feed_process=feed_process)  # fmt: skip
+            on = summarise_run(run)
+            on["cpu_us_per_tick"] = _cpu_per_tick(time.process_time() - cpu, run.published)
+        finally:
+            traces.shutdown()  # flushes every span before they are counted
+        exported = sum(1 for _ in spans.open()) if spans.exists() else 0
+
+    def figures(r: dict[str, Any]) -> dict[str, Any]:
+        return {k: r[k] for k in ("p50_ms", "p99_ms", "ticks_per_s", "lost", "cpu_us_per_tick")}
+
+    return {
+        "off": figures(off),
+        "on": figures(on),
+        "sampled": ratio,
+        "spans_exported": exported,
+        "cpu_ratio": _ratio(on["cpu_us_per_tick"], off["cpu_us_per_tick"]),
+        "p50_ratio": _ratio(on["p50_ms"], off["p50_ms"]),
+        "p99_ratio": _ratio(on["p99_ms"], off["p99_ms"]),
+        "latency_on": on["latency"],
+    }
 
 
 async def _baselines(

@@ -43,6 +43,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--feed-process", action="store_true", help="run the market feed in its own process"
     )
     pipe.add_argument("--plot-dir", type=Path, help="write latency-<rate>.png there")
+    pipe.add_argument(
+        "--tracing", action="store_true", help="run again with tracing on and compare the two"
+    )
+    pipe.add_argument(
+        "--trace-ratio", type=float, default=1.0, help="--tracing: share of ticks traced (1.0)"
+    )
     pipe.add_argument("--json", action="store_true", help="print one JSON object as last line")
     pipe.set_defaults(func=_pipeline)
     bridge = bench.add_parser("bridge", help="how fast the bridge mirrors JetStream into Kafka")
@@ -136,7 +142,8 @@ def _run_pipeline(args: argparse.Namespace) -> dict[str, Any]:
         result = run_async(
             run_pipeline_bench(args.rate, args.seconds or 15.0, every=args.every,
                                baselines=not args.no_baselines, plot_dir=args.plot_dir,
-                               feed_process=args.feed_process)
+                               feed_process=args.feed_process, tracing=args.tracing,
+                               trace_ratio=args.trace_ratio)
         )  # fmt: skip
     return result
 
@@ -152,6 +159,14 @@ def render_pipeline(r: dict[str, Any]) -> str:
     for name, s in r["latency"].items():
         figures = "  ".join(f"{k[:-3].replace('_', '.')} {s[k]:.3f}" for k in _COLUMNS)
         lines.append(f"  {name:<18} {figures} ms")
+    if r.get("tracing"):
+        t = r["tracing"]
+        lines.append(f"  tracing off: p50 {t['off']['p50_ms']} ms p99 {t['off']['p99_ms']} ms; "
+                     f"on: p50 {t['on']['p50_ms']} ms p99 {t['on']['p99_ms']} ms "
+                     f"({t['sampled']:.0%} sampled, {t['spans_exported']} spans, lost "
+                     f"{t['on']['lost']}): CPU/tick {t['off']['cpu_us_per_tick']} → "
+                     f"{t['on']['cpu_us_per_tick']} µs (ratio {t['cpu_ratio']}), p50 ratio "
+                     f"{t['p50_ratio']}, p99 ratio {t['p99_ratio']}")  # fmt: skip
     if r.get("floor_ratio") is not None:
         lines.append(f"  floor (jetstream relays) p50 {r['floor_p50_ms']} ms: floor_ratio "
                      f"{r['floor_ratio']}")  # fmt: skip

@@ -118,6 +118,9 @@ def render_tree(node: StatusNode, prefix: str = "") -> list[str]:
         for key in ("failed", "dead_lettered", "invalid", "gaps"):
             if fig.get(key):
                 label += f"  {key}={fig[key]}"
+        kite = fig.get("kite")
+        if isinstance(kite, dict):  # the Kite market feed's connections (actors/kite/feed.py)
+            label += f"\n{prefix}    kite: " + "  ".join(f"{k}={v}" for k, v in kite.items())
     session = node.figures.get("session")  # the zerodha session watcher's figures
     if isinstance(session, dict):
         label += (

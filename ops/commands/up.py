@@ -30,6 +30,7 @@ from supervisors.errors import DataDirInUse
 from supervisors.launcher import LaunchConfig, launch
 from supervisors.lease import process_owner_id
 from supervisors.nats_auth import NatsAuth
+from supervisors.telemetry import tracing
 
 __all__ = ["register"]
 
@@ -133,7 +134,16 @@ def _run(args: argparse.Namespace, settings: Settings, roles: tuple[str, ...]) -
         process_info={"env": settings.env, "brokers": list(settings.brokers), "owner": owner,
                       "auth": embedded.describe() if embedded else f"external, {_how(auth)}",
                       **stores.kind},
+        metrics_addr=settings.metrics_addr,
     )  # fmt: skip
-    return run_async(
-        launch(config, lambda bus: build_tree(bus, settings, roles, domain, stores, owner=owner))
-    )
+    traces = tracing.configure(f"alpha-panda:{','.join(roles)}")
+    if traces.enabled:
+        log.info("tracing on, spans to %s", traces.where)
+    try:
+        return run_async(
+            launch(
+                config, lambda bus: build_tree(bus, settings, roles, domain, stores, owner=owner)
+            )
+        )
+    finally:
+        traces.shutdown()  # flushes the spans still buffered

@@ -52,7 +52,12 @@ async def test_every_message_is_mirrored_once_with_its_headers_and_lag_falls_to_
         )
         status = process.status()
         assert status["healthy"] and status["streams"]["MARKET"]["lag"] == 0
-        assert REGISTRY.get_sample_value("alpha_bridge_lag_messages", {"stream": "MARKET"}) == 0
+        assert (
+            REGISTRY.get_sample_value(
+                "alpha_bridge_lag_messages", {"stream": "MARKET", "broker": ""}
+            )
+            == 0
+        )
         assert await _at_rest(bus, ("MARKET", "PAPER"))
     finally:
         process.request_stop()

@@ -36,7 +36,8 @@ async def test_a_broker_without_a_venue_gets_no_subtree(
 ) -> None:
     assert "zerodha" not in VENUES  # it joins with its venue
     settings = load_settings(ALPHA_PANDA_STRATEGIES=REPO / "strategies.yaml",
-                             ALPHA_PANDA_BROKERS="paper,zerodha")  # fmt: skip
+                             ALPHA_PANDA_BROKERS="paper,zerodha",
+                             ALPHA_PANDA_FEED="mock")  # fmt: skip
     config = await load_domain_config(settings)
     stores = Stores(None, None, tmp_path)
     with caplog.at_level(logging.WARNING, logger="ops.tree"):

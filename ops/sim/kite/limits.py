@@ -49,6 +49,7 @@ class Faults:
     timeout_s: float = 10.0
     drop_ws: bool = False
     stall_ws: float = 0.0
+    bad_packet: int = 0
     expire_token: bool = False
 
     def update(self, body: dict[str, Any]) -> None:

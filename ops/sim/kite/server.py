@@ -81,6 +81,9 @@ class KiteSim:
         if self.faults.stall_ws:
             self.ticker.stall(self.faults.stall_ws)
             self.faults.stall_ws = 0.0
+        if self.faults.bad_packet:
+            self.ticker.bad_packets(self.faults.bad_packet)
+            self.faults.bad_packet = 0
         if self.faults.expire_token:
             self.faults.expire_token = False
             self.session.expire()

@@ -38,6 +38,7 @@ class _Client:
         self.modes: dict[int, str] = {}
         self.outbox: asyncio.Queue[bytes | str] = asyncio.Queue(OUTBOX)
         self.dropped = 0
+        self.stall_until = 0.0  # monotonic; a stall mutes the connections open at the time
 
     def offer(self, message: bytes | str) -> None:
         try:
@@ -47,12 +48,12 @@ class _Client:
 
 
 class TickerServer:
-    """Serves ticks to subscribers; `stall_until` (monotonic) silences every connection."""
+    """Serves ticks to subscribers; `stall` silences the connections open at the time (as a
+    dead network path does: a new connection is served again)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.clients: set[_Client] = set()
-        self.stall_until = 0.0
         self._server: Server | None = None
 
     async def start(self, host: str, port: int) -> int:
@@ -84,7 +85,14 @@ class TickerServer:
             client.ws.transport.abort()
 
     def stall(self, seconds: float) -> None:
-        self.stall_until = time.monotonic() + seconds
+        for client in self.clients:
+            client.stall_until = time.monotonic() + seconds
+
+    def bad_packets(self, count: int) -> None:
+        """Send every connection `count` frames each holding one packet of no known length."""
+        for client in self.clients:
+            for _ in range(count):
+                client.offer(encode_frame([b"\x00\x06\x3a\x01" + b"\x00" * 6]))
 
     def _check(self, connection: ServerConnection, request: Request) -> Response | None:
         query = parse_qs(urlsplit(request.path).query)
@@ -137,7 +145,7 @@ class TickerServer:
                 message = await asyncio.wait_for(client.outbox.get(), HEARTBEAT_S)
             except TimeoutError:
                 message = b"\x00"  # Kite's one-byte heartbeat when there is nothing to say
-            if (silent_s := self.stall_until - time.monotonic()) > 0:
+            if (silent_s := client.stall_until - time.monotonic()) > 0:
                 await asyncio.sleep(silent_s)  # a stall: the connection stays open, mute
             try:
                 await client.ws.send(message)

@@ -1,0 +1,1 @@
+"""What the runtime tells the outside: Prometheus metrics and OpenTelemetry traces."""
