@@ -7,8 +7,10 @@ and the paper broker's settings are JSON in ALPHA_PANDA_RISK_LIMITS / ALPHA_PAND
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,15 +43,37 @@ class DomainConfig:
     strategies_source: str
 
 
+# what to write, per variable: an error about one shows its own example, never another's
+JSON_EXAMPLES: dict[str, str] = {
+    "ALPHA_PANDA_RISK_LIMITS": '{"burst": 20, "max_order_notional": 500000}',
+    "ALPHA_PANDA_PAPER": '{"slippage_bps": 5, "partial_fills": true}',
+}
+
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]*)`")
+
+
 def parse_json_struct(raw: str, cls: type[msgspec.Struct], variable: str) -> msgspec.Struct:
+    """`raw` (JSON) as a `cls`; a ConfigError names the variable, the problem, the valid
+    keys (for an unknown one, with the closest as a suggestion) and an example of its own."""
+    example = JSON_EXAMPLES.get(variable, "{}")
     try:
         data = json.loads(raw or "{}")
         return msgspec.convert(data, cls, strict=False)
     except json.JSONDecodeError as exc:
+        raise ConfigError(f"{variable} is not valid JSON ({exc}); example: {example}") from None
+    except msgspec.ValidationError as exc:
+        unknown = _UNKNOWN_FIELD.search(str(exc))
+        if unknown is None:  # a bad value: its message names the field (and a fix, mostly)
+            shown = "" if "e.g." in str(exc) else f"; example: {example}"
+            raise ConfigError(f"{variable}: {exc}{shown}") from None
+        keys = cls.__struct_fields__
+        close = difflib.get_close_matches(unknown.group(1), keys, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigError(
-            f'{variable} is not valid JSON ({exc}); example: {{"burst": 20}}'
+            f"{variable}: unknown key {unknown.group(1)!r}; {hint}valid keys: {', '.join(keys)}"
+            f"; example: {example}"
         ) from None
-    except (msgspec.ValidationError, ValueError) as exc:
+    except ValueError as exc:
         raise ConfigError(f"{variable}: {exc}") from None
 
 

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     starting_cash: Decimal = Field(default=Decimal("10000000"), alias="ALPHA_PANDA_STARTING_CASH")
     pnl_interval_s: float = Field(default=5.0, alias="ALPHA_PANDA_PNL_INTERVAL_S")
     lease_ttl_s: float = Field(default=10.0, alias="ALPHA_PANDA_LEASE_TTL_S")
+    summary_interval_s: float = Field(default=10.0, alias="ALPHA_PANDA_SUMMARY_INTERVAL_S")
     risk_limits_json: str = Field(default="{}", alias="ALPHA_PANDA_RISK_LIMITS")
     paper_json: str = Field(default="{}", alias="ALPHA_PANDA_PAPER")
     kite_api_key: SecretStr | None = Field(default=None, alias="KITE_API_KEY")
@@ -130,6 +131,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"the broker lease TTL must be between 1 and 300 seconds, got {value:g} "
                 "(a standby takes over within it; the owner renews every third of it)"
+            )
+        return value
+
+    @field_validator("summary_interval_s")
+    @classmethod
+    def _summary_interval(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(
+                f"the console summary interval must be > 0 seconds, got {value:g} "
+                "(to silence it, pass `up --quiet`)"
             )
         return value
 

@@ -172,7 +172,8 @@ def build_tree(
     if bridge is not None:  # first: started before and stopped after everything it mirrors
         children.append(bridge)
     if "control" in roles:
-        system_children = [actor_spec(bus, lambda: ControlGate(token), "control-gate")]
+        system_children = [actor_spec(bus, lambda: ControlGate(token, brokers=settings.brokers),
+                                       "control-gate")]  # fmt: skip
         traded = [b for b in settings.brokers if b in VENUES]
         if "paper" in traded and "zerodha" in traded:
             # the paper model measured against live fills of the same signals

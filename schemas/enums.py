@@ -64,6 +64,10 @@ class OrderFailReason(StrEnum):
     UNKNOWN_TICK = "UNKNOWN_TICK"  # the tick its signal names is not in MARKET
     STALE_TICK = "STALE_TICK"  # the tick its signal names is too old to price from
     MARGIN = "MARGIN"  # a live broker's refusal for want of funds
+    RATE_LIMITED = "RATE_LIMITED"  # the broker's order limits (Kite: 10/s, 400/min, 5,000/day)
+    BROKER_REJECTED = "BROKER_REJECTED"  # the broker refused it (Kite REJECTED, input errors)
+    BROKER_UNAVAILABLE = "BROKER_UNAVAILABLE"  # never sent: broker unreachable or session over
+    TAG_COLLISION = "TAG_COLLISION"  # its broker tag is held by another order: not placed
 
 
 class TradingState(StrEnum):

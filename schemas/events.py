@@ -168,12 +168,14 @@ class OrderSubmitted(Event, frozen=True, kw_only=True, tag="order.submitted"):
     order_type: OrderType = OrderType.MARKET
     limit_price: Decimal | None = None
     tick_ts: int = 0
+    tag: str = ""  # the broker's order tag (zerodha: `actors.kite.tags`), "" for paper
 
 
 class OrderAccepted(Event, frozen=True, kw_only=True, tag="order.accepted"):
     client_order_id: str
     broker_order_id: str
     instrument_token: int = 0
+    tag: str = ""
 
 
 class Charges(msgspec.Struct, frozen=True, kw_only=True):
@@ -211,6 +213,7 @@ class OrderFilled(Event, frozen=True, kw_only=True, tag="order.filled"):
     charges: Charges = msgspec.field(default_factory=Charges)
     symbol: str | None = None
     tick_ts: int = 0
+    tag: str = ""
 
 
 class OrderFailed(Event, frozen=True, kw_only=True, tag="order.failed"):
@@ -219,6 +222,7 @@ class OrderFailed(Event, frozen=True, kw_only=True, tag="order.failed"):
     detail: str = ""
     signal_id: str = ""
     instrument_token: int = 0
+    tag: str = ""
 
 
 class OrderCancelled(Event, frozen=True, kw_only=True, tag="order.cancelled"):
@@ -227,6 +231,7 @@ class OrderCancelled(Event, frozen=True, kw_only=True, tag="order.cancelled"):
     filled_quantity: int = 0
     reason: str = ""
     instrument_token: int = 0
+    tag: str = ""
 
 
 class PositionView(msgspec.Struct, frozen=True, kw_only=True):

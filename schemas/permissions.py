@@ -31,6 +31,7 @@ from schemas.grants import (
 from schemas.names import (
     BROKERS,
     CONTROL_REQUEST_SUBJECT,
+    DLQ_STREAM,
     LEASE_BUCKET,
     MARKET_TICKS_ALL,
     ORDERS_ACCEPTED,
@@ -241,6 +242,16 @@ def _role_grants(role: str) -> tuple[Grant, ...]:
                 MARKET_TICKS_ALL,
                 *(broker_wildcard(b, a) for b in BROKERS for a in Area),
                 "alerts.>",
+            ),
+            # `alpha-panda dlq redrive` reads the letters it re-drives and removes each one it
+            # has republished, so a second re-drive does not send it again
+            ordered_reads(DLQ_STREAM.name, DLQ_STREAM.subjects),
+            Grant(
+                "dead letters",
+                publish=(
+                    js_api("STREAM.MSG.GET", DLQ_STREAM.name),
+                    js_api("STREAM.MSG.DELETE", DLQ_STREAM.name),
+                ),
             ),
         )
     raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")

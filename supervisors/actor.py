@@ -260,6 +260,10 @@ class Actor:
     async def on_stop(self) -> None:
         """After the last handler returned; time-limited by the child's shutdown timeout."""
 
+    def on_dead_letter(self, subject: str, error_type: str) -> None:
+        """An input on `subject` went to the DLQ (`error_type`: why); for the actor's own
+        counts, such as the invalid ticks a strategy runner refused."""
+
     def stats(self) -> dict[str, Any]:
         """Extra figures for the status tree (per-actor counters, positions, ...)."""
         return {}

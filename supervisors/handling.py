@@ -278,6 +278,7 @@ class Handling:
         outputs.append(Output(dlq_subject(msg.subject), env, msg_id))
         self.stats.dead_lettered += 1
         self.metrics.dead_lettered.inc()
+        self.actor.on_dead_letter(msg.subject, error_type)
         log.warning(
             "%s: dead-lettered %s (seq %s) after %d attempt(s): %s: %s",
             self.name,

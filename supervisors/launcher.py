@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from nats.aio.msg import Msg
 from prometheus_client import REGISTRY
@@ -31,7 +31,7 @@ from supervisors.supervisor import Supervisor, SupervisorSpec
 from supervisors.telemetry.exposition import MetricsServer
 from supervisors.telemetry.tree_collector import TreeCollector
 
-__all__ = ["LaunchConfig", "launch", "pipeline_figures", "EXIT_OK", "EXIT_GAVE_UP"]
+__all__ = ["LaunchConfig", "TreeWatcher", "launch", "pipeline_figures", "EXIT_OK", "EXIT_GAVE_UP"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,18 @@ class LaunchConfig:
     process_info: dict[str, Any] = field(default_factory=dict)
     # `host:port` to serve Prometheus metrics on (None: only where the web role mounts them)
     metrics_addr: str | None = None
+    # watches the running tree (e.g. `up`'s console summary), told the final tree at the end
+    watcher: TreeWatcher | None = None
+
+
+class TreeWatcher(Protocol):
+    """Something that follows the running tree's figures in this process (no NATS trip)."""
+
+    async def watch(self, status: Callable[[], StatusNode]) -> None:
+        """Runs beside the tree until cancelled when the tree stops."""
+
+    def stopped(self, final: StatusNode) -> None:
+        """The tree has stopped: `final` holds its actors' last figures."""
 
 
 async def launch(config: LaunchConfig, tree: Callable[[Bus], SupervisorSpec]) -> int:
@@ -183,12 +195,26 @@ async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: s
         else None
     )
     ready = asyncio.Event()
+    watcher = config.watcher
+    watching = (
+        asyncio.create_task(watcher.watch(root.status), name="launcher:watcher")
+        if watcher is not None
+        else None
+    )
     try:
         await root.run(ready.set)
     except RuntimeFault as exc:
         log.error("root supervisor gave up: %s", exc)
         return EXIT_GAVE_UP
     finally:
+        if watching is not None:
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
+        if watcher is not None:
+            try:
+                watcher.stopped(root.status())
+            except Exception:
+                log.exception("the tree's watcher failed at the end")
         if timer is not None:
             timer.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -52,6 +52,8 @@ class LeaseGate:
         self.state = "idle"
         self._js = js
         self._sup: Supervisor | None = None
+        # the subtree's last status when it stopped (its actors' final figures)
+        self._final: list[StatusNode] | None = None
         self._restarts_before = 0
         self._stop = asyncio.Event()
 
@@ -93,6 +95,8 @@ class LeaseGate:
         sup = self._sup
         if sup is not None:
             children = sup.status().children
+        elif self.state == "stopped" and self._final is not None:
+            children = self._final  # what it held when it stopped: `up`'s final summary
         else:
             children = [
                 StatusNode(name=c.name, kind=SUPERVISOR if c.is_supervisor else "actor",
@@ -136,6 +140,7 @@ class LeaseGate:
         log.info("%s: holding lease %s as %s", self.name, self.lease.key, self.lease.owner)
         sup = Supervisor(self.spec)
         self._sup = sup
+        self._final = None
         self.state = "starting"
         up = asyncio.Event()
         run = asyncio.create_task(sup.run(up.set), name=f"{self.name}:supervisor")
@@ -172,6 +177,7 @@ class LeaseGate:
                 run.cancel()
             await asyncio.gather(keeper, stop, is_up, run, return_exceptions=True)
             self._restarts_before += sup.restarts_total
+            self._final = sup.status().children
             self._sup = None
 
     async def _keep(self) -> str:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from supervisors.bus import Bus
 from supervisors.embedded_nats import find_nats_server, free_port
@@ -68,6 +69,12 @@ class NatsServer:
         self.stop()
         shutil.rmtree(self.store, ignore_errors=True)
 
+
+# Property tests have no deadline: hypothesis times each example (200 ms by default), and on
+# a loaded 2-core machine a first example that pays for imports and warm-up passes that
+# while the logic is fine. A hang is still caught by the per-test timeout.
+settings.register_profile("alpha-panda", deadline=None)
+settings.load_profile("alpha-panda")
 
 # Debug mode (pyproject: asyncio_debug) reports every callback slower than this; a loaded
 # 2-core machine stalls for a tenth of a second routinely, so only a real stall is named.

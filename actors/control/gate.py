@@ -61,8 +61,11 @@ class ControlGate(Actor):
     name = "control-gate"
     mailbox_size = 64
 
-    def __init__(self, api_token: str | None) -> None:
+    def __init__(self, api_token: str | None, brokers: Sequence[str] | None = None) -> None:
+        """`brokers`: the system's active brokers (ALPHA_PANDA_BROKERS); a command for any
+        other is refused, naming them, instead of being stored for nobody to act on."""
         self._token = api_token.encode() if api_token else None
+        self._brokers = tuple(brokers) if brokers is not None else None
         self.accepted = 0
         self.refused = 0
 
@@ -84,6 +87,8 @@ class ControlGate(Actor):
                     )
             except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
                 error = f"bad control request: {exc}"
+            else:
+                error = self._not_running(req.broker, verb)
         if error is not None:
             self.refused += 1
             ctx.respond(json.dumps({"ok": False, "error": error}).encode())
@@ -128,6 +133,15 @@ class ControlGate(Actor):
         self.accepted += 1
         answer = {"ok": True, "subject": audit_subject("redrive"), "id": env.id}
         ctx.respond(json.dumps(answer).encode())
+
+    def _not_running(self, broker: str | None, verb: ControlVerb) -> str | None:
+        running = self._brokers
+        if broker is None or running is None or broker in running:
+            return None
+        return (
+            f"broker {broker} is not running in this system (running: "
+            f"{', '.join(running) or 'none'}); nothing to {verb}"
+        )
 
     def _authorize(self, header: str) -> str | None:
         if self._token is None:

@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from actors.execution.desk import ExecutionDesk
-from actors.execution.venue import Venue
+from actors.execution.venue import AsyncVenue, Venue
 from actors.named_tick import NamedTicks
 from actors.stores.pipeline_metrics import PipelineMetrics
 from schemas.catalogue import per_broker_event
@@ -59,7 +59,7 @@ class ExecutionActor(Actor):
     def __init__(
         self,
         broker: Broker,
-        venue: Venue,
+        venue: Venue | AsyncVenue,
         *,
         limit_ttl_s: float = 60.0,
         metrics: PipelineMetrics | None = None,

@@ -10,8 +10,11 @@ or backtested day expires the same orders as the live one did.
 
 from __future__ import annotations
 
+import inspect
+from typing import cast
+
 from actors.execution.market import MarketView
-from actors.execution.venue import Cancel, MarketUpdate, Place, Venue
+from actors.execution.venue import AsyncVenue, Cancel, MarketUpdate, Place, Venue
 from actors.named_tick import NamedTick, TickRefusal
 from schemas.enums import OrderFailReason, OrderType
 from schemas.events import (
@@ -46,9 +49,16 @@ def order_of(validated: ValidatedSignal) -> OrderSubmitted:
 class ExecutionDesk:
     """Turns validated signals into orders on a venue and expires resting limit orders."""
 
-    def __init__(self, venue: Venue, *, limit_ttl_s: float = 60.0) -> None:
+    def __init__(self, venue: Venue | AsyncVenue, *, limit_ttl_s: float = 60.0) -> None:
         self.venue = venue
         self.limit_ttl_ns = int(limit_ttl_s * 1e9)
+
+    def _sync(self) -> Venue:
+        """The venue, for the synchronous paths (an `AsyncVenue`'s actor awaits it itself
+        with `place` and `expiries`, as `actors.kite.execution` does)."""
+        if inspect.iscoroutinefunction(self.venue.execute):
+            raise TypeError(f"{type(self.venue).__name__} is an AsyncVenue: await its execute")
+        return cast(Venue, self.venue)
 
     def knows(self, client_order_id: str) -> bool:
         """Whether that order was placed before (a redelivered signal needs no market)."""
@@ -71,21 +81,23 @@ class ExecutionDesk:
     ) -> list[Event]:
         """The order and what the venue answered; a known order gets its first answer
         (`market` is not needed then, None)."""
+        venue = self._sync()
         if self.knows(validated.client_order_id):
-            return self.venue.answer(validated.client_order_id)
+            return venue.answer(validated.client_order_id)
         if market is None:
             raise ValueError(
                 f"order {validated.client_order_id!r} is new: it needs the tick its signal names"
             )
         instruction = self.place(validated, market, now_ns)
-        return [instruction.order, *self.venue.execute(instruction)]
+        return [instruction.order, *venue.execute(instruction)]
 
     def on_tick(self, tick: MarketTick, ts_ns: int) -> list[Event]:
         """Fill what the tick reaches, then expire the instrument's stale limit orders."""
         now = event_time(tick, ts_ns)
-        events = self.venue.execute(MarketUpdate(tick=tick, ts_ns=now))
+        venue = self._sync()
+        events = venue.execute(MarketUpdate(tick=tick, ts_ns=now))
         for cancel in self.expiries(tick.instrument_token, now):
-            events.extend(self.venue.execute(cancel))
+            events.extend(venue.execute(cancel))
         return events
 
     def expiries(self, instrument_token: int, now_ns: int) -> list[Cancel]:

@@ -212,6 +212,11 @@ class MarketFeed(Actor):
         elapsed = max(1e-9, time.monotonic() - self._started)
         return {
             "pipeline": {"ticks": self.published, "invalid_ticks": self.invalid},
+            # the feed has no inputs: what it sent is its output (ticks, and the dead
+            # letters of the ticks it refused), which the runtime's own count cannot see
+            "outputs": self.published + self.invalid,
+            "dead_lettered": self.invalid,
+            "invalid": self.invalid,
             "ticks_per_s": round(self.published / elapsed, 1),
             "next_index": self.next_index,
             "publish_retries": self.retries,

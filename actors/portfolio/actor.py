@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import msgspec
 from nats.aio.msg import Msg
 
-from actors.portfolio.book import Portfolio
+from actors.portfolio.book import REALIZED_QUANTUM, Portfolio
 from actors.portfolio.desk import PortfolioDesk
 from actors.stores.shared import Stores
 from schemas.envelope import Envelope, decode_as, new_envelope
@@ -188,23 +188,28 @@ class PortfolioActor(Actor):
         self._follow_held(held)
 
     def stats(self) -> dict[str, Any]:
+        """Money to the paisa: the book keeps every digit, a status line needs two."""
         positions = [p for p in self.book.positions() if p.quantity]
         return {
             "pipeline": {
                 "open_positions": len(positions),
-                "realized_pnl": str(self.book.realized_pnl),
-                "unrealized_pnl": str(self.book.unrealized_pnl),
-                "charges": str(self.book.charges),
-                "equity": str(self.book.equity),
+                "realized_pnl": _to_paisa(self.book.realized_pnl),
+                "unrealized_pnl": _to_paisa(self.book.unrealized_pnl),
+                "charges": _to_paisa(self.book.charges),
+                "equity": _to_paisa(self.book.equity),
                 "pnl_snapshots": self.snapshots,
                 "strategies": {
                     s.strategy_id: {
-                        "realized_pnl": str(s.realized_pnl),
-                        "unrealized_pnl": str(s.unrealized_pnl),
-                        "charges": str(s.charges),
+                        "realized_pnl": _to_paisa(s.realized_pnl),
+                        "unrealized_pnl": _to_paisa(s.unrealized_pnl),
+                        "charges": _to_paisa(s.charges),
                         "fills": s.fills,
                     }
                     for s in self.book.strategies()
                 },
             }
         }
+
+
+def _to_paisa(value: Decimal) -> str:
+    return str(value.quantize(REALIZED_QUANTUM, rounding=ROUND_HALF_EVEN))

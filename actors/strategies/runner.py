@@ -83,6 +83,7 @@ class StrategyRunner(Actor):
         self._subject = broker_subject(broker, SIGNALS_RAW)
         self.ticks = 0
         self.signals = 0
+        self.invalid_ticks = 0  # ticks this runner dead-lettered (undecodable or invalid)
         self.strategy_errors: Counter[str] = Counter()
         self.last_strategy_error: str | None = None
         self._rate = 0.0
@@ -137,6 +138,12 @@ class StrategyRunner(Actor):
                     self.strategy_errors[strategy_id], exc,
                 )  # fmt: skip
 
+    def on_dead_letter(self, subject: str, error_type: str) -> None:
+        # a tick that did not decode or validate here (published by someone other than the
+        # feed, which refuses its own before they leave): the broker's invalid ticks
+        if subject.startswith(TICK_PREFIX):
+            self.invalid_ticks += 1
+
     def dump_state(self) -> StrategiesSnapshot:
         return {s.strategy_id: s.snapshot() for s in self.router.strategies}
 
@@ -158,6 +165,7 @@ class StrategyRunner(Actor):
                 "ticks_per_s": round(self._rate, 1),
                 "signals": self.signals,
                 "strategy_errors": sum(self.strategy_errors.values()),
+                "invalid_ticks": self.invalid_ticks,
             },
             "strategies": len(self.router.strategies),
             "last_strategy_error": self.last_strategy_error,

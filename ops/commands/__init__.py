@@ -10,7 +10,9 @@ from ops.commands import (
     bridge_cmd,
     control,
     data,
+    dlq,
     ops_cmd,
+    paper_cmd,
     portfolio,
     schemas_cmd,
     sim,
@@ -32,6 +34,8 @@ COMMAND_MODULES: list[ModuleType] = [
     bench,
     backtest,
     data,
+    dlq,
+    paper_cmd,
     sim,
     zerodha,
 ]

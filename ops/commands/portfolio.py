@@ -15,7 +15,7 @@ from ops.settings import load_settings
 from schemas.events import PnlSnapshot, PositionView
 from schemas.names import BROKERS, parse_broker, portfolio_request_subject
 
-__all__ = ["register", "render_portfolio"]
+__all__ = ["register", "render_portfolio", "running_brokers"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,6 +38,43 @@ async def _fetch(target: NatsTarget, broker: str) -> bytes:
     finally:
         await bus.close()
     return bytes(reply.data)
+
+
+def running_brokers(replies: list[dict[str, Any]]) -> list[str]:
+    """The brokers the answering processes run: their settings and their pipelines."""
+    found: dict[str, None] = {}
+    for reply in replies:
+        for broker in (reply.get("process") or {}).get("brokers") or []:
+            found[str(broker)] = None
+        for broker in reply.get("pipeline") or {}:
+            if broker in BROKERS:
+                found[broker] = None
+    return list(found)
+
+
+async def _why_no_answer(target: NatsTarget, broker: str, exc: Exception) -> str:
+    """Tell a broker that does not run here from a system that does not run at all."""
+    from ops.commands.status import fetch_status
+
+    try:
+        replies = await fetch_status(target, window_s=1.0)
+    except Exception:
+        replies = []
+    if replies:
+        running = running_brokers(replies)
+        if broker not in running:
+            return (
+                f"broker {broker} is not running in this system (running: "
+                f"{', '.join(running) or 'none'}); add it to ALPHA_PANDA_BROKERS to trade it"
+            )
+        return (
+            f"the portfolio of {broker} did not answer on {target.shown} "
+            f"({type(exc).__name__}): it may be starting, or a standby; see `alpha-panda status`"
+        )
+    return (
+        f"no portfolio actor for {broker} answered on {target.shown} "
+        f"({type(exc).__name__}); is `alpha-panda up` running?"
+    )
 
 
 def _money(value: Decimal) -> str:
@@ -91,8 +128,7 @@ def _portfolio(args: argparse.Namespace) -> int:
     try:
         raw = run_async(_fetch(target, args.broker))
     except Exception as exc:
-        print(f"alpha-panda: no portfolio actor for {args.broker} answered on {target.shown} "
-              f"({type(exc).__name__}); is `alpha-panda up` running?")  # fmt: skip
+        print(f"alpha-panda: {run_async(_why_no_answer(target, args.broker, exc))}")
         return 1
     if args.json:
         data: Any = json.loads(raw)

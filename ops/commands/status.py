@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ops.commands.common import NatsTarget, nats_target, run_async
+from ops.figures import is_money_key, money
 from ops.settings import load_settings
 from schemas.names import STATUS_SUBJECT
 from supervisors.nats_auth import NatsAuth
@@ -137,11 +138,16 @@ def render_tree(node: StatusNode, prefix: str = "") -> list[str]:
     return lines
 
 
+def _figure(key: str, value: Any) -> str:
+    """`key=value`, money to the paisa (`realized_pnl=655.72`, never 28 digits)."""
+    return f"{key}={money(value) if is_money_key(key) else value}"
+
+
 def render_pipeline(pipeline: dict[str, Any]) -> list[str]:
     lines = []
     for broker, fig in pipeline.items():
         flat = {k: v for k, v in fig.items() if not isinstance(v, dict)}
-        lines.append(f"broker {broker}: " + "  ".join(f"{k}={v}" for k, v in flat.items()))
+        lines.append(f"broker {broker}: " + "  ".join(_figure(k, v) for k, v in flat.items()))
         for sid, s in (fig.get("strategies") or {}).items():
-            lines.append(f"  strategy {sid}: " + "  ".join(f"{k}={v}" for k, v in s.items()))
+            lines.append(f"  strategy {sid}: " + "  ".join(_figure(k, v) for k, v in s.items()))
     return lines

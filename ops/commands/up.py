@@ -11,7 +11,9 @@ from bridge.errors import BridgeConfigError
 from bridge.mirror.config import BridgeConfig
 from ops.bootstrap import bootstrap_streams
 from ops.commands.common import run_async
+from ops.commands.paper_cmd import reset_with
 from ops.config_loading import load_domain_config
+from ops.console import ConsoleSummary
 from ops.nats_access import client_auth, prepare_embedded
 from ops.preflight import (
     check_compatibility,
@@ -46,6 +48,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="start only these roles (repeatable); default: all",
     )
     p.add_argument("--duration", type=float, help="stop gracefully after SECONDS")
+    p.add_argument(
+        "--summary-interval", type=float, metavar="S",
+        help="seconds between console summary lines (default ALPHA_PANDA_SUMMARY_INTERVAL_S, 10)",
+    )  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="no periodic summary lines")
+    p.add_argument(
+        "--fresh", action="store_true",
+        help="reset the paper account before starting (as `alpha-panda paper reset`)",
+    )  # fmt: skip
     p.set_defaults(func=_up)
 
 
@@ -55,6 +66,10 @@ def _up(args: argparse.Namespace) -> int:
     check_secrets(settings)
     if args.duration is not None and args.duration <= 0:
         print("alpha-panda: --duration must be a positive number of seconds", file=sys.stderr)
+        return 2
+    if args.summary_interval is not None and args.summary_interval <= 0:
+        print("alpha-panda: --summary-interval must be a positive number of seconds "
+              "(--quiet turns the summary off)", file=sys.stderr)  # fmt: skip
         return 2
     roles = tuple(args.role or ROLES)
     if {"execution", "feed"} & set(roles):
@@ -78,6 +93,14 @@ def _up(args: argparse.Namespace) -> int:
         return _run(args, settings, roles)
     finally:
         lock.release()
+
+
+async def _fresh(bus: Bus, settings: Settings) -> None:
+    """`--fresh`: the paper account starts afresh, before any actor restores its state."""
+    if "paper" not in settings.brokers:
+        log.info("--fresh: paper is not among ALPHA_PANDA_BROKERS; nothing reset")
+        return
+    log.info("%s", (await reset_with(bus, settings)).describe())
 
 
 def _how(auth: NatsAuth | None) -> str:
@@ -120,6 +143,8 @@ def _run(args: argparse.Namespace, settings: Settings, roles: tuple[str, ...]) -
                 log.info("streams: %s", changed)
         else:
             await check_streams(bus, permissions.streams_read)
+        if args.fresh:
+            await _fresh(bus, settings)
 
     config = LaunchConfig(
         nats_url=settings.nats_url,
@@ -131,6 +156,9 @@ def _run(args: argparse.Namespace, settings: Settings, roles: tuple[str, ...]) -
         embedded_auth=embedded,
         prepare=prepare,
         cleanup=stores.close,
+        watcher=ConsoleSummary(
+            None if args.quiet else (args.summary_interval or settings.summary_interval_s)
+        ),
         process_info={"env": settings.env, "brokers": list(settings.brokers), "owner": owner,
                       "auth": embedded.describe() if embedded else f"external, {_how(auth)}",
                       **stores.kind},

@@ -173,10 +173,14 @@ def start_process(
 
 
 async def owner_node(url: str, app: AlphaPanda) -> dict[str, Any] | None:
-    """The `owner:paper` node of this process's status reply (None: it did not answer)."""
+    """The `owner:paper` node of this process's status reply (None: it did not answer, or
+    it answered while still starting, before its tree holds the node: poll again)."""
     for reply in await fetch_status(url, 0.5):
         if reply["process"]["pid"] == app.proc.pid:
-            return find_actor(reply["tree"], "owner:paper")
+            try:
+                return find_actor(reply["tree"], "owner:paper")
+            except KeyError:
+                return None
     return None
 
 

@@ -134,7 +134,15 @@ async def test_a_split_deployment_trades_with_each_process_as_its_own_user(
             return (await subject_counts(operator, "PAPER")).get(filled, 0) > 0
 
         await eventually(some_fill, "a fill through four processes", timeout_s=60, app=feed)
-        replies = await operator.gather_replies(STATUS_SUBJECT, b"", window_s=1.0)
+        # the replies of all four, polled: a loaded process may miss one collection window
+        replies: list[Any] = []
+
+        async def all_four() -> bool:
+            got = await operator.gather_replies(STATUS_SUBJECT, b"", window_s=1.0)
+            replies[:] = [r for r in got if r.data]
+            return len(replies) >= 4
+
+        await eventually(all_four, "the status of all four processes", timeout_s=40)
         security = {
             tuple(body["process"]["roles"]): body["process"]["security"]
             for body in (json.loads(r.data) for r in replies if r.data)

@@ -18,14 +18,15 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from schemas.envelope import decode
-from schemas.events import OrderFilled, OrderSubmitted
-from schemas.names import portfolio_request_subject
+from schemas.envelope import decode, decode_as
+from schemas.events import MarketTick, OrderFilled, OrderSubmitted
+from schemas.names import portfolio_request_subject, tick_subject
 from supervisors.bus import Bus
 from supervisors.embedded_nats import free_port
 from tests.conftest import NatsServer
@@ -105,17 +106,32 @@ async def wait_until_settled(bus: Bus, timeout_s: float = 120) -> None:
             n = await trading_events(bus)
             quiet = quiet + 1 if n == seen else 0
             seen = n
-        await asyncio.sleep(1.5)  # one more PnL interval: the marks of the last ticks
 
 
-async def portfolio(bus: Bus) -> dict[str, Any]:
-    async with asyncio.timeout(20):
+async def _last_prices(bus: Bus, tokens: list[int]) -> dict[int, Decimal]:
+    out = {}
+    for token in tokens:
+        raw = await bus.js.get_last_msg("MARKET", tick_subject(token))
+        out[token] = decode_as(raw.data or b"", MarketTick).data.last_price
+    return out
+
+
+async def portfolio(bus: Bus, timeout_s: float = 60) -> dict[str, Any]:
+    """The portfolio once every open position is marked at its instrument's last tick
+    (polled: on a loaded machine the portfolio may take a while to see the last ticks)."""
+    async with asyncio.timeout(timeout_s):
         while True:
             try:
                 reply = await bus.request(portfolio_request_subject("paper"), b"", timeout_s=1)
-                return json.loads(reply.data)  # type: ignore[no-any-return]
             except Exception:
                 await asyncio.sleep(0.2)
+                continue
+            body: dict[str, Any] = json.loads(reply.data)
+            held = {p["instrument_token"]: p for p in body["positions"] if p["quantity"]}
+            last = await _last_prices(bus, list(held))
+            if all(Decimal(str(p["last_price"])) == last[t] for t, p in held.items()):
+                return body
+            await asyncio.sleep(0.2)
 
 
 async def order_events(bus: Bus) -> tuple[list[OrderSubmitted], list[OrderFilled]]:
@@ -141,14 +157,16 @@ def book(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def run_to_the_end(
-    server: NatsServer, data: Path, kill_after_s: float | None
-) -> dict[str, Any]:
+async def run_to_the_end(server: NatsServer, data: Path, kill_at: float | None) -> dict[str, Any]:
+    """`kill_at`: the fraction of TICKS in MARKET at which the first process is SIGKILLed."""
     proc = start(server, data)
     bus = await Bus.connect(server.url)
     try:
-        if kill_after_s is not None:
-            await asyncio.sleep(kill_after_s)
+        if kill_at is not None:
+            # mid-run by the ticks stored, not by a clock: a loaded machine starts slowly
+            async with asyncio.timeout(120):
+                while await last_seq(bus, "MARKET") < kill_at * TICKS:
+                    await asyncio.sleep(0.05)
             assert proc.poll() is None, (data / "up.log").read_text()[-3000:]
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
@@ -176,7 +194,9 @@ async def test_a_sigkilled_run_ends_with_the_books_of_an_uninterrupted_run(tmp_p
         (tmp_path / "a").mkdir()
         (tmp_path / "b").mkdir()
         clean = await run_to_the_end(servers[0], tmp_path / "a", None)
-        crashed = await run_to_the_end(servers[1], tmp_path / "b", random.uniform(3.5, 6.5))
+        crashed = await run_to_the_end(
+            servers[1], tmp_path / "b", random.uniform(0.15, 0.6)
+        )  # of TICKS
     finally:
         for s in servers:
             s.cleanup()

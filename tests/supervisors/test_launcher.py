@@ -8,7 +8,9 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ops.tree import halt_on_give_up
 from schemas.envelope import decode_as
@@ -20,26 +22,50 @@ from tests.supervisors.fakes import Family, supervisor
 
 
 def alpha_panda(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    # output to a file, not a pipe nobody reads: a full pipe would block the process
+    log = open(cwd / "alpha-panda.log", "wb")  # noqa: SIM115 - the child holds it
     return subprocess.Popen(
         [sys.executable, "-m", "ops.cli", *args],
         env={**os.environ, **env},
         cwd=cwd,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
 
 
-async def status_reply(bus: Bus, pid: int, timeout_s: float = 10.0) -> dict[str, object]:
-    """The reply of process `pid` (other tests' processes may share this server)."""
-    async with asyncio.timeout(timeout_s):
-        while True:
-            for msg in await bus.gather_replies(STATUS_SUBJECT, b"", window_s=0.5):
-                if not msg.data:  # "no responders" while the process is still starting
-                    continue
-                body = json.loads(msg.data)
-                if body["process"]["pid"] == pid:
-                    return body  # type: ignore[no-any-return]
-            await asyncio.sleep(0.2)
+def _root_running(body: dict[str, Any]) -> bool:
+    tree = body.get("tree")
+    return isinstance(tree, dict) and tree.get("state") == "running"
+
+
+async def status_reply(
+    bus: Bus,
+    pid: int,
+    timeout_s: float = 60.0,
+    until: Callable[[dict[str, Any]], bool] = _root_running,
+) -> dict[str, Any]:
+    """The first reply of process `pid` that shows what the test needs (`until`; by default
+    the root running), polled: a process answers while it is still starting, and a loaded
+    machine makes that last (other tests' processes may share this server)."""
+    last: dict[str, Any] | None = None
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                for msg in await bus.gather_replies(STATUS_SUBJECT, b"", window_s=0.5):
+                    if not msg.data:  # "no responders" while the process is still starting
+                        continue
+                    body: dict[str, Any] = json.loads(msg.data)
+                    if body["process"]["pid"] == pid:
+                        last = body
+                        if until(body):
+                            return body
+                await asyncio.sleep(0.2)
+    except TimeoutError:
+        state = (last or {}).get("tree", {}).get("state") if last else "no reply"
+        raise AssertionError(
+            f"process {pid} did not reach the state needed within {timeout_s:g}s "
+            f"(last root state: {state})"
+        ) from None
 
 
 async def test_up_answers_alpha_status_with_the_tree_and_exits_zero_on_sigterm(
@@ -50,7 +76,7 @@ async def test_up_answers_alpha_status_with_the_tree_and_exits_zero_on_sigterm(
         reply = await status_reply(bus, proc.pid)
         tree = reply["tree"]
         assert isinstance(tree, dict) and tree["name"] == "root" and tree["state"] == "running"
-        assert reply["process"]["pid"] == proc.pid  # type: ignore[index]
+        assert reply["process"]["pid"] == proc.pid
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(proc.wait, 20) == 0
     finally:

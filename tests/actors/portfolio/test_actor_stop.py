@@ -94,7 +94,7 @@ async def check_the_commands_show_each_strategy(bus: Bus, actor: PortfolioActor)
     status = render_pipeline({"paper": actor.stats()["pipeline"]})
     assert status[1:] == [
         "  strategy mom: realized_pnl=20.00  unrealized_pnl=15.00  charges=1.80  fills=2",
-        "  strategy rev: realized_pnl=-4  unrealized_pnl=-0.30  charges=1.25  fills=3",
+        "  strategy rev: realized_pnl=-4.00  unrealized_pnl=-0.30  charges=1.25  fills=3",
     ]
     assert status[0].startswith("broker paper: open_positions=2  realized_pnl=16.00")
 

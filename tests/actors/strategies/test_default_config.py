@@ -10,6 +10,7 @@ from actors.feed.gbm import GbmFeed
 from actors.instruments import InstrumentBook
 from actors.strategies.config import build_strategies, load_strategies_yaml
 from actors.strategies.router import StrategyRouter
+from ops.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 BOOK = InstrumentBook.default()
@@ -43,4 +44,7 @@ def test_the_default_config_spans_several_types_and_many_instruments() -> None:
     assert len({t for c in configs for t in c.tokens}) >= 15
     live = [c for c in configs if "zerodha" in c.brokers]
     assert live
-    assert all(not c.enabled for c in live)  # live trading is opt-in
+    # live trading is opt-in: zerodha trades only when ALPHA_PANDA_BROKERS names it (the
+    # default is paper alone), and a strategy for zerodha alone is shipped disabled
+    assert Settings.model_fields["brokers_csv"].default == "paper"
+    assert all(not c.enabled for c in live if set(c.brokers) == {"zerodha"})
