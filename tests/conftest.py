@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import tempfile
@@ -14,6 +15,15 @@ from hypothesis import settings
 
 from supervisors.bus import Bus
 from supervisors.embedded_nats import find_nats_server, free_port
+
+#: the app's own settings: a test sets what it needs, so a shell that exported them (a
+#: user's Kite credentials, `eval` of `alpha-panda sim kite`'s export lines, a NATS_URL)
+#: does not change what the tests see. TEST_DATABASE_URL and SCHEMA_REGISTRY_URL are the
+#: tests' own and stay.
+_APP_SETTINGS = ("ALPHA_PANDA_", "KITE_", "NATS_", "OTEL_")
+_APP_URLS = ("REDIS_URL", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+for _name in [n for n in os.environ if n.startswith(_APP_SETTINGS) or n in _APP_URLS]:
+    del os.environ[_name]
 
 
 class NatsServer:
