@@ -61,12 +61,18 @@ class _Tag:
         return str(owner.__struct_config__.tag)
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True):
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True, gc=False):
     """Base of every payload; `TYPE` is the envelope's `type`, `VERSION` its schema_version.
 
     Tagged: a payload carries its type as `"type"`, so `AnyEvent` decodes by dispatching
     on it. A payload without the tag (written before events carried it, or rebuilt from
     an Avro record, whose schemas leave it out) still decodes as its envelope's type.
+
+    `gc=False`: events are frozen values whose fields are scalars, strings, enums and
+    lists or dicts of those or of other structs, never anything that points back at the
+    event, so they cannot be part of a reference cycle; untracked, they cost the cyclic
+    GC nothing (a backtest holds every event of its run: scanning them took 14% of a
+    ten-session run). Reference counting still frees them.
     """
 
     if TYPE_CHECKING:

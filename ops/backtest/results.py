@@ -24,8 +24,9 @@ TOTAL = "total"
 """The key of the whole account's equity series (all strategies together)."""
 
 
-class FillRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """One fill of the run, as the ledger booked it."""
+class FillRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One fill of the run, as the ledger booked it (scalars only: no reference cycle can
+    hold one, so the cyclic GC need not track the run's many fills, `gc=False`)."""
 
     ts_ns: int
     strategy_id: str
