@@ -51,7 +51,10 @@ from schemas.names import Broker
 
 __all__ = ["BacktestSpec", "BacktestRun", "run_backtest", "EQUITY_SAMPLE_NS"]
 
-#: equity is sampled at every fill and at the first tick of every minute of event time
+#: equity is sampled at the first tick of every minute of event time (after handling it)
+#: and at the last tick of the run: a point a minute, as a bar-by-bar backtester keeps it.
+#: Not at every fill: valuing the book at each fill was a tenth of a run; a fill's effect
+#: shows in the next minute's point (the drawdown is over these points)
 EQUITY_SAMPLE_NS = 60_000_000_000
 BROKER: Final[Broker] = "paper"
 _ZERO = Decimal(0)
@@ -217,7 +220,6 @@ class _Engine:
                 order_id=fill.client_order_id, fill_id=fill.fill_id,
             )
         )  # fmt: skip
-        self._sample(ts)
 
     def _realized(self, strategy_id: str) -> Decimal:
         return self.portfolio.book.strategy_realized(strategy_id)
