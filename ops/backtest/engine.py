@@ -121,20 +121,23 @@ class _Engine:
 
     def run(self, ticks: Iterable[tuple[int, MarketTick]]) -> BacktestRun:
         seq = 0
-        start = end = 0
-        minute = -1
+        start = end = now = 0
+        # the minute of event time being sampled, [from, to): none yet
+        minute_from, minute_to = 1, 0
         book = self.spec.book
         traded = self.strategies.tokens | self.risk.tokens
         instruments = {t: i for t in traded if (i := book.get(t)) is not None}
         route = self.strategies.router.on_tick
         clock = self.clock
-        mark = self.portfolio.on_tick
+        # `PortfolioDesk.on_tick` is this call on its book (which a backtest never replaces)
+        mark = self.portfolio.book.mark
         portfolio = self.portfolio
         sample_ns = EQUITY_SAMPLE_NS
         for ts, tick in ticks:
             seq += 1
             token = tick.instrument_token
-            if token in traded:
+            trades = token in traded
+            if trades:
                 # the plain valid tick passes a cheap check; anything else gets the full
                 # `validate_tick` (the same one the live runner calls) and its verdict
                 inst = instruments.get(token)
@@ -144,24 +147,31 @@ class _Engine:
                     except InvalidTick as exc:
                         self._invalid(seq, exc)
                         continue
-            clock.set(ts)
+            # the simulated clock's time (it never runs backwards), set on the clock only
+            # before a desk call that may read it (ids, fills), not at every tick
+            if ts > now:
+                now = ts
             if not start:
                 start = ts
                 self._sample(ts)
             end = ts
             if token in self.resting:
+                clock.set(now)
                 self.tick = (tick, ts)
                 self._route(self.execution.on_tick(tick, ts))
             if token in portfolio.held:
-                mark(tick, ts)
-            if token in traded:
+                mark(token, tick.last_price, ts)
+            if trades:
                 routed = route(tick, ts)
                 if routed.signals or routed.errors:
+                    clock.set(now)
                     self.tick = (tick, ts)
                     self._signals(seq, ts, tick, routed)
-            if ts // sample_ns != minute:
-                minute = ts // sample_ns
+            if not minute_from <= ts < minute_to:
+                minute_from = ts // sample_ns * sample_ns
+                minute_to = minute_from + sample_ns
                 self._sample(ts)
+        clock.set(now)
         if start:
             self._sample(end)
         result = BacktestResult(
