@@ -43,6 +43,7 @@ from schemas.clock import SeededIds, SimClock
 from schemas.events import (
     Event,
     MarketTick,
+    OrderFailed,
     OrderFilled,
     RejectedSignal,
     ValidatedSignal,
@@ -210,7 +211,13 @@ class _Engine:
             self.risk.on_order_event(event)
             if isinstance(event, OrderFilled):
                 self._book_fill(event)
-        self.resting = self.execution.resting_tokens()
+        last = events[-1]
+        # nothing rested and the events (one order's) end it: nothing rests now either,
+        # the common market order, which need not list the venue's open orders again
+        if self.resting or not (
+            (isinstance(last, OrderFilled) and last.final) or isinstance(last, OrderFailed)
+        ):
+            self.resting = self.execution.resting_tokens()
 
     def _book_fill(self, fill: OrderFilled) -> None:
         before = self._realized(fill.strategy_id)
