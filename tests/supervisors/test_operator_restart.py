@@ -94,7 +94,8 @@ async def test_a_real_actor_restarted_keeps_its_durable_and_handles_again(
 
 
 async def test_a_standby_subtree_refuses_a_restart_and_starts_nothing(
-    bus: Bus, gates: Callable[..., Started]  # noqa: F811
+    bus: Bus,
+    gates: Callable[..., Started],  # noqa: F811
 ) -> None:
     bucket = unique("leases_")
     owner_fam, standby_fam = Family(), Family()
@@ -111,7 +112,9 @@ async def test_a_standby_subtree_refuses_a_restart_and_starts_nothing(
 
 
 async def test_a_parent_refuses_a_restart_of_its_standby_gate(
-    bus: Bus, gates: Callable[..., Started], running: Running  # noqa: F811
+    bus: Bus,
+    gates: Callable[..., Started],  # noqa: F811
+    running: Running,
 ) -> None:
     bucket = unique("leases_")
     owner_fam, standby_fam = Family(), Family()
