@@ -165,6 +165,8 @@ def _per_broker(role: str, broker: Broker) -> tuple[Grant, ...]:
         return (
             *_consumer(role, broker),
             publishes(f"{broker} orders", *(broker_subject(broker, e) for e in _ORDER_EVENTS)),
+            # a venue that halts its broker (Kite away, reconciliation failed) says why
+            publishes("audit halts", audit_subject("halt")),
             publishes(f"dlq {broker}", dlq, dlq_subject(MARKET_TICKS_ALL)),
             *_stateful(role, broker),
         )

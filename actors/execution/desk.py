@@ -52,12 +52,16 @@ class ExecutionDesk:
     def __init__(self, venue: Venue | AsyncVenue, *, limit_ttl_s: float = 60.0) -> None:
         self.venue = venue
         self.limit_ttl_ns = int(limit_ttl_s * 1e9)
+        self._checked: object = None  # the venue `_sync` last found synchronous
 
     def _sync(self) -> Venue:
         """The venue, for the synchronous paths (an `AsyncVenue`'s actor awaits it itself
-        with `place` and `expiries`, as `actors.kite.execution` does)."""
-        if inspect.iscoroutinefunction(self.venue.execute):
-            raise TypeError(f"{type(self.venue).__name__} is an AsyncVenue: await its execute")
+        with `place` and `expiries`, as `actors.kite.execution` does). Checked once per
+        venue: a backtest asks at every signal."""
+        if self.venue is not self._checked:
+            if inspect.iscoroutinefunction(self.venue.execute):
+                raise TypeError(f"{type(self.venue).__name__} is an AsyncVenue: await its execute")
+            self._checked = self.venue
         return cast(Venue, self.venue)
 
     def knows(self, client_order_id: str) -> bool:

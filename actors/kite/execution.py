@@ -27,8 +27,15 @@ from actors.kite.order_updates import KiteOrder
 from actors.kite.venue import KiteVenue
 from actors.stores.pipeline_metrics import PipelineMetrics
 from schemas.envelope import Envelope, new_envelope
-from schemas.events import ControlCommand, Event, MarketTick, OrderSubmitted, ValidatedSignal
-from schemas.names import Broker, ControlVerb, control_subject
+from schemas.events import (
+    AuditEvent,
+    ControlCommand,
+    Event,
+    MarketTick,
+    OrderSubmitted,
+    ValidatedSignal,
+)
+from schemas.names import Broker, ControlVerb, audit_subject, control_subject
 from supervisors.actor import Context, Input, Timer
 from supervisors.bus import Bus
 
@@ -97,6 +104,16 @@ class KiteExecution(ExecutionActor):
                              requested_by=f"execution:{self.broker}")  # fmt: skip
         env = new_envelope(cmd, source=self.name, broker=self.broker, key=self.broker)
         await self._bus.publish(control_subject(ControlVerb.HALT, self.broker), env)
+        # the audit stream keeps why, with the differences when a reconciliation failed
+        detail = {"broker": self.broker, "reason": reason}
+        recon = self.kite.reconciliation
+        if recon is not None and not recon.ok:
+            detail["reconciliation"] = msgspec.json.encode(recon.to_status()).decode()
+        audit = AuditEvent(kind="halt", actor=f"execution:{self.broker}", detail=detail)
+        await self._bus.publish(
+            audit_subject("halt"),
+            new_envelope(audit, source=self.name, broker=self.broker, key=self.broker),
+        )
 
     async def _submit(self, validated: ValidatedSignal, ts: int, ctx: Context) -> None:
         coid = validated.client_order_id

@@ -30,6 +30,7 @@ __all__ = ["Product", "Rounding", "ChargeRounding", "ChargesTable"]
 
 D = Decimal
 ZERO = D(0)
+_QUANTUM = {"paise": D("0.01"), "rupee": D("1")}  # built once: every fill rounds six amounts
 
 
 class Product(StrEnum):
@@ -49,8 +50,7 @@ class Rounding(StrEnum):
     def apply(self, amount: Decimal) -> Decimal:
         if self is Rounding.NONE:
             return amount
-        quantum = D("0.01") if self is Rounding.PAISE else D("1")
-        return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+        return amount.quantize(_QUANTUM[self], rounding=ROUND_HALF_UP)
 
 
 class ChargeRounding(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -62,6 +62,10 @@ class ChargeRounding(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     sebi: Rounding = Rounding.PAISE
     stamp_duty: Rounding = Rounding.PAISE
     gst: Rounding = Rounding.PAISE
+
+
+_PAISA = D("0.01")
+_PAISE_EVERYWHERE = ChargeRounding()
 
 
 class ChargesTable(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -108,6 +112,15 @@ class ChargesTable(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         stamp = stamp_rate * turnover if side is Side.BUY else ZERO
         gst_base = brokerage + txn + sebi + (ipft if self.gst_on_ipft else ZERO)
         r = self.rounding
+        if r == _PAISE_EVERYWHERE:  # the default: `Rounding.apply`, inlined (once per fill)
+            return Charges(
+                brokerage=brokerage.quantize(_PAISA, rounding=ROUND_HALF_UP),
+                stt=stt.quantize(_PAISA, rounding=ROUND_HALF_UP),
+                exchange_txn=(txn + ipft).quantize(_PAISA, rounding=ROUND_HALF_UP),
+                sebi=sebi.quantize(_PAISA, rounding=ROUND_HALF_UP),
+                stamp_duty=stamp.quantize(_PAISA, rounding=ROUND_HALF_UP),
+                gst=(self.gst_rate * gst_base).quantize(_PAISA, rounding=ROUND_HALF_UP),
+            )
         return Charges(
             brokerage=r.brokerage.apply(brokerage),
             stt=r.stt.apply(stt),
@@ -123,13 +136,10 @@ class ChargesTable(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         """The charges of one fill: the order's charges after it minus those before it."""
         after = self.order_charges(side, product, prior_turnover + fill_turnover)
         r = self.rounding
-        if not prior_turnover and Rounding.NONE not in (
-            r.brokerage,
-            r.stt,
-            r.exchange_txn,
-            r.sebi,
-            r.stamp_duty,
-            r.gst,
+        if not prior_turnover and (
+            r == _PAISE_EVERYWHERE
+            or Rounding.NONE
+            not in (r.brokerage, r.stt, r.exchange_txn, r.sebi, r.stamp_duty, r.gst)
         ):
             # an order's first fill: "before" is every component rounded from zero, 0.00 or
             # 0, and subtracting it changes neither value nor exponent of a rounded amount

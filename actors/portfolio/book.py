@@ -117,7 +117,9 @@ class _Totals:
             self.held.pop(book.instrument_token, None)
 
 
-class _Mark(msgspec.Struct, frozen=True):
+class _Mark(msgspec.Struct):
+    """An instrument's latest tick price; updated in place (a held instrument's every tick)."""
+
     price: Decimal
     ts: int
 
@@ -301,8 +303,10 @@ class Portfolio:
         if price <= 0:
             return
         mark = self._marks.get(instrument_token)
-        if mark is None or ts >= mark.ts:
+        if mark is None:
             self._marks[instrument_token] = _Mark(price, ts)
+        elif ts >= mark.ts:
+            mark.price, mark.ts = price, ts
 
     def _view(
         self, token: int, s: _Sum, strategy_id: str, closed_at: Decimal, symbol: str | None

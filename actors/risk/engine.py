@@ -97,6 +97,39 @@ class RiskState(msgspec.Struct, kw_only=True):
     fill_ids: set[str] = msgspec.field(default_factory=set)
 
 
+class _RunningSums:
+    """`RiskEngine.unrealized_pnl` and `gross_exposure()` kept up to date by each
+    instrument's change instead of summed over every instrument for each signal.
+
+    Each instrument's terms (quantity x last price - cost; |quantity + pending| x last
+    price) are exact products of integers and prices, and the sums add and subtract exact
+    terms, so a running sum equals the full sum in value (its exponent may differ, so a
+    refusal's detail prints the full sum). `sync` replaces an instrument's terms.
+    """
+
+    __slots__ = ("gross", "gross_terms", "unrealized", "unrealized_terms")
+
+    def __init__(self) -> None:
+        self.unrealized = self.gross = ZERO
+        self.unrealized_terms: dict[int, Decimal] = {}
+        self.gross_terms: dict[int, Decimal] = {}
+
+    def sync(self, token: int, inst: _Instrument | None, pending: int) -> None:
+        if inst is None:
+            unrealized, gross = ZERO, ZERO
+        else:
+            unrealized = inst.quantity * inst.last_price - inst.cost
+            gross = abs(inst.quantity + pending) * inst.last_price
+        self.unrealized += unrealized - self.unrealized_terms.get(token, ZERO)
+        self.unrealized_terms[token] = unrealized
+        self.gross += gross - self.gross_terms.get(token, ZERO)
+        self.gross_terms[token] = gross
+
+    def gross_with(self, token: int, quantity: int, price: Decimal) -> Decimal:
+        """The gross exposure with `token` at |quantity| x price (`gross_exposure`'s override)."""
+        return self.gross - self.gross_terms.get(token, ZERO) + abs(quantity) * price
+
+
 class RiskEngine:
     """Pre-trade checks plus the state they need: positions, open orders, PnL, rate."""
 
@@ -131,6 +164,27 @@ class RiskEngine:
         }
         self._bucket = TokenBucket(self.limits.rate_limit_per_s, self.limits.burst)
         self._s = RiskState()
+        self._running = _RunningSums()
+        self._marked: set[int] = set()  # marked since the running sums last followed them
+
+    def _sync(self, token: int) -> None:
+        """The running sums follow a change to `token`'s position, mark or pending orders."""
+        self._running.sync(token, self._s.instruments.get(token), self._pending_of(token))
+
+    def _sums(self) -> _RunningSums:
+        """The running sums, following the marks since they were last read."""
+        if self._marked:
+            for token in self._marked:
+                self._sync(token)
+            self._marked.clear()
+        return self._running
+
+    def _pending_of(self, token: int) -> int:
+        rest = 0
+        for p in self._s.pending.values():
+            if p.instrument_token == token:
+                rest += p.signed
+        return rest
 
     # -- queries ------------------------------------------------------------------------
 
@@ -140,7 +194,10 @@ class RiskEngine:
 
     @property
     def open_orders(self) -> int:
-        return sum(1 for p in self._s.pending.values() if not p.closed)
+        count = 0  # a loop, not sum() over a generator: this runs for every signal
+        for p in self._s.pending.values():
+            count += not p.closed
+        return count
 
     @property
     def realized_pnl(self) -> Decimal:
@@ -173,9 +230,7 @@ class RiskEngine:
         return inst.quantity if inst else 0
 
     def projected_position(self, instrument_token: int) -> int:
-        pending = self._s.pending.values()
-        rest = sum(p.signed for p in pending if p.instrument_token == instrument_token)
-        return self.position(instrument_token) + rest
+        return self.position(instrument_token) + self._pending_of(instrument_token)
 
     def gross_exposure(self, override: tuple[int, int, Decimal] | None = None) -> Decimal:
         """Sum of |projected qty| x last price; `override` = (token, qty, price) for one."""
@@ -226,6 +281,7 @@ class RiskEngine:
                 remaining=signal.quantity,
             )
             self._instrument(signal.instrument_token).last_price = market.tick.last_price
+            self._sync(signal.instrument_token)
         return decision
 
     def _check(self, s: TradingSignal, ts_ns: int, market: NamedTick | TickRefusal) -> Decision:
@@ -274,12 +330,18 @@ class RiskEngine:
             return _reject(R.MAX_ORDER_NOTIONAL, f"notional {notional} > {lim.max_order_notional}")
         if increases and abs(after) > lim.max_position_qty:
             return _reject(R.MAX_POSITION, f"position {after} beyond {lim.max_position_qty}")
-        gross = self.gross_exposure((s.instrument_token, after, ref)) if increases else ZERO
+        # the running sums decide (equal in value to the full sums); a refusal's detail
+        # prints the full sum, as it always did
+        running = self._sums()
+        gross = running.gross_with(s.instrument_token, after, ref) if increases else ZERO
         if gross > lim.max_gross_exposure:
+            gross = self.gross_exposure((s.instrument_token, after, ref)) if increases else ZERO
             return _reject(R.MAX_GROSS_EXPOSURE, f"gross {gross} > {lim.max_gross_exposure}")
         if self.open_orders >= lim.max_open_orders:
             return _reject(R.MAX_OPEN_ORDERS, f"{self.open_orders} open orders, the maximum")
-        if increases and self.daily_pnl <= -lim.daily_loss_limit:
+        daily = (self._s.realized_pnl - self._s.charges + running.unrealized
+                 - self._s.unrealized_at_day_start) if increases else ZERO  # fmt: skip
+        if increases and daily <= -lim.daily_loss_limit:
             return _reject(
                 R.DAILY_LOSS_LIMIT,
                 f"daily PnL {self.daily_pnl} <= -{lim.daily_loss_limit}: reducing orders only",
@@ -312,6 +374,7 @@ class RiskEngine:
             pending.remaining -= fill.quantity
             if pending.remaining <= 0 or fill.final:
                 del s.pending[fill.client_order_id]
+        self._sync(fill.instrument_token)
         return True
 
     def on_order_closed(self, client_order_id: str, filled_qty: int = 0) -> bool:
@@ -328,11 +391,14 @@ class RiskEngine:
             pending.remaining, pending.closed = in_flight, True
         else:
             del self._s.pending[client_order_id]
+        self._sync(pending.instrument_token)
         return True
 
     def mark(self, instrument_token: int, price: Decimal) -> None:
         if price > 0:
+            # every signal marks its instrument first: the sums follow when next read
             self._instrument(instrument_token).last_price = price
+            self._marked.add(instrument_token)
 
     def new_day(self) -> None:
         """Start a trading day: PnL counters restart and the previous day's ids are dropped."""
@@ -358,6 +424,10 @@ class RiskEngine:
         if state.bucket is not None:
             self._bucket.restore(state.bucket)
         self._s = state
+        self._running = _RunningSums()
+        self._marked.clear()
+        for token in {*state.instruments, *(p.instrument_token for p in state.pending.values())}:
+            self._sync(token)
 
     def snapshot(self) -> dict[str, Any]:
         """`state()` JSON-able (Decimals as strings, sorted keys and ids) for `restore`."""

@@ -20,6 +20,10 @@ class RouteResult:
     errors: list[tuple[str, Exception]] = field(default_factory=list)
 
 
+#: what a tick that causes nothing routes to, shared (most ticks; readers never mutate it)
+_SILENT = RouteResult()
+
+
 class StrategyRouter:
     """Maps instrument token → strategies (a dict lookup per tick).
 
@@ -74,4 +78,6 @@ class StrategyRouter:
                 if signals is None:
                     signals = []
                 signals.extend(out)
+        if signals is None and errors is None:
+            return _SILENT
         return RouteResult([] if signals is None else signals, [] if errors is None else errors)

@@ -105,13 +105,16 @@ class _Engine:
         self.fills: list[FillRecord] = []
         self.events: list[Event] = []
         self.resting: set[int] = set()
-        self.held: set[int] = set()
+        # the portfolio's (equity, PnL by strategy) at the last sample, after that many fills
+        self.net: tuple[Decimal, dict[str, Decimal]] = (spec.capital, {})
+        self.net_fills = -1
         self.errors: Counter[str] = Counter()
         self.first_error: dict[str, str] = {}
         self.invalid: Counter[str] = Counter()
         self.first_invalid: dict[str, str] = {}
         self.symbols = {i.instrument_token: i.tradingsymbol for i in spec.book}
-        self.tick: tuple[MarketTick, int] | None = None  # the tick being handled, its time
+        # the tick being handled and its time, set when it may cause a fill
+        self.tick: tuple[MarketTick, int] | None = None
 
     def run(self, ticks: Iterable[tuple[int, MarketTick]]) -> BacktestRun:
         seq = 0
@@ -122,6 +125,9 @@ class _Engine:
         instruments = {t: i for t in traded if (i := book.get(t)) is not None}
         route = self.strategies.router.on_tick
         clock = self.clock
+        mark = self.portfolio.on_tick
+        portfolio = self.portfolio
+        sample_ns = EQUITY_SAMPLE_NS
         for ts, tick in ticks:
             seq += 1
             token = tick.instrument_token
@@ -140,17 +146,18 @@ class _Engine:
                 start = ts
                 self._sample(ts)
             end = ts
-            self.tick = (tick, ts)
             if token in self.resting:
+                self.tick = (tick, ts)
                 self._route(self.execution.on_tick(tick, ts))
-            if token in self.held:
-                self.portfolio.on_tick(tick, ts)
+            if token in portfolio.held:
+                mark(tick, ts)
             if token in traded:
                 routed = route(tick, ts)
                 if routed.signals or routed.errors:
+                    self.tick = (tick, ts)
                     self._signals(seq, ts, tick, routed)
-            if ts // EQUITY_SAMPLE_NS != minute:
-                minute = ts // EQUITY_SAMPLE_NS
+            if ts // sample_ns != minute:
+                minute = ts // sample_ns
                 self._sample(ts)
         if start:
             self._sample(end)
@@ -191,7 +198,6 @@ class _Engine:
             if isinstance(event, OrderFilled):
                 self._book_fill(event)
         self.resting = self.execution.resting_tokens()
-        self.held = self.portfolio.held
 
     def _book_fill(self, fill: OrderFilled) -> None:
         before = self._realized(fill.strategy_id)
@@ -217,12 +223,25 @@ class _Engine:
         return self.portfolio.book.strategy_realized(strategy_id)
 
     def _sample(self, ts: int) -> None:
-        """Equity now: the account's, and each strategy's share of the capital plus its PnL."""
-        equity, pnl = self.portfolio.book.strategy_net()
-        _append(self.total_series, ts, equity)
-        share, zero = self.share, _ZERO
-        for sid, series in self.strategy_series:
-            _append(series, ts, share + pnl.get(sid, zero))
+        """Equity now: the account's, and each strategy's share of the capital plus its PnL.
+        Every series gets a point at every sample, so they all end at the same time: a
+        second sample at that time replaces each one's last point."""
+        book = self.portfolio.book
+        if self.portfolio.held or book.fills != self.net_fills:
+            self.net = book.strategy_net()
+            self.net_fills = book.fills
+        # else nothing is held and no fill came since the last sample: equity is the cash,
+        # unchanged, and so is every strategy's PnL (a flat book marks nothing)
+        equity, pnl = self.net
+        total, share, zero = self.total_series, self.share, _ZERO
+        if total and total[-1].ts_ns == ts:
+            total[-1] = EquityPoint(ts_ns=ts, equity=equity)
+            for sid, series in self.strategy_series:
+                series[-1] = EquityPoint(ts_ns=ts, equity=share + pnl.get(sid, zero))
+        else:
+            total.append(EquityPoint(ts_ns=ts, equity=equity))
+            for sid, series in self.strategy_series:
+                series.append(EquityPoint(ts_ns=ts, equity=share + pnl.get(sid, zero)))
 
     def _strategy_error(self, strategy_id: str, seq: int, exc: Exception) -> None:
         self.errors[strategy_id] += 1
@@ -249,14 +268,6 @@ class _Engine:
             found.append(f"no fills in {ticks} ticks: the strategies' signals (if any) were "
                          "all refused by risk or the venue")  # fmt: skip
         return found
-
-
-def _append(points: list[EquityPoint], ts: int, equity: Decimal) -> None:
-    point = EquityPoint(ts_ns=ts, equity=equity)
-    if points and points[-1].ts_ns == ts:
-        points[-1] = point
-    else:
-        points.append(point)
 
 
 def _on_paper(config: StrategyConfig) -> StrategyConfig:

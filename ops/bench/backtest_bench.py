@@ -24,6 +24,7 @@ The engine runs one MA over the first `ENGINE_SESSIONS` sessions of the year.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,13 @@ from actors.strategies.momentum import MomentumParams
 from actors.strategies.rsi import RsiParams
 from ops.backtest.candles import IST, TICK_OFFSETS_S, Candle, candle_ticks
 from ops.backtest.data import load_market_data
-from ops.bench.backtest_adapter import StrategySpec, run_engine, run_strategies
+from ops.bench.backtest_adapter import (
+    Figures,
+    Stopwatch,
+    StrategySpec,
+    run_engine,
+    run_strategies,
+)
 from schemas.events import MarketTick
 
 __all__ = [
@@ -182,12 +189,22 @@ def _on_year(
         say(f"  {name}: {alone} sessions strategy only, {engined} engine")
         out[name] = {
             "strategy_only": run_strategies(
-                specs, year.instruments, (session_ticks(year, s) for s in range(alone))
+                specs, year.instruments, _sessions(year, alone, f"{name} strategy only", say)
             ).as_dict()
         }
-        chunks = (session_ticks(year, s) for s in range(engined))
+        chunks = _sessions(year, engined, f"{name} engine", say)
         out[name]["engine"] = run_engine(specs, year.instruments, chunks, book).as_dict("fills")
     return out  # fmt: skip
+
+
+def _sessions(
+    year: YearCandles, count: int, what: str, say: Callable[[str], None]
+) -> Iterator[list[MarketTick]]:
+    """The first `count` sessions' ticks, saying how far it got every 25 sessions."""
+    for s in range(count):
+        if s and s % 25 == 0:
+            say(f"    {what}: session {s}/{count}")
+        yield session_ticks(year, s)
 
 
 def _backtrader_anchor(year: YearCandles) -> dict[str, Any]:
@@ -232,29 +249,39 @@ def _backtrader_anchor(year: YearCandles) -> dict[str, Any]:
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.adddata(Feed())
     cerebro.addstrategy(Cross)
-    started = time.perf_counter()
+    watch = Stopwatch()
     result = cerebro.run()
-    bt_seconds = time.perf_counter() - started
+    bt_seconds, bt_wall = watch.read()
     first = year.instruments[:1]
     sessions = range(year.sessions)
     ours = run_strategies(ONE_MA, first, (close_ticks(year, s) for s in sessions))
-    bt_rate = n / bt_seconds
+    bt_rate, bt_wall_rate = n / bt_seconds, n / bt_wall
     out = {"bars": n, "backtrader_seconds": round(bt_seconds, 3),
            "backtrader_bars_per_s": round(bt_rate), "backtrader_orders": result[0].orders,
-           "strategy_only": {**ours.as_dict(), "bars_per_s": round(n / ours.seconds),
-                             "ratio": round(n / ours.seconds / bt_rate, 2)}}  # fmt: skip
+           "backtrader_wall_seconds": round(bt_wall, 3),
+           "backtrader_wall_bars_per_s": round(bt_wall_rate),
+           "strategy_only": _against(ours, n, bt_rate, bt_wall_rate, "bars_per_s")}  # fmt: skip
     chunks = (close_ticks(year, s) for s in sessions)
     run = run_engine(ONE_MA, first, chunks, InstrumentBook(first))
-    out["engine"] = {**run.as_dict("fills"), "bars_per_s": round(n / run.seconds),
-                     "ratio": round(n / run.seconds / bt_rate, 2)}  # fmt: skip
+    out["engine"] = _against(run, n, bt_rate, bt_wall_rate, "bars_per_s", "fills")
     # for reference: the four ticks a candle of the loader's convention, over candles/s
     # (a finer crossover, on four times the events, so not the anchor's comparison)
     chunks = (session_ticks(year, s, count=1) for s in sessions)
     run = run_engine(ONE_MA, first, chunks, InstrumentBook(first))
-    out["engine_four_ticks_a_candle"] = {
-        **run.as_dict("fills"), "candles_per_s": round(n / run.seconds),
-        "ratio": round(n / run.seconds / bt_rate, 2)}  # fmt: skip
+    out["engine_four_ticks_a_candle"] = _against(
+        run, n, bt_rate, bt_wall_rate, "candles_per_s", "fills"
+    )
     return out
+
+
+def _against(
+    ours: Figures, n: int, bt_rate: float, bt_wall_rate: float, unit: str, what: str = "signals"
+) -> dict[str, Any]:
+    """Our run over the anchor's `n` bars, as a rate and as a ratio to backtrader's, by CPU
+    time (the headline) and by the wall clock (`wall_`)."""
+    rate, wall = n / ours.seconds, n / ours.wall_seconds
+    return {**ours.as_dict(what), unit: round(rate), "ratio": round(rate / bt_rate, 2),
+            f"wall_{unit}": round(wall), "wall_ratio": round(wall / bt_wall_rate, 2)}  # fmt: skip
 
 
 def close_ticks(year: YearCandles, session: int) -> list[MarketTick]:
@@ -274,7 +301,8 @@ def run_backtest_bench(
     runs: dict[str, tuple[Sequence[StrategySpec], int, int]] = {
             "one_ma": (ONE_MA, sessions, 5 if quick else ENGINE_SESSIONS),
             "five": (FIVE, 5, 2)}  # fmt: skip
-    say("shipped sample ...")
+    load = os.getloadavg()
+    say(f"load average {load[0]:.2f}; shipped sample ...")
     sample = _on_sample()
     say(f"generating {instruments} instruments x {sessions} sessions of one-minute candles ...")
     started = time.perf_counter()
@@ -288,11 +316,15 @@ def run_backtest_bench(
     return {
         "bench": "backtest",
         "mode": "engine",
+        "clock": "process CPU time (wall clock in wall_*)",
         "quick": quick,
         "ticks_per_s": generated["one_ma"][key]["ticks_per_s"],
         "five_ticks_per_s": generated["five"][key]["ticks_per_s"],
         "backtrader_ratio": anchor[key]["ratio"],
         "strategy_only_ticks_per_s": generated["one_ma"]["strategy_only"]["ticks_per_s"],
+        "wall_ticks_per_s": generated["one_ma"][key]["wall_ticks_per_s"],
+        "wall_backtrader_ratio": anchor[key]["wall_ratio"],
+        "load_average": [round(x, 2) for x in (*load, *os.getloadavg())],
         "sample": sample,
         "generated": {
             "instruments": instruments,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schemas.events import OrderAccepted, OrderFilled, OrderSubmitted
+from schemas.events import AuditEvent, OrderAccepted, OrderFilled, OrderSubmitted
 from tests.conftest import NatsServer
 from tests.e2e.conftest import connected, eventually
 from tests.kite.kite_harness import tags_at_kite
@@ -49,6 +49,15 @@ async def test_both_brokers_fill_and_a_dead_kite_halts_only_zerodha(
             await eventually(zerodha_halted, "risk-zerodha HALTED", timeout_s=60, app=app)
             execution = await actor_status(bus, "execution-zerodha")
             assert "Kite unreachable" in (execution["kite"]["halted_reason"] or "")
+
+            async def audited() -> bool:  # the halt and its reason are in the audit stream
+                return any(
+                    isinstance(e, AuditEvent) and e.kind == "halt"
+                    and e.actor == "execution:zerodha" and "Kite unreachable" in e.detail["reason"]
+                    for e in await events(bus, "AUDIT")
+                )  # fmt: skip
+
+            await eventually(audited, "the halt in the audit stream", timeout_s=30, app=app)
             assert (await actor_status(bus, "risk-paper"))["pipeline"]["trading_state"] == "ACTIVE"
             before = await fills(bus, "paper")
 
