@@ -208,7 +208,14 @@ class Supervisor:
                 if event is _STOP:
                     break
                 if isinstance(event, _RestartRequest):
-                    await self._operator_restart(event)
+                    try:
+                        await self._operator_restart(event)
+                    finally:  # giving up on a failing start: the caller must not hang
+                        if not event.done.done():
+                            event.done.set_result(RestartOutcome(
+                                event.slot.spec.name, False,
+                                f"{self.name} gave up restarting it: {self.gave_up}",
+                            ))  # fmt: skip
                     continue
                 slot, generation, exc = event
                 if generation != slot.generation:

@@ -130,3 +130,15 @@ async def test_a_parent_refuses_a_restart_of_its_standby_gate(
     refused = await sup.restart_child("portfolio")
     assert not refused.restarted and "does not hold lease" in refused.reason
     assert standby_fam.journal == []
+
+
+async def test_a_restart_whose_start_keeps_failing_answers_when_the_supervisor_gives_up(
+    running: Running,
+) -> None:
+    fam = Family()
+    sup, task = await running(supervisor("s", [fam.spec("a")], max_restarts=1, period_s=60))
+    fam.fail_start.add("a")
+    outcome = await asyncio.wait_for(sup.restart_child("a"), 10)
+    assert not outcome.restarted and "gave up" in outcome.reason
+    await asyncio.wait({task}, timeout=5)
+    assert sup.gave_up is not None
