@@ -180,7 +180,12 @@ def build_tree(
         traded = [b for b in settings.brokers if b in VENUES]
         if "paper" in traded and "zerodha" in traded:
             # the paper model measured against live fills of the same signals
-            system_children.append(actor_spec(bus, DriftMonitor, "drift-monitor"))
+            both = frozenset(allowed_instruments(config.strategies, "paper")) & frozenset(
+                allowed_instruments(config.strategies, "zerodha")
+            )
+            system_children.append(
+                actor_spec(bus, lambda: DriftMonitor(strategies=both), "drift-monitor")
+            )
         system = SupervisorSpec(name="system", children=system_children)
         children.append(system.as_child())
     for broker in settings.brokers:

@@ -30,10 +30,17 @@ class DriftMonitor(Actor):
     name = "drift-monitor"
     mailbox_size = 1024
 
-    def __init__(self, live: Broker = "zerodha", paper: Broker = "paper") -> None:
+    def __init__(
+        self,
+        live: Broker = "zerodha",
+        paper: Broker = "paper",
+        *,
+        strategies: frozenset[str] | None = None,
+    ) -> None:
+        """`strategies`: those configured on both brokers (None: every one)."""
         self.live: Broker = live
         self.paper: Broker = paper
-        self.book = DriftBook(live, paper)
+        self.book = DriftBook(live, paper, strategies=strategies)
         self.fills = 0
 
     def inputs(self) -> Sequence[Input]:

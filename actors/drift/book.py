@@ -59,16 +59,26 @@ class DriftFigure(msgspec.Struct, kw_only=True):
             "pairs": self.pairs,
             "mean": str(self.mean),
             "mean_bps": str(self.mean_bps),
-            "last": str(self.last),
-            "worst": str(self.worst),
+            "last": str(self.last.quantize(PAISA)),
+            "worst": str(self.worst.quantize(PAISA)),
         }
 
 
 class DriftBook:
     """Matches final fills of the live broker with the paper broker's, per signal."""
 
-    def __init__(self, live: str = "zerodha", paper: str = "paper", *, pending_cap: int = 10_000):
+    def __init__(
+        self,
+        live: str = "zerodha",
+        paper: str = "paper",
+        *,
+        strategies: frozenset[str] | None = None,
+        pending_cap: int = 10_000,
+    ) -> None:
+        """`strategies`: the ones trading on both brokers (None: every strategy); a fill of
+        another strategy can have no pair and is not kept waiting for one."""
         self.live, self.paper = live, paper
+        self.strategies = strategies
         self.pending_cap = pending_cap
         # one side seen, waiting for the other: key -> (broker, average price, symbol)
         self._pending: OrderedDict[PairKey, tuple[str, Decimal, str | None]] = OrderedDict()
@@ -80,6 +90,8 @@ class DriftBook:
     def on_fill(self, broker: str, fill: OrderFilled) -> DriftFigure | None:
         """Take a fill of either broker; the figure it completes a pair of, else None."""
         if not fill.final or broker not in (self.live, self.paper):
+            return None
+        if self.strategies is not None and fill.strategy_id not in self.strategies:
             return None
         key: PairKey = (fill.strategy_id, fill.instrument_token, fill.side, fill.tick_ts)
         if key in self._matched:

@@ -156,3 +156,13 @@ def test_status_shows_the_drift_per_strategy_and_instrument() -> None:
     assert (
         lines[1].strip() == "momentum INFY: pairs 1  mean 0.10 (10.00 bps)  last 0.10  worst 0.10"
     )
+
+
+def test_strategies_trading_only_paper_are_not_kept_waiting_for_a_pair() -> None:
+    book = DriftBook(strategies=frozenset({"momentum"}))
+    book.on_fill("paper", fill("paper", "100.00", strategy="rsi"))
+    assert book.pending == 0
+    book.on_fill("paper", fill("paper", "100.00"))
+    fig = book.on_fill("zerodha", fill("zerodha", "100.1"))
+    # 100.1 - 100.00 = 0.1: shown to the paisa
+    assert fig is not None and fig.to_status()["last"] == "0.10"
