@@ -291,12 +291,14 @@ class PnlSnapshot(Event, frozen=True, kw_only=True, tag="pnl.snapshot"):
 
 
 class ControlCommand(Event, frozen=True, kw_only=True, tag="control.command"):
-    """halt / resume / reduce for one broker or (broker None) for all."""
+    """halt / resume / reduce for one broker or (broker None) for all; restart of `actor`."""
 
     verb: Annotated[ControlVerb, AVRO_STRING]
     broker: str | None = None
     reason: str = ""
     requested_by: str = ""
+    #: the actor a `restart` names (None for the trading-state verbs)
+    actor: str | None = None
 
 
 class DeadLetter(Event, frozen=True, kw_only=True, tag="dead.letter"):

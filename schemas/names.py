@@ -118,6 +118,8 @@ class ControlVerb(StrEnum):
     HALT = "halt"
     RESUME = "resume"
     REDUCE = "reduce"
+    #: restart one actor by name (the command's `actor`); no change of trading state
+    RESTART = "restart"
 
 
 @dataclass(frozen=True, slots=True)

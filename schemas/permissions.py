@@ -93,6 +93,8 @@ USERS: Final = (*ROLES, OWNER, APP, OPERATOR)
 def _every_role() -> tuple[Grant, ...]:
     return (
         Grant("status", subscribe=(STATUS_SUBJECT,)),
+        # the launcher of every process restarts its own actors when an operator asks
+        Grant("operator restarts", subscribe=(control_subject(ControlVerb.RESTART),)),
         publishes("audit.security", audit_subject("security")),
     )
 

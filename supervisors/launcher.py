@@ -21,13 +21,15 @@ from typing import Any, Protocol
 from nats.aio.msg import Msg
 from prometheus_client import REGISTRY
 
-from schemas.names import STATUS_SUBJECT
+from schemas.envelope import decode_as
+from schemas.events import ControlCommand
+from schemas.names import STATUS_SUBJECT, ControlVerb, control_subject
 from supervisors.bus import Bus
 from supervisors.embedded_nats import EmbeddedNats
 from supervisors.errors import RuntimeFault
 from supervisors.nats_auth import EmbeddedAuth, NatsAuth, redact_url
 from supervisors.status import StatusNode
-from supervisors.supervisor import Supervisor, SupervisorSpec
+from supervisors.supervisor import Supervisor, SupervisorSpec, UnknownChild
 from supervisors.telemetry.exposition import MetricsServer
 from supervisors.telemetry.tree_collector import TreeCollector
 
@@ -144,6 +146,22 @@ def _drift_figures(tree: StatusNode) -> dict[str, Any]:
     return {}
 
 
+async def _restart(root: Supervisor, command: ControlCommand) -> None:
+    """Restart the named actor if it runs in this process (another process may run it)."""
+    assert command.actor is not None
+    try:
+        outcome = await root.restart_child(command.actor)
+    except UnknownChild:
+        log.debug("restart of %s: not in this process", command.actor)
+        return
+    if outcome.restarted:
+        log.warning("restarted %s (%s) as %s asked: %s", command.actor,
+                    ", ".join(outcome.affected), command.requested_by or "unknown",
+                    command.reason or "no reason given")  # fmt: skip
+    else:
+        log.warning("restart of %s refused: %s", command.actor, outcome.reason)
+
+
 async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: str) -> int:
     root = Supervisor(spec)
     started = time.time()
@@ -173,6 +191,22 @@ async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: s
         await msg.respond(json.dumps(body, default=str).encode())
 
     status_sub = await bus.subscribe(STATUS_SUBJECT, on_status)
+    restarts: set[asyncio.Task[None]] = set()
+
+    async def on_restart(msg: Msg) -> None:
+        # the gate checked the token and audited it; the process that runs the actor acts
+        try:
+            command = decode_as(msg.data, ControlCommand).data
+        except Exception as exc:
+            log.warning("ignoring a malformed %s: %s", msg.subject, exc)
+            return
+        if command.verb is not ControlVerb.RESTART or not command.actor:
+            return
+        task = asyncio.create_task(_restart(root, command), name="launcher:restart")
+        restarts.add(task)
+        task.add_done_callback(restarts.discard)
+
+    restart_sub = await bus.subscribe(control_subject(ControlVerb.RESTART), on_restart)
     collector = TreeCollector(root.status)
     REGISTRY.register(collector)
     metrics = MetricsServer(config.metrics_addr) if config.metrics_addr else None
@@ -219,10 +253,13 @@ async def _run_root(config: LaunchConfig, bus: Bus, spec: SupervisorSpec, url: s
             timer.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        try:
-            await status_sub.unsubscribe()
-        except Exception:  # connection already gone
-            pass
+        for task in restarts:
+            task.cancel()
+        for sub in (status_sub, restart_sub):
+            try:
+                await sub.unsubscribe()
+            except Exception:  # connection already gone
+                pass
         REGISTRY.unregister(collector)
         if metrics is not None:
             await metrics.close()

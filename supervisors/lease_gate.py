@@ -32,7 +32,7 @@ from nats.js import JetStreamContext
 from supervisors.child import Ready
 from supervisors.lease import Lease
 from supervisors.status import SUPERVISOR, StatusNode
-from supervisors.supervisor import Supervisor, SupervisorSpec
+from supervisors.supervisor import RestartOutcome, Supervisor, SupervisorSpec, UnknownChild
 
 __all__ = ["LeaseGate"]
 
@@ -123,6 +123,32 @@ class LeaseGate:
                           "ttl_s": self.lease.ttl_s, "renewed_at": renewed_at},
             },
         )  # fmt: skip
+
+    # --- operator control ---------------------------------------------------------------------
+
+    def child_names(self) -> list[str]:
+        """The names below this gate (as a standby: those it would run as the owner)."""
+        sup = self._sup
+        if sup is not None:
+            return sup.child_names()
+        return [c.name for c in self.spec.children]
+
+    async def restart_child(self, name: str) -> RestartOutcome:
+        """Restart `name` in the owner's subtree; a standby refuses, for a restart must
+        never start leased actors in a process without the lease."""
+        sup = self._sup
+        if sup is None or self.state != "running":
+            if name not in self.child_names():
+                raise UnknownChild(name, self.child_names())
+            holder = self.lease.holder
+            owner = holder.owner if holder is not None else "nobody yet"
+            return RestartOutcome(
+                name,
+                False,
+                f"{self.name} is {self.state}: this process does not hold lease "
+                f"{self.lease.key} (owner: {owner}); restart it where the lease is held",
+            )
+        return await sup.restart_child(name)
 
     # --- internals ---------------------------------------------------------------------------
 

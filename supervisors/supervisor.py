@@ -9,7 +9,12 @@ Semantics (docs/architecture.md states them for users):
   its children and raises `SupervisorGaveUp` to its parent;
 - a child that fails before it is ready is restarted like any other failure (counted
   towards the intensity), and the children after it start only once it is ready — on the
-  supervisor's first start and on every restart of a strategy alike.
+  supervisor's first start and on every restart of a strategy alike;
+- an operator may restart a child by name (`restart_child`, anywhere in the tree below):
+  the child's supervisor applies its strategy as for an exit, stopping within each child's
+  `shutdown_s` and starting in order, but without backoff and without counting towards the
+  intensity (a person asking is not a crash loop); a lease gate's standby subtree is refused,
+  since a restart must never start actors on a process that does not hold their lease.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
@@ -33,7 +38,7 @@ from supervisors.errors import StartFailed, SupervisorGaveUp, is_retriable
 from supervisors.status import SUPERVISOR, StatusNode
 from supervisors.telemetry.metrics import count_restart
 
-__all__ = ["Strategy", "SupervisorSpec", "Supervisor"]
+__all__ = ["Strategy", "SupervisorSpec", "Supervisor", "RestartOutcome", "UnknownChild"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +84,32 @@ class SupervisorSpec:
         )
 
 
+class UnknownChild(LookupError):
+    """No child of that name anywhere in the tree; the message lists the valid names."""
+
+    def __init__(self, name: str, valid: Sequence[str]) -> None:
+        super().__init__(f"no actor named {name!r} in this tree; valid: {', '.join(valid)}")
+        self.name = name
+        self.valid = tuple(valid)
+
+
+@dataclass(frozen=True, slots=True)
+class RestartOutcome:
+    """What an operator's restart did: `restarted` False says why not in `reason`."""
+
+    name: str
+    restarted: bool
+    reason: str
+    #: the children restarted with it, in start order (its supervisor's strategy)
+    affected: tuple[str, ...] = ()
+
+
+@dataclass(eq=False)
+class _RestartRequest:
+    slot: _Slot
+    done: asyncio.Future[RestartOutcome]
+
+
 _STOP = object()
 # What a slot says of its child itself: a leaf child's own keys of these names give way.
 _SLOT_KEYS = frozenset(
@@ -94,6 +125,21 @@ def _broker_of(slot: _Slot) -> str | None:
         return None
     broker = own.broker if isinstance(own, StatusNode) else own.get("broker")
     return str(broker) if broker else None
+
+
+@runtime_checkable
+class _Restartable(Protocol):
+    """A child that holds children of its own an operator may restart (a supervisor, a
+    lease gate)."""
+
+    def child_names(self) -> list[str]: ...
+
+    async def restart_child(self, name: str) -> RestartOutcome: ...
+
+
+def _nested_names(slot: _Slot) -> list[str]:
+    child = slot.child
+    return child.child_names() if isinstance(child, _Restartable) else []
 
 
 def _gave_up(exc: BaseException) -> bool:
@@ -161,6 +207,16 @@ class Supervisor:
                 event = await self._events.get()
                 if event is _STOP:
                     break
+                if isinstance(event, _RestartRequest):
+                    try:
+                        await self._operator_restart(event)
+                    finally:  # giving up on a failing start: the caller must not hang
+                        if not event.done.done():
+                            event.done.set_result(RestartOutcome(
+                                event.slot.spec.name, False,
+                                f"{self.name} gave up restarting it: {self.gave_up}",
+                            ))  # fmt: skip
+                    continue
                 slot, generation, exc = event
                 if generation != slot.generation:
                     continue  # exit of an instance we stopped on purpose
@@ -183,6 +239,104 @@ class Supervisor:
             self.state = "stopped"
             raise
         self.state = "stopped"
+
+    # --- operator control ---------------------------------------------------------------------
+
+    def child_names(self) -> list[str]:
+        """Every child's name in the tree below, depth first (what `restart_child` accepts)."""
+        names: list[str] = []
+        for slot in self._slots:
+            names.append(slot.spec.name)
+            names.extend(_nested_names(slot))
+        return names
+
+    async def restart_child(self, name: str) -> RestartOutcome:
+        """Restart the child `name` (anywhere below) as an operator asked: its supervisor's
+        strategy, the normal stop then start, no backoff and not counted towards the
+        intensity. Raises `UnknownChild` (naming the valid ones) when no child has the name.
+        """
+        for slot in self._slots:
+            if slot.spec.name == name:
+                return await self._request_restart(slot)
+        for slot in self._slots:
+            nested = slot.child
+            if name in _nested_names(slot) and isinstance(nested, _Restartable):
+                return await nested.restart_child(name)
+        raise UnknownChild(name, self.child_names())
+
+    async def _request_restart(self, slot: _Slot) -> RestartOutcome:
+        refusal = self._refusal(slot)
+        if refusal is not None:
+            return RestartOutcome(slot.spec.name, False, refusal)
+        done: asyncio.Future[RestartOutcome] = asyncio.get_running_loop().create_future()
+        # the run loop does it, between exits, so a restart never races a crash's restart
+        self._events.put_nowait(_RestartRequest(slot, done))
+        stopping = asyncio.create_task(self._stop.wait())
+        try:
+            waiting: set[asyncio.Future[Any]] = {done, stopping}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if done.done():
+            return done.result()
+        done.cancel()  # the loop ended before it came to it
+        return RestartOutcome(slot.spec.name, False, f"{self.name} is stopping; nothing restarted")
+
+    def _refusal(self, slot: _Slot) -> str | None:
+        name = f"{self.name}/{slot.spec.name}"
+        if self._stop.is_set() or self.state != "running":
+            return f"{self.name} is {self.state}, not running; nothing restarted"
+        if slot.state not in ("running", "stopped", "failed"):
+            return f"{name} is {slot.state}; try again once it is running"
+        try:
+            own = slot.child.status() if slot.child is not None else {}
+        except Exception:
+            own = {}
+        state = own.state if isinstance(own, StatusNode) else own.get("state")
+        if state == "standby":
+            return (
+                f"{name} is a standby (this process does not hold its lease); a restart "
+                "must not start it here: restart it in the process that owns the lease"
+            )
+        return None
+
+    async def _operator_restart(self, request: _RestartRequest) -> None:
+        slot = request.slot
+        refusal = self._refusal(slot)
+        if refusal is not None:
+            outcome = RestartOutcome(slot.spec.name, False, refusal)
+        else:
+            affected = self._affected(slot)
+            log.warning("%s/%s: restart requested by an operator (%s)", self.name,
+                        slot.spec.name, ", ".join(s.spec.name for s in affected))  # fmt: skip
+            for other in reversed(affected):
+                await self._stop_slot(other)
+            started = True
+            for s in affected:
+                if self._stop.is_set():
+                    started = False
+                    break
+                self._count_restart(s)
+                started = await self._start_until_ready(s) and started
+            names = tuple(s.spec.name for s in affected)
+            if started:
+                outcome = RestartOutcome(slot.spec.name, True, "restarted", names)
+            else:
+                outcome = RestartOutcome(slot.spec.name, False, "stopped; its start did not "
+                                         "complete (see its last_error)", names)  # fmt: skip
+        if not request.done.done():  # cancelled when the caller saw us stopping
+            request.done.set_result(outcome)
+
+    def _affected(self, slot: _Slot) -> list[_Slot]:
+        """The children a restart of `slot` restarts under this supervisor's strategy."""
+        index = self._slots.index(slot)
+        if self.spec.strategy is Strategy.ONE_FOR_ONE:
+            affected = [slot]
+        elif self.spec.strategy is Strategy.ONE_FOR_ALL:
+            affected = list(self._slots)
+        else:
+            affected = self._slots[index:]
+        return [s for s in affected if s is slot or s.state != "stopped" or s.task is not None]
 
     def status(self) -> StatusNode:
         return StatusNode(
@@ -301,14 +455,7 @@ class Supervisor:
         if not restart:
             slot.state = "stopped" if exc is None else "failed"
             return
-        index = self._slots.index(slot)
-        if self.spec.strategy is Strategy.ONE_FOR_ONE:
-            affected = [slot]
-        elif self.spec.strategy is Strategy.ONE_FOR_ALL:
-            affected = list(self._slots)
-        else:
-            affected = self._slots[index:]
-        affected = [s for s in affected if s is slot or s.state != "stopped" or s.task is not None]
+        affected = self._affected(slot)
         for other in reversed(affected):
             if other is not slot:
                 await self._stop_slot(other)

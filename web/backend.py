@@ -65,8 +65,9 @@ class Backend:
         raise NotImplementedError
 
     async def control(
-        self, token: str, verb: ControlVerb, broker: Broker | None, reason: str, who: str
-    ) -> dict[str, Any]:
+        self, token: str, verb: ControlVerb, broker: Broker | None, reason: str, who: str,
+        *, actor: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         raise NotImplementedError
 
     async def redrive(self, token: str, seq: int, who: str, reason: str) -> dict[str, Any]:
@@ -218,10 +219,11 @@ class NatsBackend(Backend):
         return result
 
     async def control(
-        self, token: str, verb: ControlVerb, broker: Broker | None, reason: str, who: str
-    ) -> dict[str, Any]:
+        self, token: str, verb: ControlVerb, broker: Broker | None, reason: str, who: str,
+        *, actor: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         body = msgspec.json.encode(
-            ControlRequest(verb=verb, broker=broker, reason=reason, requested_by=who)
+            ControlRequest(verb=verb, broker=broker, reason=reason, requested_by=who, actor=actor)
         )
         result = await self._gate(CONTROL_REQUEST_SUBJECT, body, token)
         if not result.get("ok"):

@@ -1,11 +1,13 @@
-"""Token-gated control over HTTP: halt, resume, reduce (one broker or all) and dead-letter
-re-drive. The web checks the bearer token first (so a wrong one costs no bus traffic) and
-then forwards the caller's token to the gate on `alpha.control`, which checks it again and
-records who and when on `audit.control`; the web adds no authority of its own."""
+"""Token-gated control over HTTP: halt, resume, reduce (one broker or all), restart of one
+actor and dead-letter re-drive. The web checks the bearer token first (so a wrong one costs
+no bus traffic) and then forwards the caller's token to the gate on `alpha.control`, which
+checks it again and records who and when on `audit.control`; the web adds no authority of
+its own."""
 
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 import msgspec
 from starlette.requests import Request
@@ -146,9 +148,52 @@ async def redrive(request: Request) -> JSONResponse:
     return JSONResponse(result)
 
 
+def _actor_names(replies: list[dict[str, Any]]) -> list[str]:
+    """Every node below each process's root, as `restart` accepts them."""
+    names: list[str] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        for child in node.get("children") or ():
+            names.append(str(child.get("name")))
+            walk(child)
+
+    for reply in replies:
+        walk(reply.get("tree") or {})
+    return names
+
+
+@documented(
+    Operation(
+        params=(Param("name", "path", {"type": "string"}, "the actor's name in the tree"),),
+        body=_BODY,
+        secured=True,
+        tag="control",
+        answers={200: "restart stored on control.restart and audited; the process running "
+                      "the actor restarts it (its restarts go up by one)"},
+    )
+)  # fmt: skip
+async def restart_actor(request: Request) -> JSONResponse:
+    """Restart one actor by name (token required; audited)."""
+    web: WebContext = request.app.state.web
+    token = authorize(request)
+    name = request.path_params["name"]
+    valid = _actor_names(await web.backend.status())
+    if name not in valid:
+        raise NotFound(f"no actor named {name!r} runs; valid: {', '.join(sorted(valid))}",
+                       field="name")  # fmt: skip
+    body = await _body(request)
+    result = await web.backend.control(
+        token, ControlVerb.RESTART, None, body.reason, _who(request, body), actor=name
+    )
+    return JSONResponse({"ok": True, "verb": str(ControlVerb.RESTART), "actor": name,
+                         "subject": result.get("subject"), "id": result.get("id")})  # fmt: skip
+
+
 def control_routes() -> list[Route]:
     routes: list[Route] = []
     for verb in ControlVerb:
-        routes.extend(_endpoints(verb))
+        if verb is not ControlVerb.RESTART:  # per actor, not per broker: below
+            routes.extend(_endpoints(verb))
+    routes.append(Route("/actors/{name}/restart", restart_actor, methods=["POST"]))
     routes.append(Route("/dlq/{seq}/redrive", redrive, methods=["POST"]))
     return routes

@@ -4,7 +4,9 @@
 `Authorization: Bearer <token>`. The gate compares the token in constant time with the
 running system's ALPHA_PANDA_API_TOKEN, refuses everything when none is configured, and
 on success stores a ControlCommand on `control.<verb>[.<broker>]` plus an AuditEvent on
-`audit.control` (who and when) before it answers.
+`audit.control` (who and when) before it answers. `alpha-panda restart ACTOR` asks the same
+way with verb `restart` and the actor's name; the command goes to `control.restart`, where
+the launcher of the process running that actor restarts it.
 
 Replays and dead-letter re-drives pass the same gate: `alpha-panda bridge replay` asks on
 `alpha.replay` with the action and what it is about to publish; the gate checks the token,
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -42,6 +45,8 @@ class ControlRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     broker: str | None = None
     reason: str = ""
     requested_by: str = ""
+    #: the actor `restart` names (required for it, refused for the other verbs)
+    actor: str | None = None
 
 
 class ReplayRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -85,6 +90,7 @@ class ControlGate(Actor):
                     raise ValueError(
                         f"unknown broker {req.broker!r}; expected one of {', '.join(BROKERS)}"
                     )
+                _check_actor(req)
             except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
                 error = f"bad control request: {exc}"
             else:
@@ -94,8 +100,9 @@ class ControlGate(Actor):
             ctx.respond(json.dumps({"ok": False, "error": error}).encode())
             return
         command = ControlCommand(
-            verb=verb, broker=req.broker, reason=req.reason, requested_by=req.requested_by
-        )
+            verb=verb, broker=req.broker, reason=req.reason, requested_by=req.requested_by,
+            actor=req.actor,
+        )  # fmt: skip
         subject = control_subject(verb, req.broker)  # type: ignore[arg-type]
         env = ctx.emit(subject, command, key=req.broker or "all")
         ctx.emit(
@@ -104,7 +111,7 @@ class ControlGate(Actor):
                 kind="control",
                 actor=req.requested_by or "unknown",
                 detail={"verb": str(verb), "broker": req.broker or "all", "reason": req.reason,
-                        "command_id": env.id},
+                        "command_id": env.id, **({"actor": req.actor} if req.actor else {})},
             ),
         )  # fmt: skip
         self.accepted += 1
@@ -156,3 +163,20 @@ class ControlGate(Actor):
 
     def stats(self) -> dict[str, int]:
         return {"accepted": self.accepted, "refused": self.refused}
+
+
+_ACTOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
+
+
+def _check_actor(req: ControlRequest) -> None:
+    """`restart` names one actor (a name as the tree spells it); no other verb takes one."""
+    if req.verb is ControlVerb.RESTART:
+        if not req.actor or not _ACTOR_NAME.fullmatch(req.actor):
+            raise ValueError(
+                f"restart needs the actor's name as `alpha-panda status` shows it "
+                f"(got {req.actor!r})"
+            )
+        if req.broker is not None:
+            raise ValueError("restart names an actor, not a broker: leave broker out")
+    elif req.actor is not None:
+        raise ValueError(f"{req.verb} takes no actor (it acts on a broker or all)")

@@ -29,14 +29,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def send_control(
-    target: NatsTarget, token: str, verb: ControlVerb, broker: str | None, reason: str, who: str
+    target: NatsTarget,
+    token: str,
+    verb: ControlVerb,
+    broker: str | None,
+    reason: str,
+    who: str,
+    *,
+    actor: str | None = None,
 ) -> dict[str, object]:
     import msgspec
 
     bus = await target.connect("alpha-panda:control")
     try:
         body = msgspec.json.encode(
-            ControlRequest(verb=verb, broker=broker, reason=reason, requested_by=who)
+            ControlRequest(verb=verb, broker=broker, reason=reason, requested_by=who, actor=actor)
         )
         reply = await bus.nc.request(
             CONTROL_REQUEST_SUBJECT, body, timeout=5, headers={AUTH_HEADER: f"Bearer {token}"}

@@ -144,3 +144,10 @@ def test_a_pattern_covers_a_wildcard_only_when_it_matches_all_it_can_match(
     from schemas.grants import subject_covers
 
     assert subject_covers(pattern, subjects) is expected
+
+
+def test_every_process_hears_an_operator_restart_but_only_control_publishes_it() -> None:
+    restart = control_subject(ControlVerb.RESTART)
+    for user, perms in permission_table().items():
+        assert perms.may_subscribe(restart), user
+    assert [r for r in ROLES if role_permissions(r).may_publish(restart)] == ["control"]

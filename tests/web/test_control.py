@@ -48,3 +48,26 @@ def test_a_bad_body_is_422_naming_the_field(system: System) -> None:
     r = system.post("/api/v1/brokers/paper/reduce", headers=BEARER, content=b"{not json")
     assert r.status_code == 422 and r.json()["field"] == "body"
     assert _state(system) == "ACTIVE"
+
+
+def _restarts(system: System, name: str) -> tuple[int, str]:
+    rows = system.get("/api/v1/tree").json()["rows"]
+    row = next(r for r in rows if r["name"] == name)
+    return int(row["restarts"]), str(row["state"])
+
+
+def test_restart_an_actor_needs_the_token_names_valid_actors_and_restarts_it(
+    system: System,
+) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        assert system.post("/api/v1/actors/risk-paper/restart", headers=headers).status_code == 401
+    r = system.post("/api/v1/actors/nope/restart", headers=BEARER)
+    assert r.status_code == 404 and "risk-paper" in r.json()["error"]
+    before, _ = _restarts(system, "risk-paper")
+    r = system.post("/api/v1/actors/risk-paper/restart", headers=BEARER, json={"reason": "t"})
+    assert r.status_code == 200, r.text
+    assert r.json()["subject"] == "control.restart" and r.json()["actor"] == "risk-paper"
+    wait_for("risk-paper restarted", lambda: _restarts(system, "risk-paper") == (before + 1,
+             "running"))  # fmt: skip
+    assert "/api/v1/actors/{name}/restart" in system.get("/api/v1/openapi.json").json()["paths"]
+    assert 'data-action="restart"' in system.get("/tree").text

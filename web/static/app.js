@@ -52,6 +52,7 @@
     const action = button.dataset.action;
     let url;
     if (action === "redrive") url = "/api/v1/dlq/" + button.dataset.seq + "/redrive";
+    else if (action === "restart") url = "/api/v1/actors/" + encodeURIComponent(button.dataset.actor) + "/restart";
     else if (button.dataset.broker) url = "/api/v1/brokers/" + button.dataset.broker + "/" + action;
     else url = "/api/v1/" + action;
     const t = token(false);
@@ -65,7 +66,7 @@
     try { answer = await r.json(); } catch (e) { /* not JSON */ }
     if (r.status === 401) sessionStorage.removeItem(KEY);
     updateTokenButton();
-    if (r.ok) say(action + " " + (answer.broker || answer.subject || "") + ": done (" + (answer.id || answer.seq || "") + ")");
+    if (r.ok) say(action + " " + (answer.actor || answer.broker || answer.subject || "") + ": done (" + (answer.id || answer.seq || "") + ")");
     else say(action + " refused (" + r.status + "): " + (answer.error || r.statusText), true);
   }
 

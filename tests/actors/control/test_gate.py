@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest
 
-from actors.control.gate import ControlGate
+from actors.control.gate import AUTH_HEADER, ControlGate
 from ops.bootstrap import bootstrap_streams
 from ops.errors import ControlRefused
 from ops.replay_consent import authorize_replay
 from schemas.envelope import decode_as
 from schemas.events import AuditEvent
-from schemas.names import audit_subject
+from schemas.names import CONTROL_REQUEST_SUBJECT, ControlVerb, audit_subject, control_subject
 from supervisors.bus import Bus
 from supervisors.runner import ActorProcess
 from tests.conftest import NatsServer
@@ -72,3 +73,31 @@ async def test_without_a_running_gate_a_replay_is_refused(fresh_nats: NatsServer
             await authorize_replay(bus, TOKEN, "replay", "asha", {"topic": "x"})
     finally:
         await bus.close()
+
+
+async def _ask(bus: Bus, body: dict[str, object], token: str = TOKEN) -> dict[str, object]:
+    reply = await bus.nc.request(CONTROL_REQUEST_SUBJECT, json.dumps(body).encode(), timeout=5,
+                                 headers={AUTH_HEADER: f"Bearer {token}"})  # fmt: skip
+    answer: dict[str, object] = json.loads(reply.data)
+    return answer
+
+
+async def test_a_restart_names_one_actor_and_is_recorded_with_who_and_which(
+    gate_bus: Bus,
+) -> None:
+    refused = await _ask(gate_bus, {"verb": "restart"})
+    assert not refused["ok"] and "restart needs the actor's name" in str(refused["error"])
+    refused = await _ask(gate_bus, {"verb": "halt", "actor": "risk-paper"})
+    assert not refused["ok"] and "halt takes no actor" in str(refused["error"])
+    refused = await _ask(gate_bus, {"verb": "restart", "actor": "risk-paper"}, token="wrong")
+    assert not refused["ok"] and "wrong token" in str(refused["error"])
+    ok = await _ask(gate_bus, {"verb": "restart", "actor": "risk-paper", "requested_by": "me"})
+    assert ok["ok"] and ok["subject"] == control_subject(ControlVerb.RESTART)
+    audits = [
+        decode_as(m.data, AuditEvent).data
+        async for m in gate_bus.replay("AUDIT", [audit_subject("control")], 1)
+    ]
+    assert [(a.actor, a.detail["verb"], a.detail["actor"]) for a in audits] == [
+        ("me", "restart", "risk-paper")
+    ]
+    assert audits[0].detail["command_id"] == ok["id"]
