@@ -16,7 +16,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
@@ -49,36 +49,29 @@ ORDER_EVENTS = (ORDERS_SUBMITTED, ORDERS_ACCEPTED, ORDERS_FILLED, ORDERS_FAILED,
 _SCAN = 4000
 
 
-class Backend:
+class Backend(Protocol):
     """The figures the web shows; `NatsBackend` reads them from the bus."""
 
-    async def status(self) -> list[dict[str, Any]]:
-        raise NotImplementedError
+    async def status(self) -> list[dict[str, Any]]: ...
 
-    async def portfolio(self, broker: Broker) -> dict[str, Any] | None:
-        raise NotImplementedError
+    async def portfolio(self, broker: Broker) -> dict[str, Any] | None: ...
 
-    async def orders(self, broker: Broker, limit: int) -> list[dict[str, Any]]:
-        raise NotImplementedError
+    async def orders(self, broker: Broker, limit: int) -> list[dict[str, Any]]: ...
 
-    async def dead_letters(self, limit: int) -> list[dict[str, Any]]:
-        raise NotImplementedError
+    async def dead_letters(self, limit: int) -> list[dict[str, Any]]: ...
 
     async def control(
         self, token: str, verb: ControlVerb, broker: Broker | None, reason: str, who: str,
         *, actor: str | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        raise NotImplementedError
+        ...
 
-    async def redrive(self, token: str, seq: int, who: str, reason: str) -> dict[str, Any]:
-        raise NotImplementedError
+    async def redrive(self, token: str, seq: int, who: str, reason: str) -> dict[str, Any]: ...
 
-    async def stream_info(self, stream: str) -> dict[str, Any] | None:
-        raise NotImplementedError
+    async def stream_info(self, stream: str) -> dict[str, Any] | None: ...
 
     @property
-    def connected(self) -> bool:
-        raise NotImplementedError
+    def connected(self) -> bool: ...
 
 
 class _Cached:
