@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from schemas.permissions import USERS, permission_table
 from supervisors.bus import Bus
 from supervisors.embedded_nats import find_nats_server, free_port
+from supervisors.nats_auth import UserStore, authorization_block
 
 #: the app's own settings: a test sets what it needs, so a shell that exported them (a
 #: user's Kite credentials, `eval` of `alpha-panda sim kite`'s export lines, a NATS_URL)
@@ -136,3 +138,18 @@ def unique(prefix: str) -> str:
 
 
 __all__ = ["NatsServer", "unique", "asyncio"]
+
+
+@pytest.fixture
+def guarded_server(tmp_path: Path) -> Iterator[tuple[NatsServer, UserStore]]:
+    """A server with the trust boundary on (every user of the permission table), and
+    the store holding their passwords."""
+    store = UserStore(tmp_path / "nats-users.json", cost=4)
+    table = permission_table()
+    known = store.ensure(USERS)
+    conf = tmp_path / "server.conf"
+    conf.write_text(authorization_block(table, {u: known[u].bcrypt_hash for u in table}))
+    server = NatsServer(conf)
+    server.start()
+    yield server, store
+    server.cleanup()

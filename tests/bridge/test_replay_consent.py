@@ -4,7 +4,7 @@ replay` publishes as the control user, only with the running gate's consent."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,9 +19,9 @@ from schemas.envelope import decode_as
 from schemas.errors import ConfigError
 from schemas.events import AuditEvent
 from schemas.names import audit_subject
-from schemas.permissions import OPERATOR, USERS, permission_table
+from schemas.permissions import OPERATOR
 from supervisors.bus import Bus
-from supervisors.nats_auth import UserStore, authorization_block
+from supervisors.nats_auth import UserStore
 from supervisors.runner import ActorProcess
 from tests.conftest import NatsServer
 
@@ -29,22 +29,9 @@ TOKEN = "the-systems-token-0123456789"
 
 
 @pytest.fixture
-def guarded(tmp_path: Path) -> Iterator[tuple[NatsServer, UserStore]]:
-    store = UserStore(tmp_path / "nats-users.json", cost=4)
-    table = permission_table()
-    known = store.ensure(USERS)
-    conf = tmp_path / "server.conf"
-    conf.write_text(authorization_block(table, {u: known[u].bcrypt_hash for u in table}))
-    server = NatsServer(conf)
-    server.start()
-    yield server, store
-    server.cleanup()
-
-
-@pytest.fixture
-async def system(guarded: tuple[NatsServer, UserStore]) -> AsyncIterator[Bus]:
+async def system(guarded_server: tuple[NatsServer, UserStore]) -> AsyncIterator[Bus]:
     """The streams and a control gate running as the control user; yields the operator."""
-    server, store = guarded
+    server, store = guarded_server
     operator = await Bus.connect(server.url, auth=store.auth_for(OPERATOR))
     await bootstrap_streams(operator, "test")
     control = await Bus.connect(server.url, auth=store.auth_for("control"))
@@ -79,9 +66,9 @@ async def _redrives(operator: Bus) -> list[AuditEvent]:
 
 
 async def test_a_re_drive_connects_as_control_after_the_gate_recorded_who_and_what(
-    system: Bus, guarded: tuple[NatsServer, UserStore]
+    system: Bus, guarded_server: tuple[NatsServer, UserStore]
 ) -> None:
-    settings = _settings(*guarded, TOKEN)
+    settings = _settings(*guarded_server, TOKEN)
     request = ReplayRequest(topic="paper.signals.raw.dlq", from_offset=2, confirm=True)
     bus = await connect_for_replay(settings, request, "asha@desk")
     try:
@@ -97,30 +84,32 @@ async def test_a_re_drive_connects_as_control_after_the_gate_recorded_who_and_wh
 
 
 async def test_a_replay_with_a_wrong_token_or_none_does_not_connect_to_publish(
-    system: Bus, guarded: tuple[NatsServer, UserStore]
+    system: Bus, guarded_server: tuple[NatsServer, UserStore]
 ) -> None:
     request = ReplayRequest(topic="market.ticks")
     with pytest.raises(ControlRefused, match="wrong token"):
-        await connect_for_replay(_settings(*guarded, "not-the-token"), request, "mallory")
+        await connect_for_replay(_settings(*guarded_server, "not-the-token"), request, "mallory")
     with pytest.raises(ConfigError, match="ALPHA_PANDA_API_TOKEN"):
-        await connect_for_replay(_settings(*guarded, None), request, "mallory")
+        await connect_for_replay(_settings(*guarded_server, None), request, "mallory")
     assert await _redrives(system) == []
 
 
-async def test_a_dry_run_needs_no_token(system: Bus, guarded: tuple[NatsServer, UserStore]) -> None:
+async def test_a_dry_run_needs_no_token(
+    system: Bus, guarded_server: tuple[NatsServer, UserStore]
+) -> None:
     bus = await connect_for_replay(
-        _settings(*guarded, None), ReplayRequest(topic="market.ticks", dry_run=True), "asha"
+        _settings(*guarded_server, None), ReplayRequest(topic="market.ticks", dry_run=True), "asha"
     )
     await bus.close()
     assert await _redrives(system) == []
 
 
 async def test_the_bridge_mirrors_every_stream_as_its_own_user_without_a_violation(
-    system: Bus, guarded: tuple[NatsServer, UserStore], tansu: str
+    system: Bus, guarded_server: tuple[NatsServer, UserStore], tansu: str
 ) -> None:
     from tests.bridge.helpers import start_bridge, wait_for
 
-    server, store = guarded
+    server, store = guarded_server
     for n in range(3):
         await system.js.publish("paper.signals.raw", f'{{"n": {n}}}'.encode())
     bridge = await Bus.connect(server.url, auth=store.auth_for("bridge"))

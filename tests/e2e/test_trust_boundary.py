@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,9 @@ import nats
 import pytest
 
 from schemas.names import ORDERS_FILLED, STATUS_SUBJECT, broker_subject
-from schemas.permissions import OPERATOR, OWNER_ROLES, USERS, permission_table, process_user
+from schemas.permissions import OPERATOR, OWNER_ROLES, USERS, process_user
 from supervisors.bus import Bus
-from supervisors.nats_auth import UserStore, authorization_block
+from supervisors.nats_auth import UserStore
 from tests.conftest import NatsServer
 from tests.e2e.conftest import (
     API_TOKEN,
@@ -81,19 +80,6 @@ async def test_the_embedded_server_refuses_anonymous_clients_while_the_cli_works
     ]  # fmt: skip
     leaks += ["status"] * sum(p in json.dumps(status) for p in passwords)
     assert leaks == [], "a secret appeared in logs, the server config or status"
-
-
-@pytest.fixture
-def guarded_server(tmp_path: Path) -> Iterator[tuple[NatsServer, UserStore]]:
-    store = UserStore(tmp_path / "nats-users.json", cost=4)
-    table = permission_table()
-    known = store.ensure(USERS)
-    conf = tmp_path / "server.conf"
-    conf.write_text(authorization_block(table, {u: known[u].bcrypt_hash for u in table}))
-    server = NatsServer(conf)
-    server.start()
-    yield server, store
-    server.cleanup()
 
 
 async def test_a_split_deployment_trades_with_each_process_as_its_own_user(

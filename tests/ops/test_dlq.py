@@ -4,8 +4,7 @@ control user of an authenticated server (no Kafka involved)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -24,9 +23,9 @@ from schemas.envelope import HDR_MSG_ID, decode_as, encode, new_envelope
 from schemas.errors import ConfigError
 from schemas.events import AuditEvent, DeadLetter, Heartbeat
 from schemas.names import PAPER_STREAM, audit_subject, dlq_subject
-from schemas.permissions import OPERATOR, USERS, permission_table
+from schemas.permissions import OPERATOR
 from supervisors.bus import Bus
-from supervisors.nats_auth import UserStore, authorization_block
+from supervisors.nats_auth import UserStore
 from supervisors.runner import ActorProcess
 from tests.conftest import NatsServer
 
@@ -35,22 +34,9 @@ RAW = "paper.signals.raw"
 
 
 @pytest.fixture
-def guarded(tmp_path: Path) -> Iterator[tuple[NatsServer, UserStore]]:
-    store = UserStore(tmp_path / "nats-users.json", cost=4)
-    table = permission_table()
-    known = store.ensure(USERS)
-    conf = tmp_path / "server.conf"
-    conf.write_text(authorization_block(table, {u: known[u].bcrypt_hash for u in table}))
-    server = NatsServer(conf)
-    server.start()
-    yield server, store
-    server.cleanup()
-
-
-@pytest.fixture
-async def system(guarded: tuple[NatsServer, UserStore]) -> AsyncIterator[tuple[Bus, Bus]]:
+async def system(guarded_server: tuple[NatsServer, UserStore]) -> AsyncIterator[tuple[Bus, Bus]]:
     """The streams, a control gate running as the control user; yields (operator, control)."""
-    server, store = guarded
+    server, store = guarded_server
     operator = await Bus.connect(server.url, auth=store.auth_for(OPERATOR))
     await bootstrap_streams(operator, "test")
     gate_bus = await Bus.connect(server.url, auth=store.auth_for("control"))
