@@ -1,8 +1,18 @@
 """The embedded ledger (no DATABASE_URL): JSON lines under a directory, ./var/ledger.
 
-Same rows and keys as PostgreSQL. The logs are loaded into memory on open and deduplicated
-there; each new row is appended and fsynced before `record_*` returns, so an actor may ack
-its input right after. One process at a time: an exclusive lock file says so early.
+Same rows and keys as PostgreSQL, and the same exact dedup, with memory that stays flat
+however long the logs grow: no row is held in memory. `orders.jsonl` and `fills.jsonl`
+are the ledger; `index.sqlite3` beside them (`actors.stores.ledger_index`) holds every
+row's key and where its line starts, and serves the reads. A batch (`record_rows`) is
+appended to each log it touches with one write and one `fsync`, then its keys are
+committed to the index; `record_*` return only after that, so an actor may ack the inputs
+of the batch right after. One process at a time: an exclusive lock file says so early.
+
+The logs are the truth and the index is a cache of them. A crash after a log's `fsync`
+and before the index commit leaves lines the index lacks: on open they are indexed before
+anything is written (a torn last line, a crash mid-append, is cut off first), so the
+redelivered inputs of that batch find their rows and write nothing twice. A write that
+fails leaves the ledger to do the same before its next write.
 """
 
 from __future__ import annotations
@@ -10,13 +20,15 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any, TypeVar
 
 import msgspec
 
 from actors.errors import LedgerError
+from actors.stores.ledger_index import LedgerIndex, LogName
 from actors.stores.ledger_rows import (
     FillRow,
     OrderEvent,
@@ -30,13 +42,17 @@ from schemas.names import parse_broker
 
 __all__ = ["FileLedger"]
 
-R = TypeVar("R", OrderRow, FillRow)
+T = TypeVar("T")
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
+_DECODERS: dict[LogName, msgspec.json.Decoder[Any]] = {
+    "orders": msgspec.json.Decoder(OrderRow),
+    "fills": msgspec.json.Decoder(FillRow),
+}
 
 
 class FileLedger:
-    """`orders.jsonl` and `fills.jsonl` in `path`; implements `Ledger`."""
+    """`orders.jsonl` and `fills.jsonl` in `path`, indexed; implements `Ledger`."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -51,13 +67,21 @@ class FileLedger:
                 "so that processes share the PostgreSQL ledger"
             ) from None
         try:
-            self._orders = _Log(self.path / "orders.jsonl", OrderRow)
-            self._fills = _Log(self.path / "fills.jsonl", FillRow)
+            self._index = LedgerIndex(self.path / "index.sqlite3", self._log_path, _parse)
+            self._index.catch_up()
         except BaseException:
             lock.close()
             raise
         self._lock: IO[bytes] | None = lock
+        # One thread does all disk and index work, in order: sqlite3 wants one user at a
+        # time, and the event loop never waits on an fsync.
+        self._io = ThreadPoolExecutor(1, thread_name_prefix=f"ledger:{self.path.name}")
         self._write_lock = asyncio.Lock()
+        self.commits = 0  # batches made durable
+        self.fsyncs = 0
+
+    def _log_path(self, log: LogName) -> Path:
+        return self.path / f"{log}.jsonl"
 
     async def record_order(
         self,
@@ -66,7 +90,7 @@ class FileLedger:
         event_id: str | None = None,
         ts: int | None = None,
     ) -> bool:
-        return await self._append(self._orders, [order_row(broker, event, event_id, ts)]) == 1
+        return await self.record_rows([order_row(broker, event, event_id, ts)]) == 1
 
     async def record_fill(
         self,
@@ -75,63 +99,72 @@ class FileLedger:
         event_id: str | None = None,
         ts: int | None = None,
     ) -> bool:
-        return await self._append(self._fills, [fill_row(broker, fill, event_id, ts)]) == 1
+        return await self.record_rows([fill_row(broker, fill, event_id, ts)]) == 1
 
     async def record_fills_many(
         self, broker: str, fills: Iterable[tuple[OrderFilled, str, int]]
     ) -> int:
         """Append the batch with one write and one fsync; returns the rows that were new."""
-        return await self._append(self._fills, [fill_row(broker, f, e, t) for f, e, t in fills])
+        return await self.record_rows([fill_row(broker, f, e, t) for f, e, t in fills])
 
-    async def _append(self, log: _Log[R], rows: list[R]) -> int:
-        if self._lock is None:
-            raise LedgerError("the file ledger is closed")
+    async def record_rows(self, rows: Sequence[OrderRow | FillRow]) -> int:
+        """Append a batch: one write and one fsync per log it touches, then one index
+        commit; returns how many rows were new (the rest were recorded before)."""
+        if not rows:
+            return 0
         async with self._write_lock:
-            fresh: dict[Any, R] = {}
+            return await self._run(self._append, rows)
+
+    def _append(self, rows: Sequence[OrderRow | FillRow]) -> int:
+        with self._index.batch() as batch:
+            lines: dict[LogName, list[bytes]] = {}
             for row in rows:
-                if row.key not in log.keys:
-                    fresh.setdefault(row.key, row)
-            if fresh:
-                data = b"".join(_encoder.encode(r) + b"\n" for r in fresh.values())
-                await asyncio.to_thread(_append_durably, log.path, data)
-                log.keys.update(fresh)
-                log.rows.extend(fresh.values())
-            return len(fresh)
+                log: LogName = "fills" if isinstance(row, FillRow) else "orders"
+                line = _encoder.encode(row) + b"\n"
+                if batch.add(log, row.broker, _key_of(row), row.client_order_id, line):
+                    lines.setdefault(log, []).append(line)
+            for log, chunk in lines.items():
+                _append_durably(self._log_path(log), b"".join(chunk))
+                self.fsyncs += 1
+        if lines:
+            self.commits += 1
+        return sum(len(c) for c in lines.values())
 
     async def fills(self, broker: str, client_order_id: str | None = None) -> list[FillRow]:
-        return self._fills.select(parse_broker(broker), client_order_id)
+        return await self._select("fills", parse_broker(broker), client_order_id)
 
     async def orders(self, broker: str, client_order_id: str | None = None) -> list[OrderRow]:
-        return self._orders.select(parse_broker(broker), client_order_id)
+        return await self._select("orders", parse_broker(broker), client_order_id)
+
+    async def _select(self, log: LogName, broker: str, client_order_id: str | None) -> list[Any]:
+        decoder = _DECODERS[log]
+        lines = await self._run(self._index.read_lines, log, broker, client_order_id)
+        return [decoder.decode(line) for line in lines]
 
     async def count_fills(self, broker: str) -> int:
-        return len(self._fills.select(parse_broker(broker), None))
+        return self._index.count("fills", parse_broker(broker))
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._lock is None:
+            raise LedgerError("the file ledger is closed")
+        return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
 
     async def close(self) -> None:
         if self._lock is not None:
+            await asyncio.get_running_loop().run_in_executor(self._io, self._index.close)
+            self._io.shutdown(wait=True)
             lock, self._lock = self._lock, None
             lock.close()  # releases the flock
 
 
-class _Log(Generic[R]):
-    """One JSON-lines file, loaded; `keys` are the dedup keys of its rows."""
+def _key_of(row: OrderRow | FillRow) -> str:
+    """The row's natural key within its broker, as one string (`ledger_rows` keys)."""
+    return "\x1f".join(row.key[1:])
 
-    def __init__(self, path: Path, kind: type[R]) -> None:
-        self.path = path
-        self.rows: list[R] = []
-        self.keys: set[Any] = set()
-        for row in _load(path, kind):
-            # A key seen twice (files concatenated, a restore) counts once, as in PostgreSQL.
-            if row.key not in self.keys:
-                self.keys.add(row.key)
-                self.rows.append(row)
 
-    def select(self, broker: str, client_order_id: str | None) -> list[R]:
-        return [
-            r
-            for r in self.rows
-            if r.broker == broker and client_order_id in (None, r.client_order_id)
-        ]
+def _parse(log: LogName, line: bytes) -> tuple[str, str, str]:
+    row = _DECODERS[log].decode(line)
+    return row.broker, _key_of(row), row.client_order_id
 
 
 def _append_durably(path: Path, data: bytes) -> None:
@@ -139,22 +172,3 @@ def _append_durably(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _load(path: Path, kind: type[R]) -> list[R]:
-    """Read a JSON-lines log; a torn last line (a crash mid-append) is cut off."""
-    if not path.exists():
-        return []
-    raw = path.read_bytes()
-    good = raw.rfind(b"\n") + 1
-    if good < len(raw):
-        with open(path, "r+b") as f:
-            f.truncate(good)
-    decoder = msgspec.json.Decoder(kind)
-    rows: list[R] = []
-    for n, line in enumerate(raw[:good].splitlines(), 1):
-        try:
-            rows.append(decoder.decode(line))
-        except msgspec.DecodeError as e:
-            raise LedgerError(f"{path}:{n}: not a ledger row ({e}); restore the file") from e
-    return rows

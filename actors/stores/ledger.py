@@ -8,8 +8,8 @@ keys of `ledger_rows` with `ON CONFLICT DO NOTHING`, Decimal in Python and NUMER
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
-from typing import Any, Final, Protocol
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, Protocol, TypeVar
 
 import msgspec
 
@@ -44,7 +44,12 @@ class Ledger(Protocol):
 
     `record_*` return False (or count fewer rows) when the row's key is already recorded:
     a redelivery is a no-op, never an error. They return only once the row is durable.
+    `record_rows` is the group commit: a batch of rows (each under its own broker) in one
+    durable step, so an actor that handled a batch of inputs pays one step for all of them.
+    `commits` counts the durable steps taken (transactions, or fsync groups on disk).
     """
+
+    commits: int
 
     async def record_order(
         self,
@@ -66,6 +71,8 @@ class Ledger(Protocol):
         self, broker: str, fills: Iterable[tuple[OrderFilled, str, int]]
     ) -> int: ...
 
+    async def record_rows(self, rows: Sequence[OrderRow | FillRow]) -> int: ...
+
     async def fills(self, broker: str, client_order_id: str | None = None) -> list[FillRow]: ...
 
     async def orders(self, broker: str, client_order_id: str | None = None) -> list[OrderRow]: ...
@@ -75,12 +82,15 @@ class Ledger(Protocol):
     async def close(self) -> None: ...
 
 
+R = TypeVar("R", OrderRow, FillRow)
+
 _CHARGES: Final = Charges.__struct_fields__
 _ORDER_COLS: Final = OrderRow.__struct_fields__
 _FILL_COLS: Final = tuple(f for f in FillRow.__struct_fields__ if f != "charges") + _CHARGES
-_SQL_TYPE: Final = dict.fromkeys(("price", *_CHARGES), "numeric") | {
+_SQL_TYPE: Final = dict.fromkeys(("price", "limit_price", *_CHARGES), "numeric") | {
     "instrument_token": "bigint",
     "quantity": "integer",
+    "filled_quantity": "integer",
     "ts": "bigint",
 }
 _INSERT_ORDER: Final = (
@@ -88,16 +98,34 @@ _INSERT_ORDER: Final = (
     f"VALUES ({', '.join(f'${i}' for i in range(1, len(_ORDER_COLS) + 1))}) "
     "ON CONFLICT (broker, client_order_id, event_type, event_key) DO NOTHING RETURNING seq"
 )
-# A batch is one statement: one array per column, unnested into rows. Duplicates inside
-# the batch and against the table are both skipped; RETURNING counts what was new.
+
+
+def _unnest(cols: Sequence[str]) -> str:
+    return ", ".join(f"${i}::{_SQL_TYPE.get(c, 'text')}[]" for i, c in enumerate(cols, 1))
+
+
+# A batch is one statement per table: one array per column, unnested into rows. Duplicates
+# inside the batch and against the table are both skipped; RETURNING counts what was new.
+_INSERT_ORDERS: Final = (
+    f"INSERT INTO orders ({', '.join(_ORDER_COLS)}) SELECT * FROM unnest({_unnest(_ORDER_COLS)})"
+    " ON CONFLICT (broker, client_order_id, event_type, event_key) DO NOTHING RETURNING seq"
+)
 _INSERT_FILLS: Final = (
-    f"INSERT INTO fills ({', '.join(_FILL_COLS)}) SELECT * FROM unnest("
-    + ", ".join(f"${i}::{_SQL_TYPE.get(c, 'text')}[]" for i, c in enumerate(_FILL_COLS, 1))
-    + ") ON CONFLICT (broker, fill_id) DO NOTHING RETURNING seq"
+    f"INSERT INTO fills ({', '.join(_FILL_COLS)}) SELECT * FROM unnest({_unnest(_FILL_COLS)})"
+    " ON CONFLICT (broker, fill_id) DO NOTHING RETURNING seq"
 )
 _SELECT_WHERE: Final = (
     "WHERE broker = $1 AND ($2::text IS NULL OR client_order_id = $2) ORDER BY seq"
 )
+
+
+def _order_values(row: OrderRow) -> list[Any]:
+    return [getattr(row, c) for c in _ORDER_COLS]
+
+
+def _columns(rows: Sequence[R], values: Callable[[R], list[Any]]) -> list[list[Any]]:
+    """Rows as one list per column, the arrays `unnest` turns back into rows."""
+    return [list(c) for c in zip(*(values(r) for r in rows), strict=True)]
 
 
 def _fill_values(row: FillRow) -> list[Any]:
@@ -117,6 +145,7 @@ class PostgresLedger:
     def __init__(self, pool: Any) -> None:
         self._pool = pool
         self._closed = False
+        self.commits = 0
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 4) -> PostgresLedger:
@@ -131,6 +160,7 @@ class PostgresLedger:
     ) -> bool:
         row = order_row(broker, event, event_id, ts)
         seq = await self._pool.fetchval(_INSERT_ORDER, *(getattr(row, c) for c in _ORDER_COLS))
+        self.commits += 1
         return seq is not None
 
     async def record_fill(
@@ -148,11 +178,30 @@ class PostgresLedger:
         """Record a batch in one statement; returns how many fills were new."""
         return await self._insert_fills([fill_row(broker, f, e, t) for f, e, t in fills])
 
+    async def record_rows(self, rows: Sequence[OrderRow | FillRow]) -> int:
+        """Record a batch of order events and fills in one transaction (all or nothing);
+        returns how many rows were new."""
+        orders = [r for r in rows if isinstance(r, OrderRow)]
+        fills = [r for r in rows if isinstance(r, FillRow)]
+        if not orders or not fills:
+            return await (self._insert_orders(orders) if orders else self._insert_fills(fills))
+        async with self._pool.acquire() as conn, conn.transaction():
+            new = len(await conn.fetch(_INSERT_ORDERS, *_columns(orders, _order_values)))
+            new += len(await conn.fetch(_INSERT_FILLS, *_columns(fills, _fill_values)))
+        self.commits += 1
+        return new
+
+    async def _insert_orders(self, rows: Sequence[OrderRow]) -> int:
+        new = len(await self._pool.fetch(_INSERT_ORDERS, *_columns(rows, _order_values)))
+        self.commits += 1
+        return new
+
     async def _insert_fills(self, rows: Sequence[FillRow]) -> int:
         if not rows:
             return 0
-        columns = [list(c) for c in zip(*(_fill_values(r) for r in rows), strict=True)]
-        return len(await self._pool.fetch(_INSERT_FILLS, *columns))
+        new = len(await self._pool.fetch(_INSERT_FILLS, *_columns(rows, _fill_values)))
+        self.commits += 1
+        return new
 
     async def fills(self, broker: str, client_order_id: str | None = None) -> list[FillRow]:
         sql = f"SELECT {', '.join(_FILL_COLS)} FROM fills {_SELECT_WHERE}"

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from actors.stores.file_ledger import FileLedger
-from actors.stores.ledger import Ledger, PostgresLedger, open_ledger
+from actors.stores.ledger import (
+    FillRow,
+    Ledger,
+    OrderRow,
+    PostgresLedger,
+    fill_row,
+    open_ledger,
+    order_row,
+)
 from schemas.enums import OrderFailReason, OrderStatus
 from schemas.envelope import new_envelope
 from schemas.events import Heartbeat, OrderAccepted, OrderCancelled, OrderFailed
@@ -136,3 +144,35 @@ async def test_the_fallback_is_the_file_ledger_without_a_database_url(
     assert isinstance(shared, PostgresLedger)
     await embedded.close()
     await shared.close()
+
+
+async def test_a_batch_of_order_events_and_fills_is_one_durable_step(ledger: Ledger) -> None:
+    order = uid("c")
+    fills = [make_fill(order, uid("f"), quantity=q, final=q == 3) for q in (1, 2, 3)]
+    rows: list[OrderRow | FillRow] = [order_row("paper", make_submitted(order), "e0", 1)]
+    rows += [fill_row("paper", f, f"e{n}", 2 + n) for n, f in enumerate(fills)]
+    rows += [order_row("paper", f, f"o{n}", 2 + n) for n, f in enumerate(fills)]
+    before = ledger.commits
+
+    assert await ledger.record_rows(rows) == 7
+    assert ledger.commits == before + 1
+
+    assert [r.quantity for r in await ledger.fills("paper", order)] == [1, 2, 3]
+    assert [r.status for r in await ledger.orders("paper", order)] == [
+        OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.FILLED,
+    ]  # fmt: skip
+
+
+async def test_a_redelivered_batch_records_only_what_it_lacked(ledger: Ledger) -> None:
+    order = uid("c")
+    rows = [fill_row("paper", make_fill(order, uid("f"), quantity=q), "e", q) for q in (1, 2, 3)]
+    assert await ledger.record_rows(rows[:2]) == 2  # stored, then the process died unacked
+
+    # the redelivered batch, with a duplicate inside it and a row of another broker
+    again = [*rows, rows[2], fill_row("zerodha", make_fill(order, rows[0].fill_id), "e", 1)]
+    assert await ledger.record_rows(again) == 2
+    assert await ledger.record_rows([]) == 0
+
+    assert [r.quantity for r in await ledger.fills("paper", order)] == [1, 2, 3]
+    assert len(await ledger.fills("zerodha", order)) == 1

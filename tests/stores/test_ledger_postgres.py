@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import asyncpg  # type: ignore[import-untyped, unused-ignore]
+import msgspec
 import pytest
 
-from actors.stores.ledger import PostgresLedger
+from actors.stores.ledger import PostgresLedger, fill_row, order_row
 from tests.stores.conftest import make_fill, make_submitted, uid
 
 
@@ -76,3 +77,16 @@ async def test_no_ledger_column_is_a_binary_float(conn: asyncpg.Connection) -> N
     assert not [t for t in types if t["data_type"] in ("real", "double precision")]
     money = {t["column_name"] for t in types if t["data_type"] == "numeric"}
     assert {"price", "limit_price", "stt", "gst", "brokerage", "stamp_duty"} <= money
+
+
+async def test_a_batch_that_fails_part_way_leaves_nothing_behind(pg: PostgresLedger) -> None:
+    order = uid("c")
+    good = fill_row("paper", make_fill(order, uid("f")), "e1", 1)
+    submitted = order_row("paper", make_submitted(order), "e0", 0)
+    bad = msgspec.structs.replace(good, fill_id=uid("f"), price=Decimal("0.00001"))  # 5 dp
+
+    with pytest.raises(asyncpg.exceptions.CheckViolationError):
+        await pg.record_rows([submitted, good, bad])
+
+    assert await pg.orders("paper", order) == [] and await pg.fills("paper", order) == []
+    assert await pg.record_rows([submitted, good]) == 2  # the redelivery records it whole
