@@ -255,7 +255,9 @@ class Actor:
         """Before any input is bound: rebuild state (snapshot + replay), open connections."""
 
     async def on_stored(self, outputs: int) -> None:
-        """After a batch's outputs are stored and before its inputs are acked."""
+        """After a batch's outputs are stored (live or in a replay), before its inputs are
+        acked and before the state is snapshotted: where an actor makes its own writes
+        durable in one step per batch."""
 
     async def on_stop(self) -> None:
         """After the last handler returned; time-limited by the child's shutdown timeout."""

@@ -314,9 +314,11 @@ class ActorProcess:
             pending += 1
             if pending >= self._flush_batch:
                 await self._store(outputs)
+                await self.actor.on_stored(len(outputs))
                 await self._write_snapshot()  # a long replay keeps its progress
                 replayed, pending, outputs = replayed + pending, 0, []
         await self._store(outputs)
+        await self.actor.on_stored(len(outputs))
         replayed += pending
         self.handling.applied_seq = max(self.handling.applied_seq, end)
         await self._write_snapshot()
@@ -449,9 +451,11 @@ class ActorProcess:
                         await self.handling.timer(inp, outputs)
                     observe(perf_counter() - started)
                 await self._store(outputs)
+                # before the snapshot: what the actor writes outside JetStream there (the
+                # ledger's group commit) must be durable before a snapshot says it is applied
+                await self.actor.on_stored(len(outputs))
                 if any(inp is _SNAPSHOT for inp, _ in batch):
                     await self._write_snapshot()
-                await self.actor.on_stored(len(outputs))
             except BaseException:
                 # Crash: hand the whole batch back for redelivery to our successor now
                 # rather than after ack_wait; outputs already stored dedup on their ids.
