@@ -1,4 +1,4 @@
-"""`alpha-panda bench pipeline|bridge|backtest [--json]`: benchmarks on throwaway servers.
+"""`alpha-panda bench pipeline|bridge|backtest|ledger [--json]`: benchmarks on throwaway servers.
 
 `--json` prints one JSON object as the last line of stdout; progress goes to stderr.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from ops.commands.common import run_async
 
-__all__ = ["register", "render_pipeline", "render_backtest"]
+__all__ = ["register", "render_pipeline", "render_backtest", "render_ledger"]
 
 _COLUMNS = ("p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms")
 
@@ -63,6 +63,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     backtest.add_argument("--json", action="store_true", help="print one JSON object as last line")
     backtest.set_defaults(func=_backtest)
+    ledger = bench.add_parser(
+        "ledger", help="the ledger's CPU and fsyncs per fill at several fill rates"
+    )
+    ledger.add_argument(
+        "--rates", default="20,100,500,2000", help="fills per second, comma-separated"
+    )
+    ledger.add_argument("--seconds", type=float, default=5.0, help="fills for this long per run")
+    ledger.add_argument(
+        "--database-url", help="measure the PostgreSQL ledger there instead of the file ledger"
+    )
+    ledger.add_argument("--json", action="store_true", help="print one JSON object as last line")
+    ledger.set_defaults(func=_ledger)
 
 
 def _backtest(args: argparse.Namespace) -> int:
@@ -103,6 +115,43 @@ def render_backtest(r: dict[str, Any]) -> str:
             lines.append(f"    ours ({path}) {a[path]['bars_per_s']:,} bars/s: "
                          f"ratio {a[path]['ratio']}")  # fmt: skip
     lines.append(f"ticks_per_s {r['ticks_per_s']:,}  backtrader_ratio {r['backtrader_ratio']}")
+    return "\n".join(lines)
+
+
+def _ledger(args: argparse.Namespace) -> int:
+    from ops.bench.ledger_bench import run_ledger_bench
+
+    _quiet_libraries()
+    try:
+        rates = [float(r) for r in args.rates.split(",")]
+    except ValueError:
+        rates = []
+    if not rates or min(rates) <= 0 or args.seconds <= 0:
+        print("alpha-panda: --rates takes positive numbers (e.g. 20,100,500) and --seconds "
+              "must be > 0", file=sys.stderr)  # fmt: skip
+        return 2
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    result = run_async(
+        run_ledger_bench(rates, args.seconds, database_url=args.database_url, say=say)
+    )
+    print(json.dumps(result) if args.json else render_ledger(result))
+    return 0 if result["lost"] == 0 else 1
+
+
+def render_ledger(r: dict[str, Any]) -> str:
+    """A table of the ledger bench: one line per rate and mode."""
+    lines = [f"ledger bench ({r['ledger']} ledger, {r['seconds']:g} s per run)",
+             "    mode     rate  fills/s  CPU µs/fill  ledger-thread µs/fill  fsyncs/fill  "
+             "commits/fill  nats µs/fill"]  # fmt: skip
+    for x in r["runs"]:
+        io = x.get("ledger_io_cpu_us_per_fill", "-")
+        fsyncs = x.get("fsyncs_per_fill", "-")
+        lines.append(f"{x['mode']:>8} {x['rate']:>8.0f} {x['fills_per_s']:>8} "
+                     f"{x['cpu_us_per_fill']:>12} {io:>22} {fsyncs:>12} "
+                     f"{x['commits_per_fill']:>13} {x['nats_cpu_us_per_fill']:>13}")  # fmt: skip
     return "\n".join(lines)
 
 
