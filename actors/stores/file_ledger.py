@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -143,6 +144,10 @@ class FileLedger:
 
     async def count_fills(self, broker: str) -> int:
         return self._index.count("fills", parse_broker(broker))
+
+    async def io_cpu_s(self) -> float:
+        """CPU seconds its I/O thread has used (encoding, index, writes): for benchmarks."""
+        return await self._run(time.thread_time)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._lock is None:
