@@ -69,8 +69,13 @@ class FileLedger:
             ) from None
         try:
             self._index = LedgerIndex(self.path / "index.sqlite3", self._log_path, _parse)
+        except BaseException:
+            lock.close()
+            raise
+        try:
             self._index.catch_up()
         except BaseException:
+            self._index.close()
             lock.close()
             raise
         self._lock: IO[bytes] | None = lock
@@ -78,6 +83,7 @@ class FileLedger:
         # time, and the event loop never waits on an fsync.
         self._io = ThreadPoolExecutor(1, thread_name_prefix=f"ledger:{self.path.name}")
         self._write_lock = asyncio.Lock()
+        self._fds: dict[LogName, int] = {}  # append-only descriptors of the logs
         self.commits = 0  # batches made durable
         self.fsyncs = 0
 
@@ -125,11 +131,34 @@ class FileLedger:
                 if batch.add(log, row.broker, _key_of(row), row.client_order_id, line):
                     lines.setdefault(log, []).append(line)
             for log, chunk in lines.items():
-                _append_durably(self._log_path(log), b"".join(chunk))
+                self._append_durably(log, b"".join(chunk))
                 self.fsyncs += 1
         if lines:
             self.commits += 1
         return sum(len(c) for c in lines.values())
+
+    def _append_durably(self, log: LogName, data: bytes) -> None:
+        """Write and fsync, through a descriptor kept open (no buffer that could hold a
+        failed write's bytes for the next one: on any error it is closed and reopened)."""
+        fd = self._fds.get(log)
+        if fd is None:
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+            fd = self._fds[log] = os.open(self._log_path(log), flags, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except BaseException:
+            del self._fds[log]
+            os.close(fd)
+            raise
+
+    def _close_files(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+        self._index.close()
 
     async def fills(self, broker: str, client_order_id: str | None = None) -> list[FillRow]:
         return await self._select("fills", parse_broker(broker), client_order_id)
@@ -156,7 +185,7 @@ class FileLedger:
 
     async def close(self) -> None:
         if self._lock is not None:
-            await asyncio.get_running_loop().run_in_executor(self._io, self._index.close)
+            await asyncio.get_running_loop().run_in_executor(self._io, self._close_files)
             self._io.shutdown(wait=True)
             lock, self._lock = self._lock, None
             lock.close()  # releases the flock
@@ -170,10 +199,3 @@ def _key_of(row: OrderRow | FillRow) -> str:
 def _parse(log: LogName, line: bytes) -> tuple[str, str, str]:
     row = _DECODERS[log].decode(line)
     return row.broker, _key_of(row), row.client_order_id
-
-
-def _append_durably(path: Path, data: bytes) -> None:
-    with open(path, "ab") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())

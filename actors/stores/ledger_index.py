@@ -206,10 +206,11 @@ class LedgerIndex:
         sql, args = "WHERE log = ? AND broker = ?", [log, broker]
         if client_order_id is not None:
             sql, args = sql + " AND client_order_id = ?", [*args, client_order_id]
-        offsets = self._db.execute(f"SELECT off FROM rows {sql} ORDER BY off", args)
-        path = self._log_path(log)
+        offsets = self._db.execute(f"SELECT off FROM rows {sql} ORDER BY off", args).fetchall()
         out: list[bytes] = []
-        with open(path, "rb") as f:
+        if not offsets:
+            return out  # the log may not exist yet
+        with open(self._log_path(log), "rb") as f:
             for (off,) in offsets:
                 f.seek(off)
                 out.append(f.readline())

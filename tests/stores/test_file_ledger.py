@@ -189,3 +189,12 @@ async def test_rows_stay_on_disk_so_memory_does_not_grow_with_the_ledger(tmp_pat
     assert after - before < 256 * 1024, f"grew {after - before} bytes"
     assert len(await ledger.fills("paper", "c7")) == 500
     await ledger.close()
+
+
+async def test_a_log_not_written_yet_reads_as_empty(tmp_path: Path) -> None:
+    ledger = FileLedger(tmp_path)
+    await ledger.record_order("paper", make_submitted("c1"), "e0", 0)
+
+    assert await ledger.fills("paper") == [] and await ledger.count_fills("paper") == 0
+    assert [r.client_order_id for r in await ledger.orders("paper")] == ["c1"]
+    await ledger.close()
