@@ -176,6 +176,10 @@ class Ordered(Generic[E]):
     """An ordered consumer (ephemeral, no acks, gap-free: the client recreates it at the
     next sequence when it sees a gap). Used for ticks into strategies.
 
+    Every `Ordered` input of a process on the same stream and subject shares one consumer,
+    the process's intake (`supervisors.intake`): each message is read and decoded once and
+    handed to each actor's mailbox, each actor keeping its own start, order and backpressure.
+
     `start_seq()` is called when the input is bound: a stream sequence to start at, or 0
     for new messages only. `last_per_subject` starts with the last message of every subject.
     With `resume` (stateful actors) it starts right after the sequence of the restored

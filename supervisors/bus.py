@@ -22,6 +22,7 @@ from nats.js.kv import KeyValue
 
 from schemas.envelope import Envelope, encode, headers_for
 from supervisors.errors import ConnectFailed, PublishFailed
+from supervisors.intake import Intakes
 from supervisors.nats_auth import NatsAuth
 from supervisors.pubacks import PubAckWindow
 from supervisors.security import SecurityMonitor
@@ -113,6 +114,8 @@ class Bus:
         self.slow_consumer_drops = 0
         self._closed = False
         self._acks = PubAckWindow(nc)
+        # one ordered consumer per stream and subject for every actor of this process
+        self.intakes = Intakes(self)
 
     @classmethod
     async def connect(

@@ -18,6 +18,7 @@ from schemas.names import dlq_subject
 from supervisors.acks import parse_ack_subject
 from supervisors.actor import Actor, Context, CoreSub, Durable, Ordered, Output, Request, Timer
 from supervisors.errors import Crash, is_retriable
+from supervisors.intake import Delivery
 from supervisors.telemetry import tracing
 from supervisors.telemetry.metrics import ActorMetrics
 
@@ -147,16 +148,22 @@ class Handling:
     async def core(self, inp: CoreSub[Any], msg: Msg, outputs: list[Output]) -> None:
         await self._once(inp, msg, outputs, 0)
 
-    async def ordered(self, inp: Ordered[Any], msg: Msg, outputs: list[Output]) -> None:
-        meta = parse_ack_subject(msg.reply)
-        seq = meta.stream_seq
+    async def ordered(self, inp: Ordered[Any], delivery: Delivery, outputs: list[Output]) -> None:
+        """An input from the process's intake: read and decoded once for every actor."""
+        seq = delivery.seq
         self.stats.last_seq = seq
-        self.stats.consumer_pending = meta.pending
+        self.stats.consumer_pending = delivery.pending
         if inp.resume:
             self.applied_seq = seq
+        msg = delivery.msg
         if inp.accept is not None and not inp.accept(msg.subject):
             return
-        await self._once(inp, msg, outputs, seq, meta.ts_ms)
+        env = delivery.envelope(inp.event)
+        if isinstance(env, DecodeError):
+            self.stats.invalid += 1
+            self.dead_letter(msg, outputs, 1, "DecodeError", str(env), seq)
+            return
+        await self._handle_once(inp, msg, env, outputs, seq, delivery.stored_ms)
 
     async def _once(
         self,
@@ -173,6 +180,17 @@ class Handling:
             self.stats.invalid += 1
             self.dead_letter(msg, outputs, 1, "DecodeError", str(exc), seq)
             return
+        await self._handle_once(inp, msg, env, outputs, seq, stored_ms)
+
+    async def _handle_once(
+        self,
+        inp: CoreSub[Any] | Ordered[Any],
+        msg: Msg,
+        env: Envelope[Any],
+        outputs: list[Output],
+        seq: int,
+        stored_ms: int,
+    ) -> None:
         ctx = Context(
             self.name, self.actor.broker, env, subject=msg.subject, seq=seq, stored_ms=stored_ms
         )

@@ -18,7 +18,6 @@ from time import perf_counter
 from typing import Any
 
 from nats.aio.msg import Msg
-from nats.js import api as js_api
 
 from schemas.envelope import (
     encode,
@@ -29,7 +28,6 @@ from supervisors.actor import (
     Actor,
     CoreSub,
     Durable,
-    Input,
     Ordered,
     Output,
     Request,
@@ -41,6 +39,8 @@ from supervisors.child import ChildSpec, Ready
 from supervisors.consumer import PullFeeder
 from supervisors.errors import LeaseLost, SnapshotUnreadable
 from supervisors.handling import ActorStats, Handling
+from supervisors.intake import Member
+from supervisors.ordered_sink import OrderedSink
 from supervisors.snapshot import decode_snapshot, encode_snapshot
 from supervisors.telemetry.metrics import ActorMetrics
 
@@ -78,6 +78,7 @@ class ActorProcess:
         self._stopping = False
         self._feeders: list[PullFeeder] = []
         self._subs: list[Subscription] = []
+        self._members: list[Member] = []  # this actor's places in the process's intakes
         self.handling.applied_seq = 0  # stateful actors: highest stream seq their state includes
         self._busy = False  # the mailbox loop is handling a batch
         self._kv: Any = None
@@ -105,7 +106,7 @@ class ActorProcess:
             "dead_lettered": s.dead_lettered,
             "invalid": s.invalid,
             "outputs": s.outputs,
-            "gaps": self.bus.slow_consumer_drops if self._subs else 0,
+            "gaps": self.bus.slow_consumer_drops if self._subs or self._members else 0,
             "last_handler_error": s.last_error,
             **self.actor.stats(),
         }
@@ -193,7 +194,10 @@ class ActorProcess:
                 sub = await self.bus.subscribe(inp.subject, self._enqueue_for(inp), queue=inp.queue)
                 self._subs.append(sub)
             elif isinstance(inp, Ordered):
-                self._subs.append(await self._bind_ordered(inp))
+                member = await self._bind_ordered(inp)
+                background.append(
+                    tg.create_task(member.run(), name=f"{self.name}:{inp.subject}:catch-up")
+                )
             elif isinstance(inp, Source):
                 background.append(
                     tg.create_task(self._run_source(inp), name=f"{self.name}:{inp.name}")
@@ -206,29 +210,21 @@ class ActorProcess:
             background.append(tg.create_task(self._snapshot_loop(), name=f"{self.name}:snapshot"))
         return background
 
-    async def _bind_ordered(self, inp: Ordered[Any]) -> Subscription:
+    async def _bind_ordered(self, inp: Ordered[Any]) -> Member:
+        """Join the process's intake of the input's stream and subject (one ordered consumer
+        for every actor of the process that follows them, `supervisors.intake`)."""
         start = inp.start_seq() if inp.start_seq else 0
         if inp.resume and self.handling.applied_seq:
             start = self.handling.applied_seq + 1
-        if start > 0:
-            config = js_api.ConsumerConfig(
-                deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
-            )
-        elif inp.last_per_subject:
-            config = js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.LAST_PER_SUBJECT)
-        else:
-            config = js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.NEW)
-        sub: Subscription = await self.bus.js.subscribe(
-            inp.subject,
-            stream=inp.stream,
-            ordered_consumer=True,
-            config=config,
-            cb=self._enqueue_for(inp),
-            idle_heartbeat=2.0,
-            flow_control=True,
-            pending_msgs_limit=self._mailbox.maxsize * 8,
+        sink = OrderedSink(
+            self.name, inp, self._mailbox, lambda: self._idle, self.stats, self.handling
         )
-        return sub
+        member = await self.bus.intakes.join(
+            inp.stream, inp.subject, sink, start_seq=start,
+            last_per_subject=inp.last_per_subject and start <= 0, label=self.name,
+        )  # fmt: skip
+        self._members.append(member)
+        return member
 
     async def _run_source(self, source: Source) -> None:
         await source.run(self.bus)
@@ -358,6 +354,9 @@ class ActorProcess:
     async def _unbind_inputs(self) -> None:
         feeders, self._feeders = self._feeders, []
         subs, self._subs = self._subs, []
+        members, self._members = self._members, []
+        for member in members:
+            await self.bus.intakes.leave(member)
         for feeder in feeders:
             await feeder.stop()
         for sub in subs:
@@ -366,38 +365,13 @@ class ActorProcess:
             except Exception:  # connection already closed
                 pass
 
-    def _enqueue_for(self, inp: Input) -> Callable[[Msg], Any]:
+    def _enqueue_for(self, inp: Durable[Any] | CoreSub[Any] | Request) -> Callable[[Msg], Any]:
         mailbox = self._mailbox
 
         async def enqueue(msg: Msg) -> None:
             await mailbox.put((inp, msg))
 
-        if not isinstance(inp, Ordered):
-            return enqueue
-        tap = inp.tap
-        accept = None if inp.resume else inp.accept
-        if tap is None and accept is None:
-            return enqueue
-
-        async def enqueue_accepted(msg: Msg) -> None:
-            if tap is not None:
-                try:
-                    tap(msg)
-                except Exception:  # a cache that misses one message; never the consumer
-                    log.exception("%s: tap of %s failed", self.name, msg.subject)
-            # Idle with an empty mailbox, the actor's state is the one its handler would see,
-            # so a tick it would skip is skipped here, without a trip through the mailbox
-            # (most ticks, for execution and portfolio). Busy, the mailbox decides in order.
-            try:
-                skip = accept is not None and self._idle and not accept(msg.subject)
-            except Exception:  # the handler's path raises it again and reports it
-                skip = False
-            if skip:
-                self.stats.skipped += 1
-                return
-            await mailbox.put((inp, msg))
-
-        return enqueue_accepted
+        return enqueue
 
     async def _timer_loop(self, timer: Timer) -> None:
         while True:
