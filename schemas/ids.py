@@ -47,10 +47,15 @@ def generate_event_id() -> str:
             value = _last + 1
         _last = value
         high = value >> _RANDOM_BITS  # the time part (an increment may carry into it)
-        if high != _prefix_ms:
-            _prefix_ms, _prefix = high, encode_ulid(value)[:10]
+        p = _PAIRS
+        if high != _prefix_ms:  # 48 bits of time (and 2 zero bits): 5 pairs of characters
+            _prefix_ms = high
+            _prefix = (
+                p[high >> 40] + p[(high >> 30) & 1023] + p[(high >> 20) & 1023]
+                + p[(high >> 10) & 1023] + p[high & 1023]
+            )  # fmt: skip
         prefix = _prefix
-    p = _PAIRS  # the 80 random bits: 8 pairs of characters
+    # the 80 random bits: 8 pairs of characters
     return (
         prefix + p[(value >> 70) & 1023] + p[(value >> 60) & 1023] + p[(value >> 50) & 1023]
         + p[(value >> 40) & 1023] + p[(value >> 30) & 1023] + p[(value >> 20) & 1023]
