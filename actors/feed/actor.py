@@ -66,17 +66,14 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 
 def pacing_s(rate_per_s: float) -> float:
-    """How long the mock walk sleeps when no tick is due: about `_BATCH` ticks' worth.
+    """How long the mock walk sleeps when no tick is due.
 
-    Every wake-up costs the process a timer, a flush and the acks' read (about 80 µs of CPU
-    a wake-up on a 2-core EPYC guest, more than a tick's own work), so the walk publishes a
-    few ticks per wake-up rather than one. Not below 1 ms: uvloop's timers count whole
-    milliseconds, and a shorter sleep rounds down to 0 and spins the event loop. Not above
-    5 ms, so a slow demo still moves smoothly. Ticks are stamped when made, not when due."""
-    return max(0.001, min(0.005, _BATCH / rate_per_s))
-
-
-_BATCH = 4
+    Not below 1 ms: uvloop's timers count whole milliseconds, and a shorter sleep rounds
+    down to 0 and spins the event loop (every rate > 1,000/s did). Not above 5 ms, so a slow
+    demo still moves smoothly. (Sleeping longer to publish more ticks per wake-up saves CPU,
+    about 80 µs a wake-up on a 2-core EPYC guest, but sends ticks in bursts; measured on a
+    loaded machine it did not clearly pay, so the pacing is as it was.)"""
+    return max(0.001, min(0.005, 1 / rate_per_s))
 
 
 class _Sent:
@@ -224,7 +221,17 @@ class MarketFeed(Actor):
         return sent
 
     async def _send(self, bus: Bus, sent: _Sent) -> _Sent:
-        sent.futures = [(s, await bus.publish_pipelined(s, p, h)) for s, p, h in sent.pending]
+        """Publish without waiting; a send that fails leaves the batch to `_settle` to resend."""
+        futures: list[tuple[str, asyncio.Future[Any]]] = []
+        try:
+            for subject, payload, headers in sent.pending:
+                futures.append((subject, await bus.publish_pipelined(subject, payload, headers)))
+        except PublishFailed:
+            for _, future in futures:
+                future.cancel()  # frees its slot in the window; the resend has its own
+            sent.futures = None
+            return sent
+        sent.futures = futures
         return sent
 
     async def _settle(self, bus: Bus, sent: _Sent) -> None:
@@ -232,9 +239,10 @@ class MarketFeed(Actor):
         safe) until the stream has it."""
         for attempt in range(5):
             try:
-                if sent.futures is None:
+                if sent.futures is None and attempt:
                     await self._send(bus, sent)
-                assert sent.futures is not None
+                if sent.futures is None:
+                    raise PublishFailed(sent.pending[0][0], ConnectionError("send failed"))
                 await bus.wait_acks(sent.futures)
                 break
             except PublishFailed:
