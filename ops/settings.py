@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     feed: str = Field(default="mock", alias="ALPHA_PANDA_FEED")
     kite_feed_json: str = Field(default="{}", alias="ALPHA_PANDA_KITE_FEED")
     feed_rate: float = Field(default=100.0, alias="ALPHA_PANDA_FEED_RATE")
+    #: run the market feed in a child process of `up` (ops.feed_process), not in its loop
+    feed_process: bool = Field(default=False, alias="ALPHA_PANDA_FEED_PROCESS")
     feed_max_ticks: int = Field(default=0, alias="ALPHA_PANDA_FEED_MAX_TICKS")
     replay_speed: float = Field(default=1.0, alias="ALPHA_PANDA_REPLAY_SPEED")
     starting_cash: Decimal = Field(default=Decimal("10000000"), alias="ALPHA_PANDA_STARTING_CASH")

@@ -12,7 +12,8 @@ root (one_for_one)
 │   │             (execution: the broker's venue, from ops.venues.VENUES)
 │   └── strategies-<b>
 ├── market        market feed (mock, replay or Kite's ticker),   role: feed
-│                 after every consumer of ticks
+│                 after every consumer of ticks; in a child process of its own
+│                 with ALPHA_PANDA_FEED_PROCESS=1 (ops.feed_process)
 └── web           status pages and API (Starlette under uvicorn),   role: web
                   started last, stopped first; ALPHA_PANDA_WEB_ADDR
 """
@@ -24,7 +25,6 @@ from collections.abc import Awaitable, Callable
 
 from actors.control.gate import ControlGate
 from actors.drift.actor import DriftMonitor
-from actors.feed.actor import MarketFeed
 from actors.portfolio.actor import PortfolioActor
 from actors.risk.actor import RiskManager
 from actors.stores.shared import Stores
@@ -32,6 +32,7 @@ from actors.strategies.config import allowed_instruments
 from actors.strategies.runner import StrategyRunner
 from bridge.mirror.child import bridge_child_spec
 from ops.config_loading import DomainConfig
+from ops.feed_process import feed_actor_maker, feed_process_spec
 from ops.overlays import overlay_for
 from ops.settings import Settings
 from ops.venues import VENUES, ExecutionFactory
@@ -140,22 +141,33 @@ def _broker_subtree(
     )
 
 
-def _feed_maker(settings: Settings, config: DomainConfig) -> Callable[[], Actor]:
-    """The mock/replay feed, or Kite's ticker subscribed to what the strategies trade (on
-    any active broker; the whole book when no strategy is enabled)."""
+def _feed_tokens(settings: Settings, config: DomainConfig) -> list[int]:
+    """What Kite's ticker subscribes to: what the strategies trade (on any active broker; the
+    whole book when no strategy is enabled). Nothing for the mock and replay feeds."""
     if config.feed.mode != "kite":
-        return lambda: MarketFeed(config.feed, config.book)
-    from actors.kite.feed import KiteFeed
+        return []
     from actors.kite.feed_config import plan_shards
-    from actors.kite.session import load_session
 
-    session = load_session(settings)
-    tokens: set[int] = set()
+    wanted: set[int] = set()
     for broker in settings.brokers:
-        tokens.update(*allowed_instruments(config.strategies, broker).values())
-    tokens = tokens or {i.instrument_token for i in config.book}
+        wanted.update(*allowed_instruments(config.strategies, broker).values())
+    tokens = sorted(wanted or {i.instrument_token for i in config.book})
     plan_shards(tokens, config.feed.kite.max_per_connection)  # too many: fail before the tree
-    return lambda: KiteFeed(config.feed, config.book, session, sorted(tokens))
+    return tokens
+
+
+def _feed_maker(settings: Settings, config: DomainConfig) -> Callable[[], Actor]:
+    """The mock/replay feed, or Kite's ticker, in this process."""
+    return feed_actor_maker(settings, config.feed, config.book, _feed_tokens(settings, config))
+
+
+def _feed_child(bus: Bus, settings: Settings, config: DomainConfig) -> ChildSpec:
+    """The feed in this process, or in a child process of its own with
+    ALPHA_PANDA_FEED_PROCESS (`ops.feed_process`)."""
+    if settings.feed_process:
+        tokens = _feed_tokens(settings, config)
+        return feed_process_spec(bus, settings, config.feed, config.book, tokens)
+    return actor_spec(bus, _feed_maker(settings, config), "market-feed")
 
 
 def build_tree(
@@ -199,9 +211,7 @@ def build_tree(
             )
             children.append(subtree.as_child())
     if "feed" in roles:  # last: every consumer of ticks is bound before the first tick
-        market = SupervisorSpec(
-            name="market", children=[actor_spec(bus, _feed_maker(settings, config), "market-feed")]
-        )
+        market = SupervisorSpec(name="market", children=[_feed_child(bus, settings, config)])
         children.append(market.as_child())
     if "web" in roles:  # last: started when there is something to show, stopped first
         children.append(web_child_spec(bus, settings, config, stores))

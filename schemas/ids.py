@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import random
 import threading
 import time
 
@@ -26,18 +27,40 @@ _TO_CROCKFORD = bytes.maketrans(
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)  # 10 bits -> 2 characters
 
+# The random part of a new millisecond's first id: a PRNG seeded from the OS, not a
+# getrandom() system call per millisecond (ids need uniqueness, not secrecy). A forked
+# child reseeds, or parent and child would draw the same bits in the same millisecond.
+_rng = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _rng.seed(os.urandom(32)))
+_prefix_ms = -1
+_prefix = ""  # the 10 characters of `_prefix_ms`, reused by every id of that millisecond
+
 
 def generate_event_id() -> str:
     """Return a new 26-character ULID, strictly greater than every id this process made before."""
-    global _last
+    global _last, _prefix, _prefix_ms
     with _lock:
         ms = int(time.time() * 1000)
         if ms > _last >> _RANDOM_BITS:
-            value = (ms << _RANDOM_BITS) | int.from_bytes(os.urandom(10), "big")
+            value = (ms << _RANDOM_BITS) | _rng.getrandbits(_RANDOM_BITS)
         else:  # the same millisecond, or the clock stepped back: ULID's monotonic increment
             value = _last + 1
         _last = value
-    return encode_ulid(value)
+        high = value >> _RANDOM_BITS  # the time part (an increment may carry into it)
+        p = _PAIRS
+        if high != _prefix_ms:  # 48 bits of time (and 2 zero bits): 5 pairs of characters
+            _prefix_ms = high
+            _prefix = (
+                p[high >> 40] + p[(high >> 30) & 1023] + p[(high >> 20) & 1023]
+                + p[(high >> 10) & 1023] + p[high & 1023]
+            )  # fmt: skip
+        prefix = _prefix
+    # the 80 random bits: 8 pairs of characters
+    return (
+        prefix + p[(value >> 70) & 1023] + p[(value >> 60) & 1023] + p[(value >> 50) & 1023]
+        + p[(value >> 40) & 1023] + p[(value >> 30) & 1023] + p[(value >> 20) & 1023]
+        + p[(value >> 10) & 1023] + p[value & 1023]
+    )  # fmt: skip
 
 
 def encode_ulid(value: int) -> str:

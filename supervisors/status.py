@@ -53,7 +53,7 @@ class StatusNode(msgspec.Struct, frozen=True, kw_only=True):
         if self.restart is not None:
             out.update(restart=self.restart, last_error=self.last_error,
                        last_error_at=self.last_error_at)  # fmt: skip
-        if self.is_supervisor:
+        if self.is_supervisor or self.children:  # a child process's tree (ops.feed_process)
             out["children"] = [child.to_builtins() for child in self.children]
         return out
 

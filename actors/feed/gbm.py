@@ -46,6 +46,7 @@ MAX_TRADE_LOTS = 500
 MAX_LEVEL_LOTS = 2_000
 PAISE = Decimal("0.01")
 CHANGE_STEP = Decimal("0.0001")
+_GRID_CACHE = 50_000  # grid prices kept per instrument before the cache starts afresh
 _N_UNIFORMS = 7 + 4 * DEPTH_LEVELS  # normal(2) rounding trade spread offset totals(2) + depth
 _UNPACK = struct.Struct(f">{_N_UNIFORMS}Q").unpack
 
@@ -100,6 +101,11 @@ class GbmFeed:
             raise ValueError("GbmFeed got the same instrument twice; pass each one once")
         self._next_index = 0
         self._states: dict[int, InstrumentState] = {}
+        # price = tick size * n: a Decimal multiplication costs more than a dict lookup, and
+        # a walk (with its depth) revisits the same few hundred grid prices all day
+        self._grids: dict[int, dict[int, Decimal]] = {
+            i.instrument_token: {} for i in self._instruments
+        }
 
     @classmethod
     def resume(
@@ -194,7 +200,10 @@ class GbmFeed:
         moved = float(last) * math.exp(-0.5 * sigma * sigma * dt + sigma * math.sqrt(dt) * z)
         steps, frac = divmod(moved / float(tick), 1.0)
         n_ticks = max(1, int(steps) + (1 if u[2] < frac else 0))
-        price = tick * n_ticks
+        grid = self._grids[inst.instrument_token]
+        if len(grid) > _GRID_CACHE:
+            grid.clear()
+        price = grid.get(n_ticks) or grid.setdefault(n_ticks, tick * n_ticks)
 
         lot = inst.lot_size
         traded = lot * (1 + int(u[3] * MAX_TRADE_LOTS))
@@ -217,23 +226,34 @@ class GbmFeed:
         spread = 1 + int(u[4] * 3)  # 1..3 ticks
         best_bid = n_ticks - int(u[5] * (spread + 1))  # last price lies within [bid, ask]
         levels = u[7:]
-        bids = [
-            DepthLevel(
-                price=tick * (best_bid - k),
-                quantity=lot * (1 + int(levels[k] * MAX_LEVEL_LOTS)),
-                orders=1 + int(levels[DEPTH_LEVELS + k] * 20),
+        bids = []
+        bid_qty = 0
+        for k in range(DEPTH_LEVELS):
+            n = best_bid - k
+            if n <= 0:
+                break
+            quantity = lot * (1 + int(levels[k] * MAX_LEVEL_LOTS))
+            bid_qty += quantity
+            bids.append(
+                DepthLevel(
+                    price=grid.get(n) or grid.setdefault(n, tick * n),
+                    quantity=quantity,
+                    orders=1 + int(levels[DEPTH_LEVELS + k] * 20),
+                )
             )
-            for k in range(DEPTH_LEVELS)
-            if best_bid - k > 0
-        ]
-        asks = [
-            DepthLevel(
-                price=tick * (best_bid + spread + k),
-                quantity=lot * (1 + int(levels[2 * DEPTH_LEVELS + k] * MAX_LEVEL_LOTS)),
-                orders=1 + int(levels[3 * DEPTH_LEVELS + k] * 20),
+        asks = []
+        ask_qty = 0
+        for k in range(DEPTH_LEVELS):
+            n = best_bid + spread + k
+            quantity = lot * (1 + int(levels[2 * DEPTH_LEVELS + k] * MAX_LEVEL_LOTS))
+            ask_qty += quantity
+            asks.append(
+                DepthLevel(
+                    price=grid.get(n) or grid.setdefault(n, tick * n),
+                    quantity=quantity,
+                    orders=1 + int(levels[3 * DEPTH_LEVELS + k] * 20),
+                )
             )
-            for k in range(DEPTH_LEVELS)
-        ]
         resting = 1 + int(u[6] * 100)
         change = ((price - state.close) * 100 / state.close).quantize(CHANGE_STEP, ROUND_HALF_UP)
         market_tick = MarketTick(
@@ -243,8 +263,8 @@ class GbmFeed:
             last_traded_quantity=traded,
             average_traded_price=average,
             volume_traded=volume,
-            total_buy_quantity=resting * sum(b.quantity for b in bids),
-            total_sell_quantity=(101 - resting) * sum(a.quantity for a in asks),
+            total_buy_quantity=resting * bid_qty,
+            total_sell_quantity=(101 - resting) * ask_qty,
             ohlc=Ohlc(open=state.open, high=state.high, low=state.low, close=state.close),
             change=change,
             last_trade_time_ns=ts,

@@ -33,6 +33,8 @@ def validate_tick(tick: MarketTick, book: InstrumentBook) -> None:
             "or stop subscribing to it",
             instrument_token=token,
         )
+    if _quick_ok(tick, inst.tick_size):
+        return
     _check_price(inst, "last_price", tick.last_price)
     ohlc = tick.ohlc
     if ohlc is not None and not (
@@ -60,6 +62,43 @@ def validate_tick(tick: MarketTick, book: InstrumentBook) -> None:
                 "check the decoder's buy/sell order",
                 instrument_token=token,
             )
+
+
+def _quick_ok(tick: MarketTick, grid: Decimal) -> bool:
+    """True when the tick certainly passes (the common case, in one pass); False means
+    "look closer": the checks below then name what is wrong, or pass what this skipped
+    (empty depth slots). A Decimal comparison raises on NaN, `%` on an infinity."""
+    try:
+        price = tick.last_price
+        if not (price > 0 and not price % grid):
+            return False
+        ohlc, average, depth = tick.ohlc, tick.average_traded_price, tick.depth
+        if ohlc is not None and not (
+            ohlc.open.is_finite()
+            and ohlc.high.is_finite()
+            and ohlc.low.is_finite()
+            and ohlc.close.is_finite()
+        ):
+            return False
+        if average is not None and not average.is_finite():
+            return False
+        if depth is None:
+            return True
+        bids, asks = [level.price for level in depth.buy], [level.price for level in depth.sell]
+        last = None
+        for p in bids:  # best first, strictly descending, every one on the grid
+            if not (p > 0 and not p % grid) or (last is not None and p >= last):
+                return False
+            last = p
+        first_ask = last = None
+        for p in asks:  # best first, strictly ascending
+            if not (p > 0 and not p % grid) or (last is not None and p <= last):
+                return False
+            last = p
+            first_ask = first_ask or p
+    except ArithmeticError:  # NaN or infinity somewhere
+        return False
+    return not (bids and first_ask is not None and bids[0] >= first_ask)
 
 
 def plain_tick_ok(tick: MarketTick, inst: Instrument) -> bool:

@@ -25,8 +25,6 @@ from actors.paper.matching import PaperConfig
 from actors.risk.limits import RiskLimits
 from actors.stores.shared import Stores
 from actors.strategies.config import StrategyConfig
-from ops.bench.feed_process import start_feed_process
-from ops.bench.pacing import wait_until
 from ops.bench.probe import Probe, Stage
 from ops.bench.servers import ServerProcess, start_nats
 from ops.bench.strategy import BenchParams
@@ -123,10 +121,11 @@ class PipelineRun:
         return self.figures.get(_BROKER, {})
 
 
-def _settings(workdir: Path) -> Settings:
+def _settings(workdir: Path, feed_process: bool = False) -> Settings:
     return load_settings(
         _env_file=None, brokers_csv=_BROKER, data_dir=workdir, env="dev", api_token=None,
         nats_url=None, redis_url=None, database_url=None, pnl_interval_s=5.0,
+        feed_process=feed_process,
     )  # fmt: skip
 
 
@@ -146,7 +145,8 @@ async def run_pipeline(
 ) -> PipelineRun:  # fmt: skip
     """Run the pipeline for `seconds` of ticks at `rate_per_s`, then let it drain.
 
-    With `feed_process`, the market feed runs in a process of its own (`feed_process.py`).
+    With `feed_process`, the market feed runs in a process of its own, as `up` runs it with
+    ALPHA_PANDA_FEED_PROCESS=1 (`ops.feed_process`).
     """
     ticks = max(every, round(rate_per_s * seconds))
     server = await start_nats()
@@ -165,23 +165,19 @@ async def run_pipeline(
         await bootstrap_streams(bus, "dev")
         await run.probe.start()
         domain = bench_domain(rate_per_s, ticks, every)
-        roles = tuple(r for r in ROLES if r != "feed") if feed_process else ROLES
-        root = Supervisor(build_tree(bus, _settings(server.workdir), roles, domain, stores))
+        settings = _settings(server.workdir, feed_process)
+        root = Supervisor(build_tree(bus, settings, ROLES, domain, stores))
         ready = asyncio.Event()
         task = asyncio.create_task(root.run(ready.set), name="bench-root")
-        feed = None
         try:
-            if feed_process:
-                await wait_until(lambda: ready.is_set() or task.done(), 60.0)
-                feed = start_feed_process(server.url, rate_per_s, ticks, every)
-            await _watch(run, root, task, ticks, stores, progress, label, bus if feed else None)
+            await _watch(
+                run, root, task, ticks, stores, progress, label, bus if feed_process else None
+            )
         finally:
             root.request_stop()
             await task
-            if feed is not None:
-                await asyncio.to_thread(feed.join, 30)
         run.figures = pipeline_figures(root.status())
-        if feed is not None:
+        if feed_process:
             run.figures["market"] = {"ticks": await bus.stream_last_seq(MARKET_STREAM.name)}
         run.ledger_fills = await (await stores.ledger()).count_fills(_BROKER)
     finally:

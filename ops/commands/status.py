@@ -109,7 +109,9 @@ def render_tree(node: StatusNode, prefix: str = "") -> list[str]:
         label += f"  lease {lease.get('key')}: " + (
             "held by this process" if lease.get("held") else f"owner {lease.get('owner')}"
         )
-    if not node.is_supervisor and node.state != "standby":
+    if node.kind == "process":  # a child process (the feed's): its own tree follows
+        label += f"  pid={node.figures.get('pid')}"
+    elif not node.is_supervisor and node.state != "standby":
         fig = node.figures
         label += (
             f"  mailbox={fig.get('mailbox_depth', 0)}/{fig.get('mailbox_size', 0)}"

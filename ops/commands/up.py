@@ -57,12 +57,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--fresh", action="store_true",
         help="reset the paper account before starting (as `alpha-panda paper reset`)",
     )  # fmt: skip
+    p.add_argument(
+        "--feed-process", action="store_true",
+        help="run the market feed in a child process of its own (as ALPHA_PANDA_FEED_PROCESS=1)",
+    )  # fmt: skip
     p.set_defaults(func=_up)
 
 
 def _up(args: argparse.Namespace) -> int:
     check_compatibility()
     settings = load_settings()
+    if args.feed_process:
+        settings = settings.model_copy(update={"feed_process": True})
     check_secrets(settings)
     if args.duration is not None and args.duration <= 0:
         print("alpha-panda: --duration must be a positive number of seconds", file=sys.stderr)

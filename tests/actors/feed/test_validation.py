@@ -108,3 +108,29 @@ def test_refuses_a_non_finite_ohlc_price() -> None:
 
 def test_invalid_ticks_are_not_worth_retrying() -> None:
     assert InvalidTick.retriable is False
+
+
+@pytest.mark.parametrize(
+    ("bids", "asks", "reason"),
+    [
+        (("1500.00", "Infinity"), ("1500.10",), TickProblem.NON_FINITE_PRICE),
+        (("1500.00",), ("NaN",), TickProblem.NON_FINITE_PRICE),
+        (("1500.00", "1500.00"), ("1500.10",), TickProblem.UNORDERED_DEPTH),
+        (("1500.00",), ("1500.10", "1500.05"), TickProblem.UNORDERED_DEPTH),
+        (("1500.10",), ("1500.10",), TickProblem.CROSSED_BOOK),
+        (("1500.03",), ("1500.10",), TickProblem.OFF_TICK_GRID),
+        (("-1500.00",), ("1500.10",), TickProblem.NON_POSITIVE_PRICE),
+    ],
+)
+def test_the_one_pass_check_of_a_full_book_still_names_every_problem(
+    bids: tuple[str, ...], asks: tuple[str, ...], reason: TickProblem
+) -> None:
+    assert _problem(_tick(bids=bids, asks=asks)).reason is reason
+
+
+def test_every_tick_of_the_mock_walk_passes_and_empty_depth_slots_are_skipped() -> None:
+    from actors.feed.gbm import GbmFeed
+
+    for _, tick in GbmFeed(list(BOOK), 3).take(500):
+        validate_tick(tick, BOOK)
+    validate_tick(_tick(bids=("1500.00", "0", "0"), asks=("1500.10", "0")), BOOK)
