@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +29,7 @@ from actors.strategies.config import StrategyConfig
 from ops.bench.feed_process import start_feed_process
 from ops.bench.pacing import wait_until
 from ops.bench.probe import Probe, Stage
+from ops.bench.procstat import cpu_s
 from ops.bench.servers import ServerProcess, start_nats
 from ops.bench.strategy import BenchParams
 from ops.bootstrap import bootstrap_streams
@@ -113,6 +115,8 @@ class PipelineRun:
     drained: bool = False
     max_lag: int = 0
     server_rss_mib: float = 0.0
+    app_cpu_s: float = 0.0  # this process plus the feed process, first tick -> drained
+    server_cpu_s: float = 0.0  # nats-server, the same window
 
     @property
     def published(self) -> int:
@@ -174,7 +178,9 @@ async def run_pipeline(
             if feed_process:
                 await wait_until(lambda: ready.is_set() or task.done(), 60.0)
                 feed = start_feed_process(server.url, rate_per_s, ticks, every)
-            await _watch(run, root, task, ticks, stores, progress, label, bus if feed else None)
+            cpu = _CpuWindow(server, feed.pid if feed is not None else None)
+            await _watch(run, root, task, ticks, stores, progress, label, bus if feed else None,
+                         cpu)  # fmt: skip
         finally:
             root.request_stop()
             await task
@@ -193,6 +199,29 @@ async def run_pipeline(
     return run
 
 
+class _CpuWindow:
+    """CPU of this process, the feed process and nats-server from `start()` to `stop()`."""
+
+    def __init__(self, server: ServerProcess, feed_pid: int | None) -> None:
+        self.server, self.feed_pid = server, feed_pid
+        self._at: tuple[float, float, float] | None = None
+
+    def _now(self) -> tuple[float, float, float]:
+        feed = cpu_s(self.feed_pid) if self.feed_pid else 0.0
+        return time.process_time(), feed, self.server.cpu_now_s()
+
+    def start(self) -> None:
+        if self._at is None:
+            self._at = self._now()
+
+    def stop(self, run: PipelineRun) -> None:
+        if self._at is None:
+            return
+        app, feed, server = self._now()
+        run.app_cpu_s = app - self._at[0] + max(0.0, feed - self._at[1])
+        run.server_cpu_s = server - self._at[2]
+
+
 async def _stop(server: ServerProcess, run: PipelineRun) -> None:
     await server.stop()
     run.server_rss_mib = server.peak_rss_mib
@@ -200,7 +229,7 @@ async def _stop(server: ServerProcess, run: PipelineRun) -> None:
 
 async def _watch(
     run: PipelineRun, root: Supervisor, task: asyncio.Task[None], ticks: int, stores: Stores,
-    progress: bool, label: str, market: Bus | None,
+    progress: bool, label: str, market: Bus | None, cpu: _CpuWindow,
 ) -> None:  # fmt: skip
     """Poll the actors' counters until every tick is through and every fill is stored.
 
@@ -220,6 +249,7 @@ async def _watch(
         published, into = run.published, int(run.broker.get("ticks", 0))
         if started is None and published:
             started = now
+            cpu.start()
         run.max_lag = max(run.max_lag, published - into)
         if progress and now - last_print >= 1.0:
             last_print = now
@@ -236,9 +266,11 @@ async def _watch(
             if ledger >= run.probe["filled"].count:
                 run.elapsed_s = now - (started or now)
                 run.drained = True
+                cpu.stop(run)
                 return
         if now > drain_deadline:
             run.elapsed_s = now - (started or now)
+            cpu.stop(run)
             return
     await task  # the tree ended on its own: surface its error
     raise RuntimeError("the pipeline's supervision tree stopped before the run ended")
