@@ -19,6 +19,7 @@ Fill model (docs/trading.md):
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -43,6 +44,12 @@ __all__ = ["PaperConfig", "MarketView", "PaperBroker"]
 
 D = Decimal
 _BPS = D(10_000)
+
+#: closed orders the book still answers for (`order`, `answer`), oldest dropped first. A
+#: redelivered signal of an older order never reaches the book: the runtime acks inputs at
+#: or below its applied sequence unhandled, and a re-execution would emit the same ids,
+#: which the PAPER stream's duplicate window (an hour) and the ledger's fill key drop.
+RECENT_CLOSED_ORDERS = 4096
 
 
 class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -90,6 +97,7 @@ class PaperBroker:
         self._orders: dict[str, PaperOrder] = {}
         self._live: dict[str, PaperOrder] = {}  # orders that may be open, in arrival order
         self._submit_events: dict[str, tuple[Event, ...]] = {}
+        self._closed: deque[str] = deque()  # closed orders still held, oldest first
 
     def order(self, client_order_id: str) -> PaperOrder | None:
         return self._orders.get(client_order_id)
@@ -99,8 +107,18 @@ class PaperBroker:
         return list(self._submit_events.get(client_order_id, ()))
 
     def open_orders(self) -> list[PaperOrder]:
-        self._live = {c: o for c, o in self._live.items() if o.is_open}  # none ever reopens
-        return list(self._live.values())
+        live: dict[str, PaperOrder] = {}
+        for cid, po in self._live.items():
+            if po.is_open:
+                live[cid] = po
+            else:  # none ever reopens
+                self._closed.append(cid)
+        self._live = live
+        while len(self._closed) > RECENT_CLOSED_ORDERS:
+            cid = self._closed.popleft()
+            self._orders.pop(cid, None)
+            self._submit_events.pop(cid, None)
+        return list(live.values())
 
     def submit(
         self,
@@ -205,6 +223,7 @@ class PaperBroker:
         self._orders = {o.client_order_id: o for o in orders}
         self._live = {cid: o for cid, o in self._orders.items() if o.is_open}
         self._submit_events = {}
+        self._closed = deque(cid for cid, o in self._orders.items() if not o.is_open)
 
     # -- matching -----------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ accepted, unclosed order, so two quick signals cannot both pass a limit.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -48,6 +49,13 @@ __all__ = ["Decision", "RiskEngine", "RiskState"]
 
 ZERO = Decimal(0)
 R = RejectReason
+
+#: ids of closed orders and of fills kept in memory, newest first out last. They are a second
+#: guard only: the runtime never hands a stateful actor a stream message at or below its
+#: applied sequence again, and the stream never stores a fill twice within its duplicate
+#: window (an hour for PAPER; execution's `Nats-Msg-Id` is `<broker>:fill:<fill id>`), so
+#: what is older than this window is already covered, and the day no longer grows memory.
+RECENT_IDS = 4096
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
@@ -130,6 +138,14 @@ class _RunningSums:
         return self.gross - self.gross_terms.get(token, ZERO) + abs(quantity) * price
 
 
+def _remember(ids: set[str], order: deque[str], new: str) -> None:
+    """Add `new`, dropping the oldest ids past `RECENT_IDS` (open orders stay `pending`)."""
+    ids.add(new)
+    order.append(new)
+    while len(order) > RECENT_IDS:
+        ids.discard(order.popleft())
+
+
 class RiskEngine:
     """Pre-trade checks plus the state they need: positions, open orders, PnL, rate."""
 
@@ -166,6 +182,8 @@ class RiskEngine:
         self._s = RiskState()
         self._running = _RunningSums()
         self._marked: set[int] = set()  # marked since the running sums last followed them
+        self._fill_order: deque[str] = deque()  # fill_ids in arrival order, for eviction
+        self._accepted_order: deque[str] = deque()
 
     def _sync(self, token: int) -> None:
         """The running sums follow a change to `token`'s position, mark or pending orders."""
@@ -267,12 +285,12 @@ class RiskEngine:
         `market` is the tick the signal names as the actor read it from MARKET, or why
         there is none; its last price is the reference every price check uses.
         """
-        if client_order_id in self._s.accepted_ids:
+        if client_order_id in self._s.accepted_ids or client_order_id in self._s.pending:
             return ACCEPT
         decision = self._check(signal, ts_ns, market)
         if decision.accepted:
             assert isinstance(market, NamedTick)
-            self._s.accepted_ids.add(client_order_id)
+            _remember(self._s.accepted_ids, self._accepted_order, client_order_id)
             self._s.pending[client_order_id] = _Pending(
                 client_order_id=client_order_id,
                 instrument_token=signal.instrument_token,
@@ -360,7 +378,7 @@ class RiskEngine:
         s = self._s
         if fill.fill_id in s.fill_ids:
             return False
-        s.fill_ids.add(fill.fill_id)
+        _remember(s.fill_ids, self._fill_order, fill.fill_id)
         inst = self._instrument(fill.instrument_token)
         signed = fill.side.sign * fill.quantity
         inst.quantity, inst.cost, realized = apply_trade(
@@ -407,6 +425,8 @@ class RiskEngine:
         s.realized_pnl = s.charges = ZERO
         s.accepted_ids = set(s.pending)
         s.fill_ids = set()
+        self._fill_order.clear()
+        self._accepted_order = deque(s.accepted_ids)
 
     def _instrument(self, token: int) -> _Instrument:
         inst = self._s.instruments.get(token)
@@ -424,6 +444,8 @@ class RiskEngine:
         if state.bucket is not None:
             self._bucket.restore(state.bucket)
         self._s = state
+        self._fill_order = deque(state.fill_ids)
+        self._accepted_order = deque(state.accepted_ids)
         self._running = _RunningSums()
         self._marked.clear()
         for token in {*state.instruments, *(p.instrument_token for p in state.pending.values())}:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from nats.aio.msg import Msg
@@ -32,7 +33,7 @@ from schemas.envelope import HDR_MSG_ID, HDR_TYPE
 from schemas.events import MarketTick
 from supervisors.bus import Bus, StreamSettings
 
-__all__ = ["FloorMode", "run_floor"]
+__all__ = ["FloorMode", "FloorRun", "run_floor"]
 
 FloorMode = Literal["jetstream", "core"]
 
@@ -45,11 +46,31 @@ def _headers(msg_id: str, kind: str) -> dict[str, str]:
     return {HDR_MSG_ID: msg_id, HDR_TYPE: kind}
 
 
+@dataclass
+class FloorRun:
+    """What one floor run measured: the probe's latencies, how fast relay 1 took the ticks,
+    and the CPU this process (source, relays, probe) and the nats-server spent from the
+    first tick to the last fill, for the same comparison as the pipeline's."""
+
+    probe: Probe
+    ticks: int
+    every: int
+    ticks_per_s: float = 0.0  # first tick published -> the last one into relay 1
+    app_cpu_s: float = 0.0
+    server_cpu_s: float = 0.0
+    drained: bool = False
+
+    @property
+    def lost(self) -> int:
+        return max(0, self.ticks // self.every - self.probe["filled"].count)
+
+
 class _Chain:
     def __init__(self, bus: Bus, mode: FloorMode, sizes: MessageSizes, every: int) -> None:
         self.bus, self.mode, self.sizes, self.every = bus, mode, sizes, every
         self.subs: list[Subscription] = []
         self.seen = 0
+        self.last_seen_at = 0.0  # time.monotonic() of the latest tick into relay 1
 
     async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
         if self.mode == "core":
@@ -59,6 +80,7 @@ class _Chain:
 
     async def on_tick(self, msg: Msg) -> None:
         self.seen += 1
+        self.last_seen_at = time.monotonic()
         if self.seen % self.every == 0:
             ts = stamped_ts(msg.data)
             await self.publish(
@@ -147,8 +169,8 @@ async def run_floor(
     sizes: MessageSizes,
     *,
     progress: Callable[[str], None] | None = None,
-) -> Probe:
-    """Run the relay chain at the pipeline's rate; returns the probe with its latencies."""
+) -> FloorRun:
+    """Run the relay chain at the pipeline's rate: its latencies, keep-up and CPU."""
     total = max(every, round(rate_per_s * seconds))
     server = await start_nats()
     bus = await Bus.connect(server.url, name=f"bench-floor-{mode}")
@@ -159,11 +181,20 @@ async def run_floor(
         Stage("filled", _FILLED, stamped_ts),
     ])  # fmt: skip
     chain = _Chain(bus, mode, sizes, every)
+    run = FloorRun(probe, total, every)
     try:
         await probe.start()
         await chain.bind()
+        cpu, server_cpu = time.process_time(), server.cpu_now_s()
+        started = time.monotonic()
         await chain.source(rate_per_s, total)
-        await wait_until(lambda: probe["filled"].count >= total // every, 30.0)
+        run.drained = await wait_until(
+            lambda: probe["filled"].count >= total // every and chain.seen >= total, 30.0
+        )
+        run.app_cpu_s = time.process_time() - cpu
+        run.server_cpu_s = server.cpu_now_s() - server_cpu
+        taken_s = (chain.last_seen_at or time.monotonic()) - started
+        run.ticks_per_s = round(chain.seen / taken_s, 1) if taken_s > 0 else 0.0
         if progress is not None:
             fill = probe["filled"].latency
             progress(
@@ -180,4 +211,4 @@ async def run_floor(
         await probe_bus.close()
         await bus.close()
         await server.stop()
-    return probe
+    return run

@@ -122,6 +122,30 @@ def _cpu_per_tick(cpu_s: float, ticks: int) -> float:
     return round(cpu_s / ticks * 1e6, 1) if ticks else 0.0
 
 
+def _floor_cpu(run: Any) -> dict[str, float]:
+    """The floor's CPU per tick: this process (source, relays, probe) and nats-server."""
+    if run is None or not run.ticks:
+        return {}
+    return {
+        "cpu_us_per_tick": _cpu_per_tick(run.app_cpu_s, run.ticks),
+        "nats_server_cpu_us_per_tick": _cpu_per_tick(run.server_cpu_s, run.ticks),
+        "ticks_per_s": run.ticks_per_s,
+    }
+
+
+def _compare_cpu(result: dict[str, Any]) -> None:
+    """`cpu`: the pipeline's CPU per tick beside the JetStream floor's, from the same run."""
+    floor = result.get("floor", {}).get("jetstream", {})
+    cpu = result.setdefault("cpu", {})
+    if "cpu_us_per_tick" in floor:
+        cpu["floor_app_us_per_tick"] = floor["cpu_us_per_tick"]
+        cpu["floor_nats_server_us_per_tick"] = floor["nats_server_cpu_us_per_tick"]
+        cpu["app_floor_ratio"] = _ratio(cpu.get("app_us_per_tick", 0.0), floor["cpu_us_per_tick"])
+        cpu["nats_server_floor_ratio"] = _ratio(
+            cpu.get("nats_server_us_per_tick", 0.0), floor["nats_server_cpu_us_per_tick"]
+        )
+
+
 def _ratio(num: float, den: float) -> float:
     return round(num / den, 2) if den > 0 else 0.0
 
@@ -152,6 +176,13 @@ async def run_pipeline_bench(
         "bench": "pipeline",
         **summarise_run(run),
         "cpu_us_per_tick": _cpu_per_tick(time.process_time() - cpu, run.published),
+        "cpu": {
+            # first tick published -> last fill stored, the floor's window too
+            "app_us_per_tick": _cpu_per_tick(run.app_cpu_s, run.published),
+            "nats_server_us_per_tick": _cpu_per_tick(run.server_cpu_s, run.published),
+            "covers": "app: this process (the whole tree and the probe) plus the feed "
+            "process with --feed-process; nats_server: from /proc/<pid>/stat",
+        },
         "feed_process": feed_process,
     }
     sizes = _sizes(run)
@@ -223,9 +254,11 @@ async def _baselines(
     """Run the floors and the Kafka chain; a baseline that fails is reported, not fatal."""
     limit_s = seconds + 90
     floor_js = run_floor("jetstream", rate, seconds, every, sizes, progress=say)
-    js = await _guarded("floor_jetstream", floor_js, limit_s, result)
+    js_run = await _guarded("floor_jetstream", floor_js, limit_s, result)
     floor_core = run_floor("core", rate, seconds, every, sizes, progress=say)
-    core = await _guarded("floor_core_nats", floor_core, limit_s, result)
+    core_run = await _guarded("floor_core_nats", floor_core, limit_s, result)
+    js = js_run.probe if js_run is not None else None
+    core = core_run.probe if core_run is not None else None
     chain = run_kafka_chain(rate, seconds, every, sizes, progress=say)
     kafka = await _guarded("kafka_chain", chain, limit_s, result)
     p50 = result["p50_ms"]
@@ -233,7 +266,8 @@ async def _baselines(
     result["floor"] = {}
     if js is not None:
         fill = js["filled"].latency
-        result["floor"]["jetstream"] = fill.summary()
+        result["floor"]["jetstream"] = {**fill.summary(), **_floor_cpu(js_run)}
+        _compare_cpu(result)
         result["floor_p50_ms"] = fill.percentile_ms(50)
         result["floor_ratio"] = _ratio(p50, result["floor_p50_ms"])
         series.append(Series("floor: jetstream relays", fill.curve()))

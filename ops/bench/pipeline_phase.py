@@ -11,7 +11,9 @@ rejected (rejections would still be counted, apart from losses).
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +28,7 @@ from actors.risk.limits import RiskLimits
 from actors.stores.shared import Stores
 from actors.strategies.config import StrategyConfig
 from ops.bench.probe import Probe, Stage
+from ops.bench.procstat import child_pids, cpu_s
 from ops.bench.servers import ServerProcess, start_nats
 from ops.bench.strategy import BenchParams
 from ops.bootstrap import bootstrap_streams
@@ -111,6 +114,8 @@ class PipelineRun:
     drained: bool = False
     max_lag: int = 0
     server_rss_mib: float = 0.0
+    app_cpu_s: float = 0.0  # this process plus the feed process, first tick -> drained
+    server_cpu_s: float = 0.0  # nats-server, the same window
 
     @property
     def published(self) -> int:
@@ -170,9 +175,9 @@ async def run_pipeline(
         ready = asyncio.Event()
         task = asyncio.create_task(root.run(ready.set), name="bench-root")
         try:
-            await _watch(
-                run, root, task, ticks, stores, progress, label, bus if feed_process else None
-            )
+            cpu = _CpuWindow(server, feed_process)
+            await _watch(run, root, task, ticks, stores, progress, label,
+                         bus if feed_process else None, cpu)  # fmt: skip
         finally:
             root.request_stop()
             await task
@@ -189,6 +194,36 @@ async def run_pipeline(
     return run
 
 
+class _CpuWindow:
+    """CPU of this process, the feed process and nats-server from `start()` to `stop()`."""
+
+    def __init__(self, server: ServerProcess, feed_process: bool) -> None:
+        self.server, self.feed_process = server, feed_process
+        self._at: tuple[float, float, float] | None = None
+
+    def _feed_cpu_s(self) -> float:
+        """The feed child's CPU (`up`'s feed process: every child but nats-server)."""
+        if not self.feed_process:
+            return 0.0
+        own = self.server.proc.pid
+        return sum(cpu_s(pid) for pid in child_pids(os.getpid()) if pid != own)
+
+    def _now(self) -> tuple[float, float, float]:
+        feed = self._feed_cpu_s()
+        return time.process_time(), feed, self.server.cpu_now_s()
+
+    def start(self) -> None:
+        if self._at is None:
+            self._at = self._now()
+
+    def stop(self, run: PipelineRun) -> None:
+        if self._at is None:
+            return
+        app, feed, server = self._now()
+        run.app_cpu_s = app - self._at[0] + max(0.0, feed - self._at[1])
+        run.server_cpu_s = server - self._at[2]
+
+
 async def _stop(server: ServerProcess, run: PipelineRun) -> None:
     await server.stop()
     run.server_rss_mib = server.peak_rss_mib
@@ -196,7 +231,7 @@ async def _stop(server: ServerProcess, run: PipelineRun) -> None:
 
 async def _watch(
     run: PipelineRun, root: Supervisor, task: asyncio.Task[None], ticks: int, stores: Stores,
-    progress: bool, label: str, market: Bus | None,
+    progress: bool, label: str, market: Bus | None, cpu: _CpuWindow,
 ) -> None:  # fmt: skip
     """Poll the actors' counters until every tick is through and every fill is stored.
 
@@ -216,6 +251,7 @@ async def _watch(
         published, into = run.published, int(run.broker.get("ticks", 0))
         if started is None and published:
             started = now
+            cpu.start()
         run.max_lag = max(run.max_lag, published - into)
         if progress and now - last_print >= 1.0:
             last_print = now
@@ -232,9 +268,11 @@ async def _watch(
             if ledger >= run.probe["filled"].count:
                 run.elapsed_s = now - (started or now)
                 run.drained = True
+                cpu.stop(run)
                 return
         if now > drain_deadline:
             run.elapsed_s = now - (started or now)
+            cpu.stop(run)
             return
     await task  # the tree ended on its own: surface its error
     raise RuntimeError("the pipeline's supervision tree stopped before the run ended")

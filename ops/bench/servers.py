@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ops.bench.local_kafka import find_tansu
+from ops.bench.procstat import cpu_s
 from supervisors.embedded_nats import (
     die_with_parent,
     find_nats_server,
@@ -45,11 +46,17 @@ class ServerProcess:
         self.url = url
         self.workdir = workdir
         self.peak_rss_mib = 0.0
+        self.cpu_s = 0.0  # user + system CPU seconds over its life, read as it stops
+
+    def cpu_now_s(self) -> float:
+        """CPU seconds the server has used so far (0 once stopped)."""
+        return cpu_s(self.proc.pid) if self.proc.returncode is None else 0.0
 
     async def stop(self) -> None:
         proc = self.proc
         if proc.returncode is None:
             self.peak_rss_mib = peak_rss_mib(proc.pid)
+            self.cpu_s = cpu_s(proc.pid) or self.cpu_s
         await terminate(proc)
         shutil.rmtree(self.workdir, ignore_errors=True)
 

@@ -1,4 +1,4 @@
-"""`alpha-panda bench pipeline|bridge|backtest|ledger [--json]`: benchmarks on throwaway servers.
+"""`alpha-panda bench pipeline|bridge|backtest|ledger|soak [--json]`: benchmarks, throwaway servers.
 
 `--json` prints one JSON object as the last line of stdout; progress goes to stderr.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from ops.commands.common import run_async
 
-__all__ = ["register", "render_pipeline", "render_backtest", "render_ledger"]
+__all__ = ["register", "render_pipeline", "render_backtest", "render_ledger", "render_soak"]
 
 _COLUMNS = ("p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms")
 
@@ -75,6 +75,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     ledger.add_argument("--json", action="store_true", help="print one JSON object as last line")
     ledger.set_defaults(func=_ledger)
+    soak = bench.add_parser(
+        "soak", help="RSS slope of the app and nats-server while the default demo trades"
+    )
+    soak.add_argument("--minutes", type=float, default=15.0, help="length of the run (15)")
+    soak.add_argument(
+        "--warmup-minutes", type=float, help="samples before this are not fitted (2, or a third)"
+    )
+    soak.add_argument("--sample-s", type=float, help="seconds between samples (up to 10)")
+    soak.add_argument("--json", action="store_true", help="print one JSON object as last line")
+    soak.set_defaults(func=_soak)
 
 
 def _backtest(args: argparse.Namespace) -> int:
@@ -96,6 +106,39 @@ def _backtest(args: argparse.Namespace) -> int:
         return 2
     print(json.dumps(result) if args.json else render_backtest(result))
     return 0
+
+
+def _soak(args: argparse.Namespace) -> int:
+    from ops.bench.soak import run_soak
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        result = run_soak(args.minutes, warmup_minutes=args.warmup_minutes,
+                          sample_s=args.sample_s, say=say)  # fmt: skip
+    except ValueError as exc:
+        print(f"alpha-panda: bench soak: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        print(f"alpha-panda: bench soak: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result) if args.json else render_soak(result))
+    return 0
+
+
+def render_soak(r: dict[str, Any]) -> str:
+    """A short human summary of a soak run."""
+    lines = [f"soak: {r['minutes']:g} min of the default demo ({r['fills']:,} fills, "
+             f"{r['fills_per_s_after_warmup']} fills/s after a {r['warmup_minutes']:g} min "
+             f"warm-up) on {r['machine']['cpu']}"]  # fmt: skip
+    for name in ("app", "nats_server"):
+        p = r[name]
+        lines.append(f"  {name:<12} RSS {p['rss_mb_after_warmup']} -> {p['rss_mb_end']} MB, "
+                     f"slope {p['slope_mb_per_min']} MB/min, CPU {p['cpu_pct']} %")  # fmt: skip
+    verdict = "within" if r["within_target"] else "NOT within"
+    lines.append(f"  app slope {verdict} the target of {r['target_mb_per_min']} MB/min")
+    return "\n".join(lines)
 
 
 def render_backtest(r: dict[str, Any]) -> str:

@@ -50,6 +50,11 @@ def test_a_short_run_prints_one_json_object_with_every_figure_and_no_loss(tmp_pa
     assert hops["fills_in_ledger"] == 30 and hops["rejected"] == 0
     assert set(result["latency"]) == {"tick_to_signal", "tick_to_validated", "tick_to_fill"}
     assert result["peak_rss_mib"]["bench_process"] > 0
+    cpu, floor = result["cpu"], result["floor"]["jetstream"]
+    for figure in ("app_us_per_tick", "nats_server_us_per_tick", "floor_app_us_per_tick",
+                   "floor_nats_server_us_per_tick", "app_floor_ratio"):  # fmt: skip
+        assert cpu[figure] > 0, figure
+    assert floor["cpu_us_per_tick"] == cpu["floor_app_us_per_tick"] and floor["p50_ms"] > 0
     assert png_size(tmp_path / "latency-200.png") == (960, 640)
     assert "[pipeline]" in proc.stderr  # the progress line
 
