@@ -114,8 +114,12 @@ class PaperOrder(msgspec.Struct, kw_only=True):
         return (self.state, trigger) in TRANSITIONS
 
     def transition(self, trigger: OrderTrigger) -> OrderStatus:
-        self.state = next_state(self.state, trigger, self.client_order_id)
-        return self.state
+        # the table directly (every fill makes a transition); `next_state` names the error
+        state = TRANSITIONS.get((self.state, trigger))
+        if state is None:
+            state = next_state(self.state, trigger, self.client_order_id)
+        self.state = state
+        return state
 
     def record_fill(self, quantity: int, price: Decimal) -> None:
         """Apply one execution: FILL when it completes the order, else PARTIAL_FILL."""

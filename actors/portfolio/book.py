@@ -241,7 +241,8 @@ class Portfolio:
 
     def holds(self, token: int) -> bool:
         """Whether some strategy holds a position in the instrument (`token in held()`)."""
-        for t in self._totals.values():  # a loop, not any() over a generator: every fill
+        # a loop, not any() over a generator: this runs for every fill
+        for t in self._totals.values():  # noqa: SIM110
             if token in t.held:
                 return True
         return False

@@ -139,12 +139,8 @@ class MomentumStrategy(Strategy[MomentumParams]):
             return None
         fast, slow = fast_sum / fast_n, slow_sum / slow_n
         if sign > 0:
-            return Decision(
-                _LONG, f"SMA{fast_n} {fast:.2f} crossed above SMA{slow_n} {slow:.2f}"
-            )
-        return Decision(
-            _SHORT, f"SMA{fast_n} {fast:.2f} crossed below SMA{slow_n} {slow:.2f}"
-        )
+            return Decision(_LONG, f"SMA{fast_n} {fast:.2f} crossed above SMA{slow_n} {slow:.2f}")
+        return Decision(_SHORT, f"SMA{fast_n} {fast:.2f} crossed below SMA{slow_n} {slow:.2f}")
 
     def _indicator_snapshot(self, token: int, position: Position) -> MomentumInstrument:
         book = self._books[token]
