@@ -18,8 +18,12 @@ from schemas.events import Depth, DepthLevel, MarketTick
 __all__ = ["MarketView"]
 
 
+_ZERO = Decimal(0)  # compared with a Decimal zero: an int 0 is converted at each comparison
+_BUY = Side.BUY  # an alias: an enum class attribute is a slow lookup on Python 3.11
+
+
 def _positive(price: Decimal | None) -> Decimal | None:
-    return price if price is not None and price > 0 else None
+    return price if price is not None and price > _ZERO else None
 
 
 class MarketView(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,12 +45,13 @@ class MarketView(msgspec.Struct, frozen=True, kw_only=True):
         """The levels an order of `side` takes from (asks for a buy), empty ones skipped."""
         if self.depth is None:
             return []
-        book = self.depth.sell if side is Side.BUY else self.depth.buy
-        return [lvl for lvl in book if lvl.price > 0 and lvl.quantity > 0]
+        book = self.depth.sell if side is _BUY else self.depth.buy
+        return [lvl for lvl in book if lvl.price > _ZERO and lvl.quantity > 0]
 
     def touch(self, side: Side) -> Decimal | None:
-        levels = self.levels(side)
-        if levels:
-            return levels[0].price
-        quote = self.ask if side is Side.BUY else self.bid
+        if self.depth is not None:
+            levels = self.levels(side)
+            if levels:
+                return levels[0].price
+        quote = self.ask if side is _BUY else self.bid
         return _positive(quote) or _positive(self.last_price)

@@ -16,6 +16,8 @@ from schemas.events import DepthLevel, MarketTick
 
 __all__ = ["validate_tick", "plain_tick_ok"]
 
+_ZERO = Decimal(0)
+
 
 def validate_tick(tick: MarketTick, book: InstrumentBook) -> None:
     """Raise `InvalidTick` if the tick is unusable; return None if it is fine.
@@ -107,10 +109,11 @@ def plain_tick_ok(tick: MarketTick, inst: Instrument) -> bool:
     test for the common tick; False says nothing, call `validate_tick` for the verdict."""
     if tick.depth is not None or tick.average_traded_price is not None:
         return False
-    price = tick.last_price
-    if not (price.is_finite() and price > 0 and inst.tick_size > 0):
+    price, tick_size = tick.last_price, inst.tick_size
+    # against a Decimal zero: comparing a Decimal with the int 0 converts the int each time
+    if not (price.is_finite() and price > _ZERO and tick_size > _ZERO):
         return False
-    if price % inst.tick_size != 0:
+    if price % tick_size != _ZERO:
         return False
     ohlc = tick.ohlc
     return ohlc is None or (

@@ -66,6 +66,9 @@ class ChargeRounding(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 _PAISA = D("0.01")
 _PAISE_EVERYWHERE = ChargeRounding()
+# enum members as module aliases: an enum class attribute is a slow lookup on Python 3.11
+_CNC = Product.CNC
+_BUY, _SELL = Side.BUY, Side.SELL
 
 
 class ChargesTable(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -96,30 +99,32 @@ class ChargesTable(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
     def order_charges(self, side: Side, product: Product, turnover: Decimal) -> Charges:
         """The charges of one executed order of this turnover (quantity x average price)."""
-        if turnover < 0:
+        if turnover < ZERO:
             raise ValueError(f"turnover must be >= 0, got {turnover}")
-        delivery = product is Product.CNC
+        delivery = product is _CNC
         brokerage_rate = self.brokerage_rate_delivery if delivery else self.brokerage_rate_intraday
         brokerage = min(self.brokerage_cap, brokerage_rate * turnover)
         if delivery:
             stt = self.stt_rate_delivery * turnover
         else:
-            stt = self.stt_rate_intraday_sell * turnover if side is Side.SELL else ZERO
+            stt = self.stt_rate_intraday_sell * turnover if side is _SELL else ZERO
         txn = self.exchange_txn_rate * turnover
         ipft = self.ipft_rate * turnover
         sebi = self.sebi_rate * turnover
         stamp_rate = self.stamp_rate_delivery if delivery else self.stamp_rate_intraday
-        stamp = stamp_rate * turnover if side is Side.BUY else ZERO
+        stamp = stamp_rate * turnover if side is _BUY else ZERO
         gst_base = brokerage + txn + sebi + (ipft if self.gst_on_ipft else ZERO)
         r = self.rounding
         if r == _PAISE_EVERYWHERE:  # the default: `Rounding.apply`, inlined (once per fill)
+            # rounding passed by position: the keyword form costs twice the call
+            up = ROUND_HALF_UP
             return Charges(
-                brokerage=brokerage.quantize(_PAISA, rounding=ROUND_HALF_UP),
-                stt=stt.quantize(_PAISA, rounding=ROUND_HALF_UP),
-                exchange_txn=(txn + ipft).quantize(_PAISA, rounding=ROUND_HALF_UP),
-                sebi=sebi.quantize(_PAISA, rounding=ROUND_HALF_UP),
-                stamp_duty=stamp.quantize(_PAISA, rounding=ROUND_HALF_UP),
-                gst=(self.gst_rate * gst_base).quantize(_PAISA, rounding=ROUND_HALF_UP),
+                brokerage=brokerage.quantize(_PAISA, up),
+                stt=stt.quantize(_PAISA, up),
+                exchange_txn=(txn + ipft).quantize(_PAISA, up),
+                sebi=sebi.quantize(_PAISA, up),
+                stamp_duty=stamp.quantize(_PAISA, up),
+                gst=(self.gst_rate * gst_base).quantize(_PAISA, up),
             )
         return Charges(
             brokerage=r.brokerage.apply(brokerage),

@@ -44,6 +44,13 @@ __all__ = ["PaperConfig", "MarketView", "PaperBroker"]
 
 D = Decimal
 _BPS = D(10_000)
+_ZERO = D(0)
+# enum members as module aliases: an enum class attribute is a slow lookup on Python 3.11,
+# and these run for every order and fill
+_BUY, _SELL = Side.BUY, Side.SELL
+_LIMIT = OrderType.LIMIT
+_FILLED = OrderStatus.FILLED
+_ACCEPT, _REJECT, _CANCEL = OrderTrigger.ACCEPT, OrderTrigger.REJECT, OrderTrigger.CANCEL
 
 #: closed orders the book still answers for (`order`, `answer`), oldest dropped first. A
 #: redelivered signal of an older order never reaches the book: the runtime acks inputs at
@@ -83,7 +90,7 @@ class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 
 def _within(side: Side, price: Decimal, limit: Decimal) -> bool:
-    return price <= limit if side is Side.BUY else price >= limit
+    return price <= limit if side is _BUY else price >= limit
 
 
 class PaperBroker:
@@ -154,7 +161,7 @@ class PaperBroker:
         failure = refusal if refusal is not None else self._refusal(po, view)
         events: list[Event]
         if failure is not None:
-            po.transition(OrderTrigger.REJECT)
+            po.transition(_REJECT)
             reason, detail = failure
             events = [
                 OrderFailed(
@@ -166,7 +173,7 @@ class PaperBroker:
                 )
             ]
         else:
-            po.transition(OrderTrigger.ACCEPT)
+            po.transition(_ACCEPT)
             events = [
                 OrderAccepted(
                     client_order_id=po.client_order_id,
@@ -181,7 +188,7 @@ class PaperBroker:
     def on_tick(self, tick: MarketTick, ts_ns: int) -> list[Event]:
         """Fill resting limit orders of the tick's instrument that the market now reaches."""
         view = MarketView.from_tick(tick)
-        used: dict[Side, int] = {Side.BUY: 0, Side.SELL: 0}
+        used: dict[Side, int] = {_BUY: 0, _SELL: 0}
         events: list[Event] = []
         for po in self.open_orders():
             if po.instrument_token != tick.instrument_token or po.limit_price is None:
@@ -196,9 +203,9 @@ class PaperBroker:
     def cancel(self, client_order_id: str, reason: str = "", ts_ns: int = 0) -> list[Event]:
         """Cancel an open order; an unknown or already closed order yields no event."""
         po = self._orders.get(client_order_id)
-        if po is None or not po.can(OrderTrigger.CANCEL):
+        if po is None or not po.can(_CANCEL):
             return []
-        po.transition(OrderTrigger.CANCEL)
+        po.transition(_CANCEL)
         po.updated_ns = ts_ns
         return [
             OrderCancelled(
@@ -230,8 +237,8 @@ class PaperBroker:
     def _refusal(self, po: PaperOrder, view: MarketView) -> tuple[OrderFailReason, str] | None:
         if po.quantity <= 0:
             return OrderFailReason.INVALID_ORDER, f"quantity must be > 0, got {po.quantity}"
-        if po.order_type is OrderType.LIMIT:
-            if po.limit_price is None or po.limit_price <= 0:
+        if po.order_type is _LIMIT:
+            if po.limit_price is None or po.limit_price <= _ZERO:
                 return OrderFailReason.INVALID_ORDER, (
                     f"a LIMIT order needs a limit price > 0, got {po.limit_price}"
                 )
@@ -245,7 +252,7 @@ class PaperBroker:
         """Touch price plus adverse slippage, on the tick grid away from the trader."""
         tick = self.config.tick_size
         up, down = self._slippage
-        if side is Side.BUY:
+        if side is _BUY:
             price = (raw * up / tick).to_integral_value(ROUND_CEILING) * tick
             return min(price, limit) if limit is not None else price
         price = (raw * down / tick).to_integral_value(ROUND_FLOOR) * tick
@@ -297,7 +304,7 @@ class PaperBroker:
                 cumulative_quantity=po.filled_quantity,
                 order_quantity=po.quantity,
                 average_price=po.average_price,
-                final=po.state is OrderStatus.FILLED,
+                final=po.state is _FILLED,
                 charges=self.charges.fill_charges(po.side, self.config.product, prior, price * qty),
                 symbol=po.symbol,
                 tick_ts=po.tick_ts,

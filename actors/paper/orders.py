@@ -58,6 +58,9 @@ TRANSITIONS: MappingProxyType[tuple[OrderStatus, OrderTrigger], OrderStatus] = M
 )
 
 TERMINAL_STATES = frozenset({_S.FILLED, _S.REJECTED, _S.CANCELLED})
+# triggers as module aliases: an enum class attribute is a slow lookup on Python 3.11, and
+# every fill makes a transition
+_FILL, _PARTIAL_FILL = _T.FILL, _T.PARTIAL_FILL
 
 
 def next_state(state: OrderStatus, trigger: OrderTrigger, client_order_id: str = "") -> OrderStatus:
@@ -102,16 +105,21 @@ class PaperOrder(msgspec.Struct, kw_only=True):
         if self.filled_quantity == 0:
             return Decimal(0)
         avg = self.turnover / self.filled_quantity
-        if avg == avg.quantize(AVERAGE_PRICE_QUANTUM):
+        rounded = avg.quantize(AVERAGE_PRICE_QUANTUM, ROUND_HALF_EVEN)
+        if avg == rounded:
             return avg  # exact within the quantum: keep it as is
-        return avg.quantize(AVERAGE_PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
+        return rounded
 
     def can(self, trigger: OrderTrigger) -> bool:
         return (self.state, trigger) in TRANSITIONS
 
     def transition(self, trigger: OrderTrigger) -> OrderStatus:
-        self.state = next_state(self.state, trigger, self.client_order_id)
-        return self.state
+        # the table directly (every fill makes a transition); `next_state` names the error
+        state = TRANSITIONS.get((self.state, trigger))
+        if state is None:
+            state = next_state(self.state, trigger, self.client_order_id)
+        self.state = state
+        return state
 
     def record_fill(self, quantity: int, price: Decimal) -> None:
         """Apply one execution: FILL when it completes the order, else PARTIAL_FILL."""
@@ -122,7 +130,7 @@ class PaperOrder(msgspec.Struct, kw_only=True):
                 f"order {self.client_order_id!r}: overfill, {quantity} > remaining {self.remaining}"
             )
         final = quantity == self.remaining
-        self.transition(OrderTrigger.FILL if final else OrderTrigger.PARTIAL_FILL)
+        self.transition(_FILL if final else _PARTIAL_FILL)
         self.filled_quantity += quantity
         self.turnover += price * quantity
         self.fill_count += 1

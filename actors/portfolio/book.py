@@ -49,6 +49,7 @@ REALIZED_QUANTUM = Decimal("0.01")
 _RESTORE_QUANTUM = Decimal("1e-8")
 _PAISA = Decimal("0.01")
 _PAISE_EXPONENT = -2
+_BUY = Side.BUY  # an alias: an enum class attribute is a slow lookup on Python 3.11
 
 
 def apply_trade(
@@ -240,7 +241,11 @@ class Portfolio:
 
     def holds(self, token: int) -> bool:
         """Whether some strategy holds a position in the instrument (`token in held()`)."""
-        return any(token in t.held for t in self._totals.values())
+        # a loop, not any() over a generator: this runs for every fill
+        for t in self._totals.values():  # noqa: SIM110
+            if token in t.held:
+                return True
+        return False
 
     def _mark_of(self, token: int) -> Decimal | None:
         """The instrument's mark, or None while no tick at or after its last fill's is seen."""
@@ -268,7 +273,7 @@ class Portfolio:
             book = self._books[key] = _Book(
                 strategy_id=fill.strategy_id, instrument_token=fill.instrument_token
             )
-        signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
+        signed = fill.quantity if fill.side is _BUY else -fill.quantity
         cost = book.cost
         book.quantity, book.cost, realized = apply_trade(
             book.quantity, book.cost, signed, fill.price
@@ -300,7 +305,7 @@ class Portfolio:
 
     def mark(self, instrument_token: int, price: Decimal, ts: int = 0) -> None:
         """An instrument's tick: `price` at event time `ts` (ns); an older tick is ignored."""
-        if price <= 0:
+        if price <= ZERO:
             return
         mark = self._marks.get(instrument_token)
         if mark is None:

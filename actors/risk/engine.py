@@ -49,6 +49,11 @@ __all__ = ["Decision", "RiskEngine", "RiskState"]
 
 ZERO = Decimal(0)
 R = RejectReason
+# enum members as module aliases: an enum class attribute is a slow lookup on Python 3.11,
+# and the checks run for every signal
+_BUY = Side.BUY
+_LIMIT = OrderType.LIMIT
+_HALTED, _REDUCING = TradingState.HALTED, TradingState.REDUCING
 
 #: ids of closed orders and of fills kept in memory, newest first out last. They are a second
 #: guard only: the runtime never hands a stateful actor a stream message at or below its
@@ -88,7 +93,7 @@ class _Pending(msgspec.Struct, kw_only=True):
 
     @property
     def signed(self) -> int:
-        return self.remaining if self.side is Side.BUY else -self.remaining
+        return self.remaining if self.side is _BUY else -self.remaining
 
 
 class RiskState(msgspec.Struct, kw_only=True):
@@ -179,6 +184,7 @@ class RiskEngine:
             sid: frozenset(tokens) for sid, tokens in (strategies or {}).items()
         }
         self._bucket = TokenBucket(self.limits.rate_limit_per_s, self.limits.burst)
+        self._collar_below_zero = self.limits.price_collar_pct < 0
         self._s = RiskState()
         self._running = _RunningSums()
         self._marked: set[int] = set()  # marked since the running sums last followed them
@@ -318,27 +324,31 @@ class RiskEngine:
                 f"strategy {s.strategy_id!r} does not trade instrument {s.instrument_token}; "
                 "add it to the strategy's instruments to trade it",
             )
-        if self._s.trading_state is TradingState.HALTED:
+        if self._s.trading_state is _HALTED:
             return _reject(R.TRADING_HALTED, "trading is HALTED for this broker; resume it first")
         if s.quantity <= 0:
             return _reject(R.INVALID_SIGNAL, f"quantity must be > 0, got {s.quantity}")
-        if s.order_type is OrderType.LIMIT and (limit is None or limit <= 0):
+        limit_order = s.order_type is _LIMIT
+        if limit_order and (limit is None or limit <= ZERO):
             return _reject(R.INVALID_SIGNAL, f"a LIMIT signal needs a limit price > 0, got {limit}")
         if isinstance(market, TickRefusal):
             return _reject(market.reason, market.detail)
         ref = market.tick.last_price
-        if ref <= 0:
+        if ref <= ZERO:
             return _reject(R.NO_MARKET_PRICE, f"the named tick has no last price > 0 (got {ref})")
         before = self.projected_position(s.instrument_token)
-        after = before + s.side.sign * s.quantity
+        after = before + s.quantity if s.side is _BUY else before - s.quantity
         increases = abs(after) > abs(before)
         # a reduction shrinks |position| without crossing zero (a flip opens new exposure)
         reduces = abs(after) < abs(before) and (after == 0 or (after > 0) == (before > 0))
-        if self._s.trading_state is TradingState.REDUCING and not reduces:
+        if self._s.trading_state is _REDUCING and not reduces:
             return _reject(R.REDUCE_ONLY, f"REDUCING: position {before} -> {after} is no reduction")
-        price = limit if s.order_type is OrderType.LIMIT and limit is not None else ref
-        deviation = abs(price - ref) * 100 / ref
-        if deviation > lim.price_collar_pct:
+        price = limit if limit_order and limit is not None else ref
+        # a market order is priced at the reference itself: no deviation to compute, unless
+        # a negative collar refuses even that
+        if (price is not ref or self._collar_below_zero) and (
+            deviation := abs(price - ref) * 100 / ref
+        ) > lim.price_collar_pct:
             return _reject(
                 R.PRICE_COLLAR,
                 f"limit {price} is {deviation:.2f}% from reference {ref} (collar "
@@ -413,7 +423,7 @@ class RiskEngine:
         return True
 
     def mark(self, instrument_token: int, price: Decimal) -> None:
-        if price > 0:
+        if price > ZERO:
             # every signal marks its instrument first: the sums follow when next read
             self._instrument(instrument_token).last_price = price
             self._marked.add(instrument_token)

@@ -31,23 +31,26 @@ class TokenBucket:
             )
         self.rate_per_s = rate_per_s
         self.burst = burst
+        self._full = Decimal(burst)
         self._state = BucketState(tokens=Decimal(burst))
 
     def available(self, ts_ns: int) -> Decimal:
         """Tokens at event time `ts_ns`; an earlier time than the last one refills nothing."""
         s = self._state
-        if s.last_ns is None:
-            return Decimal(self.burst)
+        if s.last_ns is None or s.tokens >= self._full:
+            # never used, or full: the refill below could add nothing (min keeps the burst)
+            return self._full
         elapsed = max(0, ts_ns - s.last_ns)
-        return min(Decimal(self.burst), s.tokens + elapsed * self.rate_per_s / _NS_PER_S)
+        return min(self._full, s.tokens + elapsed * self.rate_per_s / _NS_PER_S)
 
     def try_take(self, ts_ns: int, n: int = 1) -> bool:
         tokens = self.available(ts_ns)
-        last = ts_ns if self._state.last_ns is None else max(ts_ns, self._state.last_ns)
+        s = self._state  # updated in place: `state()` hands out copies
+        s.last_ns = ts_ns if s.last_ns is None else max(ts_ns, s.last_ns)
         if tokens < n:
-            self._state = BucketState(tokens=tokens, last_ns=last)
+            s.tokens = tokens
             return False
-        self._state = BucketState(tokens=tokens - n, last_ns=last)
+        s.tokens = tokens - n
         return True
 
     def state(self) -> BucketState:

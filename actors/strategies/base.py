@@ -43,7 +43,16 @@ class Position(StrEnum):
 
     @property
     def sign(self) -> int:
-        return {"FLAT": 0, "LONG": 1, "SHORT": -1}[self.value]
+        return _SIGNS[self]
+
+
+# module aliases of enum members: `Position.FLAT` is a slow class attribute lookup on
+# Python 3.11 (about 70 ns), and `on_tick` runs for every tick of every strategy
+_FLAT, _SHORT = Position.FLAT, Position.SHORT
+_SIGNS = {Position.FLAT: 0, Position.LONG: 1, Position.SHORT: -1}
+_BUY, _SELL = Side.BUY, Side.SELL
+_LIMIT = OrderType.LIMIT
+_ZERO = Decimal(0)
 
 
 class InstrumentSnapshot(msgspec.Struct, kw_only=True):
@@ -139,20 +148,20 @@ class Strategy(ABC, Generic[P]):
         token = tick.instrument_token
         inst = self._instruments.get(token)
         price = tick.last_price
-        if inst is None or not price.is_finite() or price <= 0:
+        if inst is None or not price.is_finite() or price <= _ZERO:
             return []
-        current = self._positions.get(token, Position.FLAT)
+        current = self._positions.get(token, _FLAT)
         decision = self._decide(token, price, current)
         if decision is None:
             return []
         target = decision.target
-        if target is Position.SHORT and not self.params.allow_short:
-            target = Position.FLAT
+        if target is _SHORT and not self.params.allow_short:
+            target = _FLAT
         if target is current:
             return []
         self._positions[inst.instrument_token] = target
-        delta = (target.sign - current.sign) * self.params.lots * inst.lot_size
-        side = Side.BUY if delta > 0 else Side.SELL
+        delta = (_SIGNS[target] - _SIGNS[current]) * self.params.lots * inst.lot_size
+        side = _BUY if delta > 0 else _SELL
         return [self._signal(inst, tick, side, abs(delta), decision.reason, ts_ns)]
 
     def snapshot(self) -> StrategySnapshot[Any]:
@@ -199,7 +208,7 @@ class Strategy(ABC, Generic[P]):
         self, inst: Instrument, tick: MarketTick, side: Side, qty: int, reason: str, ts_ns: int
     ) -> TradingSignal:
         limit = None
-        if self.params.order_type is OrderType.LIMIT:
+        if self.params.order_type is _LIMIT:
             offset = side.sign * self.params.limit_offset_ticks * inst.tick_size
             limit = max(round_to_tick(tick.last_price + offset, inst.tick_size), inst.tick_size)
         depth = tick.depth

@@ -31,6 +31,8 @@ from actors.strategies.base import (
 __all__ = ["MomentumParams", "MomentumStrategy"]
 
 MAX_WINDOW = 10_000
+# enum members as module aliases (a class attribute lookup of an enum is slow on 3.11)
+_LONG, _SHORT = Position.LONG, Position.SHORT
 
 
 class MomentumParams(StrategyParams, frozen=True, kw_only=True):
@@ -98,6 +100,7 @@ class MomentumStrategy(Strategy[MomentumParams]):
     ) -> None:
         super().__init__(strategy_id, instruments, params)
         self._books = {t: _Book(params.fast_window, params.slow_window) for t in self.instruments}
+        self._fast_d, self._slow_d = Decimal(params.fast_window), Decimal(params.slow_window)
 
     def averages(self, token: int) -> tuple[Decimal, Decimal] | None:
         """(fast SMA, slow SMA) of an instrument, once the slow window is full."""
@@ -125,19 +128,19 @@ class MomentumStrategy(Strategy[MomentumParams]):
         prices.append(price)
         if filled + 1 < slow_n:
             return None
-        a, b = fast_sum * slow_n, slow_sum * fast_n
-        sign = (a > b) - (a < b)
-        previous, book.sign = book.sign, sign or book.sign
-        if sign == 0 or previous is None or sign == previous:
+        # the windows as Decimals, made once: a Decimal times an int converts the int
+        a, b = fast_sum * self._slow_d, slow_sum * self._fast_d
+        sign = 1 if a > b else -1 if a < b else 0
+        previous = book.sign
+        if sign == 0 or sign == previous:
+            return None
+        book.sign = sign
+        if previous is None:
             return None
         fast, slow = fast_sum / fast_n, slow_sum / slow_n
         if sign > 0:
-            return Decision(
-                Position.LONG, f"SMA{fast_n} {fast:.2f} crossed above SMA{slow_n} {slow:.2f}"
-            )
-        return Decision(
-            Position.SHORT, f"SMA{fast_n} {fast:.2f} crossed below SMA{slow_n} {slow:.2f}"
-        )
+            return Decision(_LONG, f"SMA{fast_n} {fast:.2f} crossed above SMA{slow_n} {slow:.2f}")
+        return Decision(_SHORT, f"SMA{fast_n} {fast:.2f} crossed below SMA{slow_n} {slow:.2f}")
 
     def _indicator_snapshot(self, token: int, position: Position) -> MomentumInstrument:
         book = self._books[token]

@@ -220,12 +220,12 @@ class _Engine:
             self.resting = self.execution.resting_tokens()
 
     def _book_fill(self, fill: OrderFilled) -> None:
-        before = self._realized(fill.strategy_id)
+        before = self.portfolio.book.strategy_realized(fill.strategy_id)
         # every fill of a tick is of the tick's instrument: a position it opens is marked
         # to that tick, as the live portfolio marks it to the last tick delivered
         if self.portfolio.on_order_event(fill) and self.tick is not None:
             self.portfolio.on_tick(*self.tick)
-        realized = self._realized(fill.strategy_id) - before
+        realized = self.portfolio.book.strategy_realized(fill.strategy_id) - before
         ts = self.clock.now_ns()
         self.fills.append(
             FillRecord(
@@ -237,9 +237,6 @@ class _Engine:
                 order_id=fill.client_order_id, fill_id=fill.fill_id,
             )
         )  # fmt: skip
-
-    def _realized(self, strategy_id: str) -> Decimal:
-        return self.portfolio.book.strategy_realized(strategy_id)
 
     def _sample(self, ts: int) -> None:
         """Equity now: the account's, and each strategy's share of the capital plus its PnL.
