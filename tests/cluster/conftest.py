@@ -23,14 +23,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nats.errors
+import nats.js.errors
 import pytest
 
 from schemas.permissions import OPERATOR, USERS, permission_table
 from supervisors.bus import Bus
 from supervisors.embedded_nats import find_nats_server, free_port
 from supervisors.nats_auth import NatsAuth, UserStore, authorization_block
+from tests.faults.test_sigkill_recovery import last_seq, trading_events
 
-__all__ = ["ClusterNode", "NatsCluster"]
+__all__ = ["ClusterNode", "NatsCluster", "wait_until_current", "wait_until_drained"]
 
 CLUSTER_NAME = "ap-test"
 
@@ -150,6 +153,18 @@ class NatsCluster:
     def restart(self, index: int) -> None:
         self.nodes[index].start()
 
+    def node_serving(self, name_prefix: str) -> int:
+        """The index of the running node that holds a client connection named so."""
+        for i, node in enumerate(self.nodes):
+            if node.proc is None:
+                continue
+            url = f"http://127.0.0.1:{node.http_port}/connz?limit=1024"
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                conns = json.loads(reply.read()).get("connections") or []
+            if any(str(c.get("name", "")).startswith(name_prefix) for c in conns):
+                return i
+        raise LookupError(f"no node serves a connection named {name_prefix}*")
+
     def wait_for_meta_leader(self, timeout_s: float = 30) -> str:
         """Poll every running node until all agree on a JetStream meta leader."""
         deadline = time.monotonic() + timeout_s
@@ -229,3 +244,34 @@ async def clean_cluster(nats_cluster: NatsCluster) -> NatsCluster:
     nats_cluster.wait_for_meta_leader()
     await nats_cluster.wipe()
     return nats_cluster
+
+
+async def _drained(bus: Bus, streams: tuple[str, ...]) -> bool:
+    for stream in streams:
+        for consumer in await bus.js.consumers_info(stream):
+            if consumer.num_pending or consumer.num_ack_pending:
+                return False
+    return True
+
+
+async def wait_until_drained(
+    bus: Bus, ticks: int, streams: tuple[str, ...] = ("MARKET", "PAPER"), timeout_s: float = 150
+) -> None:
+    """All `ticks` stored, every consumer of `streams` with nothing pending or unacked, and
+    no new signal or order event for three seconds. After a node loss, elections and
+    redeliveries (the production overlay's ack wait is 30 s) take a while, so "quiet for a
+    moment" alone would call a run settled while inputs still wait for redelivery."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            try:
+                if (
+                    await last_seq(bus, "MARKET") >= ticks
+                    and await _drained(bus, streams)
+                ):
+                    before = await trading_events(bus)
+                    await asyncio.sleep(3)
+                    if await trading_events(bus) == before and await _drained(bus, streams):
+                        return
+            except (nats.errors.TimeoutError, nats.js.errors.APIError):
+                pass  # a leader being elected: ask again
+            await asyncio.sleep(0.5)
