@@ -42,7 +42,7 @@ async def _through_elections(step: Callable[[], Awaitable[T]], what: str) -> T:
             await asyncio.sleep(0.5)
 
 
-async def bootstrap_streams(bus: Bus, env: Env) -> dict[str, str]:
+async def bootstrap_streams(bus: Bus, env: Env, *, state_bucket: bool = True) -> dict[str, str]:
     """Ensure every stream exists with the overlay; returns stream -> created/updated/unchanged.
 
     A single-node server cannot hold replicas, so the replica count is capped at the
@@ -57,7 +57,7 @@ async def bootstrap_streams(bus: Bus, env: Env) -> dict[str, str]:
             partial(_ensure, bus, spec, cluster_size), f"stream {spec.name}"
         )
     replicas = min(overlay_for(env).replicas, cluster_size)
-    if replicas > 1:
+    if replicas > 1 and state_bucket:
         await _through_elections(
             lambda: _replicated_state_bucket(bus, replicas), f"KV bucket {STATE_BUCKET}"
         )

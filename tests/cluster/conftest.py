@@ -264,10 +264,7 @@ async def wait_until_drained(
     async with asyncio.timeout(timeout_s):
         while True:
             try:
-                if (
-                    await last_seq(bus, "MARKET") >= ticks
-                    and await _drained(bus, streams)
-                ):
+                if await last_seq(bus, "MARKET") >= ticks and await _drained(bus, streams):
                     before = await trading_events(bus)
                     await asyncio.sleep(3)
                     if await trading_events(bus) == before and await _drained(bus, streams):

@@ -37,7 +37,9 @@ from tests.faults.test_sigkill_recovery import (
 )
 
 
-def production_env(cluster: NatsCluster, data: Path, user: str = "app") -> dict[str, str]:
+def production_env(
+    cluster: NatsCluster, data: Path, user: str = "app", **extra: str
+) -> dict[str, str]:
     """What production needs: the seed list, a role user's credentials, a real token."""
     (data / "strategies.yaml").write_text(STRATEGIES)
     return clean_env(
@@ -48,6 +50,7 @@ def production_env(cluster: NatsCluster, data: Path, user: str = "app") -> dict[
         ALPHA_PANDA_RISK_LIMITS=json.dumps(LIMITS), ALPHA_PANDA_FEED_RATE="500",
         ALPHA_PANDA_FEED_MAX_TICKS=str(TICKS), ALPHA_PANDA_SEED="7",
         ALPHA_PANDA_PNL_INTERVAL_S="1", ALPHA_PANDA_WEB_ADDR=f"127.0.0.1:{free_port()}",
+        **extra,
     )  # fmt: skip
 
 
@@ -63,16 +66,22 @@ async def stop(proc: subprocess.Popen[bytes], log: Path) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     code = await asyncio.to_thread(proc.wait, 30)
-    assert code == 0, log.read_text()[-3000:]
+    assert code == 0, tail(log)
 
 
-async def run_to_the_end(
-    cluster: NatsCluster, data: Path, kill_at: float | None
-) -> dict[str, Any]:
-    """`kill_at`: the fraction of TICKS in MARKET at which the app's node is SIGKILLed."""
+def tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:]
+
+
+def launch_all_roles(cluster: NatsCluster, data: Path) -> subprocess.Popen[bytes]:
     data.mkdir()
+    return start_up(production_env(cluster, data), data)
+
+
+async def run_to_the_end(cluster: NatsCluster, data: Path, kill_at: float | None) -> dict[str, Any]:
+    """`kill_at`: the fraction of TICKS in MARKET at which the app's node is SIGKILLed."""
     await cluster.wipe()
-    proc = start_up(production_env(cluster, data), data)
+    proc = launch_all_roles(cluster, data)
     bus = await cluster.connect()
     try:
         if kill_at is not None:
