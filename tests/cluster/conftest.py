@@ -122,9 +122,16 @@ class NatsCluster:
         known = self.users.ensure(USERS)
         table = permission_table()
         self.authorization = authorization_block(table, {u: known[u].bcrypt_hash for u in table})
+        self.size = size
         self.nodes: list[ClusterNode] = []
-        for i in range(size):
+        self._configure()
+
+    def _configure(self) -> None:
+        """Nodes on fresh free ports, each config naming every node's route."""
+        self.nodes = []
+        for i in range(self.size):
             store = self.root / f"n{i + 1}"
+            shutil.rmtree(store, ignore_errors=True)
             store.mkdir()
             self.nodes.append(ClusterNode(f"n{i + 1}", store))
         routes = [n.route_port for n in self.nodes]
@@ -142,10 +149,22 @@ class NatsCluster:
     def auth(self, user: str = OPERATOR) -> NatsAuth:
         return self.users.auth_for(user)
 
-    def start(self) -> None:
-        for node in self.nodes:
-            node.start()
-        self.wait_for_meta_leader()
+    def start(self, attempts: int = 3) -> None:
+        """Start every node and wait for a meta leader. A port taken between choosing it and
+        binding it (other tests pick free ports too) makes a node exit: then the whole
+        cluster starts again on new ports."""
+        for attempt in range(attempts):
+            try:
+                for node in self.nodes:
+                    node.start()
+                self.wait_for_meta_leader()
+                return
+            except RuntimeError:
+                for node in self.nodes:
+                    node.stop()
+                if attempt == attempts - 1:
+                    raise
+                self._configure()
 
     def kill(self, index: int) -> None:
         self.nodes[index].kill()
@@ -173,6 +192,10 @@ class NatsCluster:
             for node in self.nodes:
                 if node.proc is None:
                     continue
+                if node.proc.poll() is not None:
+                    raise RuntimeError(
+                        f"nats-server {node.name} exited; see {node.store}/server.log"
+                    )
                 try:
                     meta = node.jsz().get("meta_cluster") or {}
                 except OSError:
