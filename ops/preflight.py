@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from ops.errors import CompatibilityError
 from ops.settings import Settings
 from schemas.errors import ConfigError
+from supervisors.nats_urls import parse_servers
 
 if TYPE_CHECKING:
     from supervisors.bus import Bus
@@ -167,8 +168,8 @@ async def check_refuses_anonymous(url: str, tls: ssl.SSLContext | None = None) -
 
     try:
         nc = await nats.connect(
-            url, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0,
-            error_cb=quiet, tls=tls,
+            servers=list(parse_servers(url)), connect_timeout=3, allow_reconnect=False,
+            max_reconnect_attempts=0, error_cb=quiet, tls=tls,
         )  # fmt: skip
     except Exception:  # refused (or unreachable: the real connection reports that)
         return

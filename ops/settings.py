@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.errors import ConfigError
 from schemas.names import BROKERS, Broker, parse_broker
+from supervisors.nats_urls import InvalidNatsUrl, join_servers, parse_servers
 
 __all__ = ["Settings", "Env", "load_settings"]
 
@@ -83,6 +84,28 @@ class Settings(BaseSettings):
             parse_broker(name)
         return ",".join(dict.fromkeys(names))
 
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_servers(cls, value: str | None) -> str | None:
+        """One server or a cluster's comma-separated seed list, each entry checked."""
+        if value is None or not value.strip():
+            return None
+        try:
+            return join_servers(parse_servers(value))
+        except InvalidNatsUrl as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _one_redis(cls, value: SecretStr | None) -> SecretStr | None:
+        # redis-py connects to one server; a list would be read as one malformed host
+        if value is not None and "," in value.get_secret_value():
+            raise ValueError(
+                "REDIS_URL names one Redis server (redis://[:PASSWORD@]HOST:PORT/DB); for "
+                "high availability put the server behind Sentinel or a proxy and name that"
+            )
+        return value
+
     @field_validator("nats_creds", "nats_tls_ca", "nats_tls_cert", "nats_tls_key")
     @classmethod
     def _file_exists(cls, value: Path | None) -> Path | None:
@@ -152,6 +175,11 @@ class Settings(BaseSettings):
         if not value.is_finite() or value <= 0:
             raise ValueError(f"starting cash must be a positive amount of rupees, got {value}")
         return value
+
+    @property
+    def nats_servers(self) -> tuple[str, ...]:
+        """NATS_URL's servers (empty: the embedded server)."""
+        return parse_servers(self.nats_url) if self.nats_url else ()
 
     @property
     def brokers(self) -> tuple[Broker, ...]:

@@ -24,6 +24,7 @@ from schemas.envelope import Envelope, encode, headers_for
 from supervisors.errors import ConnectFailed, PublishFailed
 from supervisors.intake import Intakes
 from supervisors.nats_auth import NatsAuth
+from supervisors.nats_urls import parse_servers
 from supervisors.pubacks import PubAckWindow
 from supervisors.security import SecurityMonitor
 
@@ -126,7 +127,8 @@ class Bus:
         publish_timeout_s: float = 5.0,
         auth: NatsAuth | None = None,
     ) -> Bus:
-        """Connect once, as `auth` says (anonymous without it).
+        """Connect once, as `auth` says (anonymous without it), to `url`: one server or a
+        comma-separated list of a cluster's servers (InvalidNatsUrl names a bad entry).
 
         A server refusing the credentials fails here, not on the first publish: no
         reconnect loop hides a wrong password.
@@ -156,8 +158,9 @@ class Bus:
             "allow_reconnect": True,
             **auth.connect_options(),
         }
+        servers = list(parse_servers(url))  # one server or a cluster's seed list
         try:
-            await nc.connect(url, **options)
+            await nc.connect(servers=servers, **options)
         except Exception as exc:
             try:
                 await nc.close()

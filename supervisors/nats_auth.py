@@ -125,7 +125,10 @@ class EmbeddedAuth:
 
 
 def redact_url(url: str) -> str:
-    """A server URL fit for logs and status: credentials inside it are masked."""
+    """A server URL (or a comma-separated list of them) fit for logs and status:
+    credentials inside it are masked."""
+    if "," in url:
+        return ",".join(redact_url(one) for one in url.split(","))
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest.split("/", 1)[0]:
         return url

@@ -25,6 +25,8 @@ from ops.preflight import (
 )
 from ops.settings import Settings, load_settings
 from ops.tree import ROLES, build_tree
+from schemas.grants import js_api
+from schemas.names import STATE_BUCKET, kv_stream
 from schemas.permissions import process_user, user_permissions
 from supervisors.bus import Bus
 from supervisors.dirlock import DataDirLock
@@ -37,6 +39,9 @@ from supervisors.telemetry import tracing
 __all__ = ["register"]
 
 log = logging.getLogger("alpha_panda.up")
+
+#: a role user that may create the actors' snapshot bucket may also give it its replicas
+STATE_BUCKET_CREATE = js_api("STREAM", "CREATE", kv_stream(STATE_BUCKET))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -145,7 +150,10 @@ def _run(args: argparse.Namespace, settings: Settings, roles: tuple[str, ...]) -
         # Embedded: this is the operator's connection. External: a role user may lack the
         # right to create streams; then the control role (or `ops bootstrap`) makes them.
         if embedded or auth is None or auth.anonymous or permissions.manages_streams:
-            results = await bootstrap_streams(bus, settings.env)
+            results = await bootstrap_streams(
+                bus, settings.env, state_bucket=embedded is not None or auth is None
+                or auth.anonymous or permissions.may_publish(STATE_BUCKET_CREATE),
+            )  # fmt: skip
             changed = {k: v for k, v in results.items() if v != "unchanged"}
             if changed:
                 log.info("streams: %s", changed)
