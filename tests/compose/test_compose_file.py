@@ -20,7 +20,7 @@ from tests.compose.stack import (
 STACK = (
     "nats-1", "nats-2", "nats-3", "redpanda", "redpanda-console", "redis", "postgres",
     "prometheus", "grafana", "otel-collector", "jaeger", "tests",
-    "bus-auth", "bootstrap", "control", "broker-paper", "strategies-1", "strategies-2",
+    "bus-auth", "bootstrap", "control", "broker-paper", "strategies-1",
     "feed", "bridge", "web",
 )  # fmt: skip
 

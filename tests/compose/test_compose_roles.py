@@ -60,6 +60,10 @@ def test_bus_auth_sets_the_password_of_every_user_a_service_connects_as() -> Non
     assert used <= given, f"bus-auth gives no password to {sorted(used - given)}"
 
 
+@pytest.mark.xfail(
+    reason="one strategy runner until sharding by instrument is wired (issue 18, item 3)",
+    strict=True,
+)
 def test_strategy_shards_cover_every_shard_once() -> None:
     shards = [environment(s) for s in role_services().values() if up_roles(s) == ["strategies"]]
     assert len(shards) >= 2
