@@ -28,6 +28,16 @@ for _name in [n for n in os.environ if n.startswith(_APP_SETTINGS) or n in _APP_
     del os.environ[_name]
 
 
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 5 s; reaped either way."""
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class NatsServer:
     """A nats-server child process; `restart()` keeps the port and the store."""
 
@@ -69,12 +79,7 @@ class NatsServer:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc)
             self.proc = None
 
     def cleanup(self) -> None:

@@ -31,6 +31,7 @@ from schemas.permissions import OPERATOR, USERS, permission_table
 from supervisors.bus import Bus
 from supervisors.embedded_nats import find_nats_server, free_port
 from supervisors.nats_auth import NatsAuth, UserStore, authorization_block
+from tests.conftest import stop_process
 from tests.faults.test_sigkill_recovery import last_seq, trading_events
 
 __all__ = ["ClusterNode", "NatsCluster", "wait_until_current", "wait_until_drained"]
@@ -97,12 +98,7 @@ class ClusterNode:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc)
             self.proc = None
 
     def jsz(self) -> dict[str, Any]:
